@@ -1,0 +1,82 @@
+"""Helpers shared by the tests: deployment documents and the hook process."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+BUSYBOX = os.environ.get('TDH_BUSYBOX_IMAGE', 'tdh/busybox:latest')
+BUSYBOX_OTHER = os.environ.get('TDH_BUSYBOX_OTHER_IMAGE', 'tdh/busybox:other')
+PUPPET = os.environ.get('TDH_PUPPET_IMAGE', 'tdh/puppet:latest')
+
+#: A command that runs until stopped and exits at once on SIGTERM (plain
+#: ``sleep`` as PID 1 ignores SIGTERM and costs the full stop timeout).
+SLEEP_FOREVER = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"]
+
+
+def unique(prefix: str = 'tdh-test') -> str:
+    return f'{prefix}-{uuid.uuid4().hex[:8]}'
+
+
+def hook_command():
+    """The installed console script, else the module."""
+    script = shutil.which('tripleo-docker-hook',
+                          path=os.path.dirname(sys.executable))
+    return [script] if script else [sys.executable, '-m',
+                                    'tripleo_docker_hook.hook']
+
+
+def make_doc(name, config, action='CREATE', doc_id=None, inputs=(),
+             outputs=(), options=None, group='tripleo-docker-hook'):
+    """A heat-config item as 55-heat-config passes it."""
+    derived = [
+        {'name': 'deploy_server_id', 'value': 'server-' + name},
+        {'name': 'deploy_action', 'value': action},
+        {'name': 'deploy_stack_id', 'value': f'overcloud/{uuid.uuid4()}'},
+        {'name': 'deploy_resource_name', 'value': name},
+        {'name': 'deploy_signal_transport', 'value': 'NO_SIGNAL'},
+    ]
+    return {
+        'id': doc_id or str(uuid.uuid4()),
+        'name': name,
+        'group': group,
+        'creation_time': '2026-11-24T00:00:00Z',
+        'inputs': list(inputs) + derived,
+        'outputs': list(outputs),
+        'options': options,
+        'config': config,
+    }
+
+
+def write_conf(path, **options):
+    """An oslo.config file with ``[DEFAULT]`` options (and ``group__opt``)."""
+    groups = {}
+    for key, value in options.items():
+        group, _, opt = key.rpartition('__')
+        groups.setdefault(group or 'DEFAULT', {})[opt] = value
+    lines = []
+    for group, opts in groups.items():
+        lines.append(f'[{group}]')
+        lines.extend(f'{k} = {v}' for k, v in opts.items())
+    path.write_text('\n'.join(lines) + '\n')
+    return path
+
+
+def run_hook(doc, env=None, timeout=300, args=()):
+    """Run the hook as heat-config does; ``(answer, returncode, stderr)``.
+
+    Asserts the contract that holds for every run: stdout is exactly one
+    JSON object and the exit status equals ``deploy_status_code``.
+    """
+    stdin = doc if isinstance(doc, str) else json.dumps(doc)
+    proc = subprocess.run(hook_command() + list(args), input=stdin,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=env)
+    answer = json.loads(proc.stdout)
+    assert isinstance(answer, dict), proc.stdout
+    assert proc.stdout.count('\n') == 1 and proc.stdout.endswith('\n'), \
+        proc.stdout
+    assert answer['deploy_status_code'] == proc.returncode, answer
+    return answer, proc.returncode, proc.stderr

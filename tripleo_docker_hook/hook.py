@@ -1,0 +1,87 @@
+"""The heat-config hook: one JSON document in, exactly one JSON object out.
+
+heat-config's ``55-heat-config`` runs this with the deployment on stdin and
+sends whatever JSON we print to Heat verbatim (hook-contract.md §5), so
+nothing but that one object may ever reach stdout: the real stdout is set
+aside at start-up and fd 1 is pointed at stderr, so stray prints, library
+warnings or child output land in the log instead.
+"""
+
+import logging
+import os
+import sys
+
+from tripleo_docker_hook import errors
+from tripleo_docker_hook.masking import Masker, MaskingFilter
+from tripleo_docker_hook.report import Report, ReportHandler
+
+LOG = logging.getLogger('tripleo_docker_hook')
+
+
+def _protect_stdout() -> int:
+    """Duplicate fd 1 for the answer and send everything else to stderr."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return saved
+
+
+def _setup_logging(conf, masker: Masker, report: Report) -> None:
+    from oslo_log import log as oslo_logging
+    oslo_logging.set_defaults(default_log_levels=oslo_logging.
+                              get_default_log_levels() +
+                              ['docker=WARN', 'urllib3=WARN'])
+    if not conf.log_file and not conf.use_journal:
+        conf.set_override('use_stderr', True)
+    oslo_logging.setup(conf, 'tripleo-docker-hook')
+    root = logging.getLogger()
+    masking = MaskingFilter(masker)
+    for handler in root.handlers:
+        handler.addFilter(masking)
+    handler = ReportHandler(report)
+    handler.addFilter(masking)
+    root.addHandler(handler)
+
+
+def run(stdin_text: str, argv=()) -> Report:
+    """Run one deployment; the report holds the answer (never raises)."""
+    from tripleo_docker_hook import document
+    masker = Masker()
+    report = Report(masker)
+    doc = None
+    try:
+        doc = document.loads(stdin_text)
+        masker.add(doc.secrets)
+        from tripleo_docker_hook import opts
+        conf = opts.load(argv)
+        report.max_bytes = conf.max_output_bytes
+        _setup_logging(conf, masker, report)
+        from tripleo_docker_hook import deploy
+        deploy.run(doc, conf, report, masker)
+    except errors.ValidationError as exc:
+        report.fail('invalid deployment:', exc.status)
+        for err in exc.errors:
+            report.error(str(err))
+    except errors.HookError as exc:
+        report.fail(str(exc), exc.status)
+    except Exception as exc:  # report, never crash without an answer
+        LOG.exception('unexpected error')
+        report.fail(f'unexpected error: {type(exc).__name__}: '
+                    f'{errors.first_line(exc)}')
+    report.declared = doc.outputs if doc else ()
+    return report
+
+
+def main(argv=None) -> int:
+    saved = _protect_stdout()
+    text = sys.stdin.read()
+    report = run(text, sys.argv[1:] if argv is None else argv)
+    answer = report.dumps(report.declared) + '\n'
+    with os.fdopen(saved, 'w') as out:
+        out.write(answer)
+    return report.status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

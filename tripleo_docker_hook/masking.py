@@ -1,0 +1,77 @@
+"""Masking of secrets in everything the hook prints or logs.
+
+Heat stores ``deploy_stdout``/``deploy_stderr`` as stack attributes readable
+by anyone who can read the stack, and logs end up in bug reports; peers
+leaked passwords through both (``shared/reference/peers.md`` §3.6).  One
+:class:`Masker` per run holds every secret value and is applied to every
+text leaving the process.
+"""
+
+import logging
+import re
+from typing import Iterable, Optional
+
+MASK = '***'
+
+#: Environment variable names whose values are secret whatever their length.
+SECRET_KEY = re.compile(
+    r'(PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|AUTH|_KEY$|^KEY)',
+    re.IGNORECASE)
+
+#: Other environment values are masked from this length on; shorter ones
+#: (``1``, ``True``, ``info``) would turn unrelated output into asterisks.
+MIN_ENV_VALUE_LEN = 6
+
+
+class Masker:
+    """Replaces every known secret in a text by ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self._secrets = set()
+        self._pattern: Optional[re.Pattern] = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        new = {s for s in secrets if isinstance(s, str) and s.strip()}
+        if new - self._secrets:
+            self._secrets |= new
+            # Longest first so a secret containing another is masked whole.
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile('|'.join(map(re.escape, ordered)))
+
+    def add_environment(self, environment: Iterable) -> None:
+        """Treat a container's environment values as secrets."""
+        self.add(value for key, value in environment
+                 if value and (SECRET_KEY.search(key)
+                               or len(value) >= MIN_ENV_VALUE_LEN))
+
+    def mask(self, text: str) -> str:
+        if not text or self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._secrets
+
+
+class MaskingFilter(logging.Filter):
+    """Logging filter that masks the fully formatted message of a record."""
+
+    def __init__(self, masker: Masker):
+        super().__init__()
+        self.masker = masker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not kill the run
+            message = str(record.msg)
+        record.msg = self.masker.mask(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(
+                record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.masker.mask(record.exc_text)
+        record.exc_info = None
+        return True

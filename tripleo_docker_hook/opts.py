@@ -1,0 +1,111 @@
+"""Configuration options (oslo.config).
+
+Every option lives in ``[DEFAULT]`` so that oslo.config's environment source
+can set it as ``OS_DEFAULT__<NAME>`` (e.g. ``OS_DEFAULT__STATE_DIR``); the
+``[puppet]`` group holds config-rendering options.  The sample file in
+``etc/`` is generated from :func:`list_opts` by ``oslo-config-generator``.
+"""
+
+import os
+
+from oslo_config import cfg
+
+DEFAULT_CONFIG_FILE = '/etc/tripleo-docker-hook/tripleo-docker-hook.conf'
+
+default_opts = [
+    cfg.StrOpt('docker_url',
+               help='URL of the Docker Engine API. Empty means the '
+                    'DOCKER_HOST environment variable, else '
+                    'unix:///var/run/docker.sock.'),
+    cfg.StrOpt('docker_api_version', default='1.41',
+               help='Docker Engine API version to speak. A fixed version '
+                    'saves a version negotiation round trip on every run; '
+                    '"auto" negotiates.'),
+    cfg.IntOpt('docker_timeout', default=120, min=1,
+               help='Timeout in seconds of a single Docker API call.'),
+    cfg.StrOpt('state_dir', default='/var/lib/tripleo-docker-hook',
+               help='Directory for the hook\'s own state: the apply lock and '
+                    'the current and previous definition of each '
+                    'deployment (for rollback).'),
+    cfg.StrOpt('config_data_dir', default='/var/lib/config-data',
+               help='Host directory that receives puppet-generated config, '
+                    'one sub-directory per config volume. It must be the '
+                    'same path inside the agents container and on the host.'),
+    cfg.StrOpt('kolla_config_dir', default='/var/lib/kolla/config_files',
+               help='Host directory where Kolla config.json files are '
+                    'written.'),
+    cfg.IntOpt('workers', default=8, min=1,
+               help='Maximum number of containers created, started or '
+                    'stopped in parallel.'),
+    cfg.IntOpt('lock_timeout', default=600, min=0,
+               help='Seconds to wait for another apply on this host to '
+                    'finish before failing.'),
+    cfg.IntOpt('task_timeout', default=3600, min=1,
+               help='Seconds a one-shot task (init container, detach: false, '
+                    'action: exec) may run before it is failed.'),
+    cfg.IntOpt('start_timeout', default=120, min=1,
+               help='Seconds a new container may take to be running (and '
+                    'healthy, when it has a health check) before a replace '
+                    'is rolled back.'),
+    cfg.IntOpt('pull_retries', default=3, min=0,
+               help='Extra attempts to pull a missing image.'),
+    cfg.BoolOpt('recreate_on_image_change', default=True,
+                help='Recreate a container when the image its tag resolves '
+                     'to locally differs from the image it runs.'),
+    cfg.IntOpt('max_output_bytes', default=262144, min=1024,
+               help='Cap on deploy_stdout and deploy_stderr each; the head '
+                    'of a longer text is cut so the signal stays below '
+                    'Heat\'s 1 MiB body limit.'),
+]
+
+puppet_opts = [
+    cfg.IntOpt('workers', default=3, min=1,
+               help='Config volumes rendered in parallel.'),
+    cfg.StrOpt('modules_dir', default='/etc/puppet/modules',
+               help='Host directory of puppet modules, mounted read-only '
+                    'into config containers.'),
+    cfg.StrOpt('hieradata_dir', default='/etc/puppet/hieradata',
+               help='Host directory of hieradata, mounted read-only into '
+                    'config containers.'),
+    cfg.StrOpt('hiera_config', default='/etc/puppet/hiera.yaml',
+               help='Host hiera.yaml, mounted read-only when it exists.'),
+    cfg.ListOpt('config_dirs',
+                default=['/etc', '/root', '/var/lib/kolla/config_files',
+                         '/var/www', '/var/spool/cron'],
+                help='Directories of the config container that hold config '
+                     'and are copied out into the config volume.'),
+    cfg.ListOpt('tags', default=['file', 'file_line', 'concat', 'augeas',
+                                 'cron'],
+                help='Puppet tags always applied, besides each entry\'s '
+                     'puppet_tags.'),
+    cfg.IntOpt('timeout', default=1800, min=1,
+               help='Seconds one puppet run may take.'),
+]
+
+
+def list_opts():
+    """Options for oslo-config-generator."""
+    return [('DEFAULT', default_opts), ('puppet', puppet_opts)]
+
+
+def register(conf):
+    conf.register_opts(default_opts)
+    conf.register_opts(puppet_opts, group='puppet')
+
+
+def load(argv=(), conf=None):
+    """Register options and parse the config file and the environment.
+
+    The config file is optional: a node without one runs on defaults.
+    ``TRIPLEO_DOCKER_HOOK_CONFIG`` names another file (tests, the demo).
+    """
+    from oslo_log import log as logging
+
+    conf = conf if conf is not None else cfg.ConfigOpts()
+    register(conf)
+    logging.register_options(conf)
+    path = os.environ.get('TRIPLEO_DOCKER_HOOK_CONFIG', DEFAULT_CONFIG_FILE)
+    files = [path] if os.path.exists(path) else []
+    conf(list(argv), project='tripleo-docker-hook',
+         default_config_files=files, default_config_dirs=[])
+    return conf
