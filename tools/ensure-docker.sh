@@ -111,8 +111,8 @@ dockerd_pid() {
 }
 
 wait_sock() {
-    local i
-    for i in $(seq 1 120); do
+    local _
+    for _ in $(seq 1 120); do
         sock_ok && return 0
         sleep 0.5
     done

@@ -31,8 +31,10 @@ find_tree() {
     for d in "$cache"/heat_agents-${version:-*}/ "$cache"/heat-agents-${version:-*}/; do
         [ -d "$d" ] || continue
         d=${d%/}
-        [ -f "$d/heat-config/os-refresh-config/configure.d/55-heat-config" ] \
-            && [ -f "$d/heat-config/bin/heat-config-notify" ] || continue
+        if [ ! -f "$d/heat-config/os-refresh-config/configure.d/55-heat-config" ] \
+            || [ ! -f "$d/heat-config/bin/heat-config-notify" ]; then
+            continue
+        fi
         # Version-sort so 13.10 beats 13.9.
         best=$(printf '%s\n%s\n' "$best" "$d" | sed '/^$/d' | sort -V | tail -n 1)
     done
@@ -58,6 +60,7 @@ log "downloading $spec sdist from PyPI into $cache"
 "$python" -m pip download --quiet --disable-pip-version-check --no-deps \
     --no-binary :all: "$spec" -d "$cache/dist" >&2
 
+# shellcheck disable=SC2012,SC2086  # the version part is a glob on purpose
 sdist=$(ls -1 "$cache"/dist/heat[-_]agents-${version:-*}.tar.gz 2>/dev/null | sort -V | tail -n 1)
 [ -n "$sdist" ] || { log "ERROR: no heat-agents sdist in $cache/dist"; exit 1; }
 

@@ -72,7 +72,7 @@ else
     fi
 fi
 
-envlist=(-e pep8,py3,functional)
+envlist=(-e 'pep8,py3,functional')
 for arg in "$@"; do
     case $arg in
         -e|-e*|--envlist|--envlist=*) envlist=(); break ;;
