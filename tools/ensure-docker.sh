@@ -69,7 +69,6 @@ if (( (16#$capbnd >> 24 & 1) == 0 )); then
     need_wrapper=1
 fi
 
-daemon_json_changed=0
 if [ $need_wrapper = 1 ]; then
     [ -f "$WRAPPER_SRC" ] || die "missing $WRAPPER_SRC"
     if ! cmp -s "$WRAPPER_SRC" "$WRAPPER"; then
@@ -89,7 +88,6 @@ if [ $need_wrapper = 1 ]; then
         cp -p "$DAEMON_JSON" "$DAEMON_JSON.tdh-bak" 2>/dev/null || true
         printf '%s\n' "$new" >"$DAEMON_JSON.tmp"
         mv -f "$DAEMON_JSON.tmp" "$DAEMON_JSON"
-        daemon_json_changed=1
         changed=1
     fi
 fi
@@ -101,6 +99,14 @@ sock_ok() {
         [ "$(curl -s -m 3 --unix-socket "$SOCK" http://localhost/_ping 2>/dev/null)" = OK ]
     else
         timeout 5 docker version >/dev/null 2>&1
+    fi
+}
+
+default_runtime() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -s -m 5 --unix-socket "$SOCK" http://localhost/info | jq -r '.DefaultRuntime // empty'
+    else
+        docker info -f '{{.DefaultRuntime}}' 2>/dev/null
     fi
 }
 
@@ -119,18 +125,8 @@ wait_sock() {
     return 1
 }
 
-if sock_ok; then
-    if [ $daemon_json_changed = 1 ]; then
-        pid=$(dockerd_pid) || die "dockerd answers but $PIDFILE has no live pid; restart it by hand to load $DAEMON_JSON"
-        log "reloading dockerd ($pid) for the new $DAEMON_JSON"
-        kill -HUP "$pid"
-        # The reload is asynchronous: wait until the new default shows up.
-        for _ in $(seq 1 50); do
-            [ "$(docker info -f '{{.DefaultRuntime}}' 2>/dev/null)" = "$RUNTIME_NAME" ] && break
-            sleep 0.2
-        done
-    fi
-else
+started=0
+if ! sock_ok; then
     if pid=$(dockerd_pid); then
         # A dockerd is starting (or stuck): do not start a second one.
         log "dockerd ($pid) is running but the socket does not answer yet; waiting"
@@ -139,6 +135,7 @@ else
         mkdir -p "$(dirname "$LOG")"
         # setsid + no stdin: survives the caller (CI step, test run) exiting.
         setsid dockerd </dev/null >>"$LOG" 2>&1 &
+        started=1
         changed=1
     fi
     wait_sock || { tail -n 30 "$LOG" >&2 || true; die "dockerd did not answer on $SOCK within 60 s (see $LOG)"; }
@@ -146,7 +143,21 @@ else
 fi
 
 if [ $need_wrapper = 1 ]; then
-    default=$(docker info -f '{{.DefaultRuntime}}' 2>/dev/null || true)
+    # A dockerd we did not start may predate daemon.json (just changed, or
+    # started by the package's postinst): SIGHUP reloads runtimes and
+    # default-runtime, no restart, running containers untouched.
+    if [ $started = 0 ] && [ "$(default_runtime)" != "$RUNTIME_NAME" ]; then
+        pid=$(dockerd_pid) || die "dockerd answers but $PIDFILE has no live pid; restart it by hand to load $DAEMON_JSON"
+        log "reloading dockerd ($pid) for $DAEMON_JSON"
+        kill -HUP "$pid"
+        changed=1
+        # The reload is asynchronous: wait until the new default shows up.
+        for _ in $(seq 1 50); do
+            [ "$(default_runtime)" = "$RUNTIME_NAME" ] && break
+            sleep 0.2
+        done
+    fi
+    default=$(default_runtime)
     [ "$default" = "$RUNTIME_NAME" ] \
         || die "dockerd default runtime is '$default', expected $RUNTIME_NAME (restart dockerd to load $DAEMON_JSON)"
 fi
