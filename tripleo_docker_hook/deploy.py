@@ -9,6 +9,7 @@ import logging
 from tripleo_docker_hook import definitions
 from tripleo_docker_hook import engine as engine_mod
 from tripleo_docker_hook import plan as planning
+from tripleo_docker_hook import render
 from tripleo_docker_hook import apply as applying
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ def run(doc, conf, report, masker, engine=None) -> None:
         masker.add_environment(definitions.environment_values(doc.config))
         desired = definitions.parse(doc.config)
         engine = engine or engine_mod.Engine.from_conf(conf)
+        hashes = render.render_all(desired, conf, engine, report, masker)
+        desired = render.with_config_hashes(desired, hashes)
         plan = planning.compute(doc.name, doc.id, desired,
                                 engine.list_containers())
     LOG.info('deployment %s (%s, config %s): %d actions', doc.name,

@@ -74,9 +74,14 @@ def run(stdin_text: str, argv=()) -> Report:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == '--validate':
+        # Offline check of definition files (same as `-ctl validate`).
+        from tripleo_docker_hook import cli
+        return cli.main(['validate'] + list(argv[1:]))
     saved = _protect_stdout()
     text = sys.stdin.read()
-    report = run(text, sys.argv[1:] if argv is None else argv)
+    report = run(text, argv)
     answer = report.dumps(report.declared) + '\n'
     with os.fdopen(saved, 'w') as out:
         out.write(answer)

@@ -1,0 +1,130 @@
+"""Model → Docker Engine API arguments: a pure translation.
+
+Like docker-py's split between ``docker.types`` (typed config) and
+``APIClient`` (requests), this module only computes the keyword arguments of
+``create_container``/``create_host_config`` for a :class:`model.Container`;
+:mod:`engine` sends them.  Every container gets host networking.
+"""
+
+from typing import Any, Dict, Mapping, Tuple
+
+from tripleo_docker_hook import model
+
+
+def _nanoseconds(seconds: float) -> int:
+    return int(round(seconds * 1_000_000_000))
+
+
+def healthcheck_args(check: model.HealthCheck) -> Dict[str, Any]:
+    args: Dict[str, Any] = {'test': list(check.test)}
+    if check.interval:
+        args['interval'] = _nanoseconds(check.interval)
+    if check.timeout:
+        args['timeout'] = _nanoseconds(check.timeout)
+    if check.retries:
+        args['retries'] = check.retries
+    if check.start_period:
+        args['start_period'] = _nanoseconds(check.start_period)
+    return args
+
+
+def bind_string(mount: model.Mount) -> str:
+    """``src:dst[:opts]`` for the legacy ``Binds`` list.
+
+    Binds (not the Mount API) because they carry SELinux relabel options
+    and behave like ``docker run -v``, which docker_config templates expect.
+    """
+    opts = ['ro' if mount.read_only else 'rw']
+    if mount.propagation:
+        opts.append(mount.propagation)
+    if mount.selinux_relabel:
+        opts.append(mount.selinux_relabel)
+    return f'{mount.source}:{mount.target}:{",".join(opts)}'
+
+
+def create_args(container: model.Container, name: str,
+                labels: Mapping[str, str]) -> Tuple[Dict[str, Any],
+                                                    Dict[str, Any]]:
+    """Arguments of ``create_container`` and ``create_host_config``.
+
+    Returns ``(container_kwargs, host_config_kwargs)``.  Pure: tested
+    without an engine.
+    """
+    binds = [bind_string(m) for m in container.mounts
+             if m.type in ('bind', 'volume')]
+    tmpfs = {m.target: ('ro' if m.read_only else '')
+             for m in container.mounts if m.type == 'tmpfs'}
+    host: Dict[str, Any] = {'network_mode': 'host'}
+    if binds:
+        host['binds'] = binds
+    if tmpfs:
+        host['tmpfs'] = tmpfs
+    if container.privileged:
+        host['privileged'] = True
+    for key in ('pid_mode', 'ipc_mode', 'uts_mode'):
+        value = getattr(container, key)
+        if value:
+            host[key] = value
+    if container.cap_add:
+        host['cap_add'] = list(container.cap_add)
+    if container.cap_drop:
+        host['cap_drop'] = list(container.cap_drop)
+    if container.security_opt:
+        host['security_opt'] = list(container.security_opt)
+    if container.read_only:
+        host['read_only'] = True
+    if container.group_add:
+        host['group_add'] = list(container.group_add)
+    if container.extra_hosts:
+        host['extra_hosts'] = list(container.extra_hosts)
+    if container.kind is model.Kind.SERVICE and \
+            container.restart_policy != 'no':
+        policy: Dict[str, Any] = {'Name': container.restart_policy}
+        if container.restart_policy == 'on-failure' and \
+                container.restart_max_retries:
+            policy['MaximumRetryCount'] = container.restart_max_retries
+        host['restart_policy'] = policy
+    res = container.resources
+    for key in ('cpu_shares', 'cpu_quota', 'cpu_period', 'mem_limit',
+                'memswap_limit', 'mem_reservation', 'shm_size',
+                'oom_score_adj'):
+        value = getattr(res, key)
+        if value is not None:
+            host[key] = value
+    if res.cpuset_cpus:
+        host['cpuset_cpus'] = res.cpuset_cpus
+    if container.ulimits:
+        host['ulimits'] = [{'Name': u.name, 'Soft': u.soft, 'Hard': u.hard}
+                           for u in container.ulimits]
+    if container.log_tag:
+        host['log_config'] = {'Type': 'json-file',
+                              'Config': {'tag': container.log_tag}}
+
+    kwargs: Dict[str, Any] = {
+        'image': container.image,
+        'name': name,
+        'labels': dict(labels),
+        'detach': True,
+    }
+    if container.entrypoint is not None:
+        kwargs['entrypoint'] = list(container.entrypoint)
+    if container.command is not None:
+        kwargs['command'] = list(container.command)
+    if container.environment:
+        kwargs['environment'] = [f'{k}={v}' for k, v in
+                                 container.environment]
+    if container.working_dir:
+        kwargs['working_dir'] = container.working_dir
+    if container.user:
+        kwargs['user'] = container.user
+    if container.healthcheck is not None:
+        kwargs['healthcheck'] = healthcheck_args(container.healthcheck)
+    if container.stop_timeout is not None:
+        kwargs['stop_timeout'] = container.stop_timeout
+    if container.stop_signal:
+        kwargs['stop_signal'] = container.stop_signal
+    if container.tty:
+        kwargs['tty'] = True
+    if container.stdin_open:
+        kwargs['stdin_open'] = True
+    return kwargs, host
