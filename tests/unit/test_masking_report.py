@@ -1,0 +1,78 @@
+"""Masking of secrets, and the answer's shape and size cap."""
+
+import json
+import logging
+
+from tripleo_docker_hook import document
+from tripleo_docker_hook.masking import Masker, MaskingFilter
+from tripleo_docker_hook.report import Report, ReportHandler
+
+
+def test_longest_secret_masked_whole():
+    m = Masker(['abc', 'abcdef'])
+    assert m.mask('x abcdef y abc') == 'x *** y ***'
+
+
+def test_environment_values_by_key_and_length():
+    m = Masker()
+    m.add_environment([('DB_PASSWORD', 'pw'), ('DEBUG', 'True'),
+                       ('KOLLA_CONFIG_STRATEGY', 'COPY_ALWAYS')])
+    assert m.mask('pw True COPY_ALWAYS') == '*** True ***'
+
+
+def test_regex_characters_in_secrets():
+    m = Masker(['a.b*c', '(x)'])
+    assert m.mask('a.b*c axbbc (x)') == '*** axbbc ***'
+
+
+def test_logging_filter_masks_args_and_tracebacks():
+    m = Masker(['SENTINEL-1'])
+    record = logging.LogRecord('t', logging.ERROR, __file__, 1,
+                               'value %s', ('SENTINEL-1',), None)
+    try:
+        raise RuntimeError('boom SENTINEL-1')
+    except RuntimeError:
+        import sys
+        record.exc_info = sys.exc_info()
+    MaskingFilter(m).filter(record)
+    text = logging.Formatter().format(record)
+    assert 'SENTINEL' not in text
+    assert 'value ***' in text and 'boom ***' in text
+
+
+def test_answer_caps_head_and_keeps_status():
+    r = Report(Masker(['s3cr3t']), max_bytes=1024)
+    for i in range(500):
+        r.info(f'line {i} s3cr3t')
+    r.fail('it broke', 4)
+    answer = json.loads(r.dumps())
+    assert answer['deploy_status_code'] == 4
+    assert len(answer['deploy_stdout'].encode()) < 1100
+    assert answer['deploy_stdout'].startswith('[... ')
+    assert answer['deploy_stdout'].rstrip().endswith('line 499 ***')
+    assert 's3cr3t' not in json.dumps(answer)
+
+
+def test_declared_outputs():
+    r = Report(Masker(['pw']))
+    r.outputs['result'] = 'got pw'
+    declared = (document.Output('result'), document.Output('err', True),
+                document.Output('unknown'))
+    assert r.answer(declared)['result'] == 'got ***'
+    assert 'err' not in r.answer(declared)
+    r.fail('bad')
+    assert r.answer(declared)['err'] == 'bad'
+
+
+def test_report_handler_collects_warnings_only():
+    r = Report(Masker())
+    log = logging.getLogger('tdh-test-report')
+    log.propagate = False
+    handler = ReportHandler(r)
+    log.addHandler(handler)
+    try:
+        log.info('quiet')
+        log.warning('careful')
+    finally:
+        log.removeHandler(handler)
+    assert r.stderr == ['WARNING: careful']
