@@ -1,0 +1,9 @@
+"""Sphinx configuration for tripleo-docker-hook."""
+
+project = 'tripleo-docker-hook'
+copyright = '2026, tripleo-docker-hook developers'
+extensions = []
+master_doc = 'index'
+exclude_patterns = ['_build']
+html_theme = 'alabaster'
+pygments_style = 'sphinx'
