@@ -1,0 +1,780 @@
+#!/usr/bin/env python3
+"""Benchmark: tripleo-docker-hook vs. paunch 7.0.4 vs. the engine floor.
+
+One run measures every scenario for every tool, interleaved (the tool order
+rotates each repetition, so drift in the engine hits all tools alike), and
+prints one table: median and min–max whole-process wall time, the ratios
+this project / paunch and this project / floor, and the targets of issue 6.
+Results go to ``.cache/bench/`` as JSON (``--save`` also writes
+``bench/results/<date>.json`` for the history).
+
+Tools:
+
+* ``tdh``: the installed ``tripleo-docker-hook`` console script, a new
+  process per run, fed a heat-config document on stdin, with private state
+  and config dirs through ``TRIPLEO_DOCKER_HOOK_CONFIG``.
+* ``paunch``: paunch 7.0.4 from PyPI in its own virtualenv
+  (``.cache/bench/paunch-venv``, created on first use), ``paunch apply
+  --file <dir> --config-id <id> --default-runtime docker`` on the same
+  containers (one ``hashed-<name>.json`` per container: paunch's CLI cannot
+  read a multi-container file), ``paunch delete <id>``.
+* ``floor``: the same containers created and started directly with
+  docker-py's ``APIClient`` from a thread pool, in this process, stopped and
+  removed the same way; a no-op is one ``containers(all=True)`` call.  The
+  best any tool can do.
+
+Everything created carries the run's unique prefix and is removed at the
+end, also on Ctrl-C or SIGTERM.  Not part of the test run.
+"""
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(ROOT, '.cache', 'bench')
+PAUNCH_VENV = os.path.join(CACHE, 'paunch-venv')
+PAUNCH_REQS = ['paunch==7.0.4', 'setuptools<70']  # pkg_resources on 3.11
+
+BUSYBOX = os.environ.get('TDH_BUSYBOX_IMAGE', 'tdh/busybox:latest')
+BUSYBOX_OTHER = os.environ.get('TDH_BUSYBOX_OTHER_IMAGE', 'tdh/busybox:other')
+PUPPET = os.environ.get('TDH_PUPPET_IMAGE', 'tdh/puppet:latest')
+#: Stops at once on SIGTERM (busybox ``sleep`` as PID 1 ignores it).
+SLEEP_FOREVER = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"]
+DOCKER_URL = os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')
+RENDER_VOLUMES = ('bench_a', 'bench_b', 'bench_c', 'bench_d')
+TOOLS = ('tdh', 'paunch', 'floor')
+
+
+class BenchError(Exception):
+    pass
+
+
+# -- small helpers -----------------------------------------------------------
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def timed(func, *args, **kwargs):
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def api_client():
+    import docker
+    return docker.APIClient(base_url=DOCKER_URL, version='1.41', timeout=300)
+
+
+def git_commit():
+    try:
+        out = subprocess.run(['git', '-C', ROOT, 'describe', '--always',
+                              '--dirty'], capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+def cli_version(path):
+    try:
+        out = subprocess.run([path, 'version', '--format',
+                              '{{.Client.Version}}'], capture_output=True,
+                             text=True, timeout=30)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+# -- paunch ------------------------------------------------------------------
+
+def ensure_paunch():
+    """paunch 7.0.4 in its own virtualenv; returns the ``paunch`` path."""
+    exe = os.path.join(PAUNCH_VENV, 'bin', 'paunch')
+    if not os.path.exists(exe):
+        log(f'bench: installing {" ".join(PAUNCH_REQS)} into {PAUNCH_VENV}')
+        subprocess.run([sys.executable, '-m', 'venv', PAUNCH_VENV],
+                       check=True)
+        subprocess.run([os.path.join(PAUNCH_VENV, 'bin', 'pip'), 'install',
+                        '-q'] + PAUNCH_REQS, check=True)
+    out = subprocess.run([exe, '--version'], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BenchError(f'paunch does not run: {out.stderr[-500:]}')
+    return exe
+
+
+# -- the three tools ---------------------------------------------------------
+
+class Tool:
+    name = ''
+
+    def fresh(self, n):
+        raise NotImplementedError
+
+    def noop(self, n, new_id):
+        raise NotImplementedError
+
+    def change(self, n):
+        raise NotImplementedError
+
+    def delete(self, n):
+        raise NotImplementedError
+
+    def startup(self):
+        return None
+
+
+class TDH(Tool):
+    """The real console script, one process per run."""
+
+    name = 'tdh'
+
+    def __init__(self, prefix, workdir):
+        self.prefix = f'{prefix}-t'
+        self.workdir = workdir
+        self.exe = shutil.which(
+            'tripleo-docker-hook', path=os.path.dirname(sys.executable)
+        ) or shutil.which('tripleo-docker-hook')
+        if not self.exe:
+            raise BenchError('tripleo-docker-hook is not installed '
+                             '(pip install -e .)')
+        self.env = self.make_env('main')
+        self.ids = {}
+        self.restart = accepts_restart()
+
+    def make_env(self, key, **extra):
+        """A private state/config tree and the env pointing at it."""
+        base = os.path.join(self.workdir, f'tdh-{key}')
+        dirs = {}
+        for opt in ('state_dir', 'config_data_dir', 'kolla_config_dir'):
+            dirs[opt] = os.path.join(base, opt)
+            os.makedirs(dirs[opt], exist_ok=True)
+        lines = ['[DEFAULT]'] + [f'{k} = {v}' for k, v in dirs.items()]
+        groups = {}
+        for key_, value in extra.items():
+            group, _, opt = key_.rpartition('__')
+            groups.setdefault(group, []).append(f'{opt} = {value}')
+        for group, opts in groups.items():
+            lines += [f'[{group}]'] + opts
+        conf = os.path.join(base, 'hook.conf')
+        with open(conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        env = dict(os.environ)
+        env['TRIPLEO_DOCKER_HOOK_CONFIG'] = conf
+        return env
+
+    def deployment(self, n):
+        return f'{self.prefix}{n}'
+
+    def names(self, n):
+        return [f'{self.prefix}{n}-c{i:02d}' for i in range(1, n + 1)]
+
+    def config(self, n, changed=False):
+        step = {}
+        for i, name in enumerate(self.names(n)):
+            step[name] = {
+                'image': BUSYBOX_OTHER if changed and i == 0 else BUSYBOX,
+                'net': 'host', 'command': SLEEP_FOREVER}
+            if self.restart:
+                step[name]['restart'] = 'always'
+        return {'docker_config': {'step_1': step}}
+
+    @staticmethod
+    def document(name, config, action, doc_id):
+        return {
+            'id': doc_id, 'name': name, 'group': 'tripleo-docker-hook',
+            'creation_time': '2026-11-24T00:00:00Z',
+            'inputs': [
+                {'name': 'deploy_server_id', 'value': 'bench-server'},
+                {'name': 'deploy_action', 'value': action},
+                {'name': 'deploy_stack_id', 'value': 'overcloud/bench'},
+                {'name': 'deploy_resource_name', 'value': name},
+                {'name': 'deploy_signal_transport', 'value': 'NO_SIGNAL'}],
+            'outputs': [], 'options': None, 'config': config}
+
+    def run(self, doc, env=None):
+        """Whole-process wall time of one hook run; raises on failure."""
+        stdin = json.dumps(doc)
+        start = time.perf_counter()
+        proc = subprocess.run([self.exe], input=stdin, capture_output=True,
+                              text=True, env=env or self.env, timeout=900)
+        elapsed = time.perf_counter() - start
+        try:
+            answer = json.loads(proc.stdout)
+        except ValueError:
+            answer = {}
+        if proc.returncode != 0 or answer.get('deploy_status_code') != 0:
+            detail = (answer.get('deploy_stderr') or proc.stderr or
+                      proc.stdout)[-800:]
+            raise BenchError(f'hook rc {proc.returncode}: {detail}')
+        return elapsed
+
+    def fresh(self, n):
+        self.ids[n] = str(uuid.uuid4())
+        return self.run(self.document(self.deployment(n), self.config(n),
+                                      'CREATE', self.ids[n]))
+
+    def noop(self, n, new_id):
+        if new_id:
+            self.ids[n] = str(uuid.uuid4())
+        return self.run(self.document(
+            self.deployment(n), self.config(n),
+            'UPDATE' if new_id else 'CREATE', self.ids[n]))
+
+    def change(self, n):
+        self.ids[n] = str(uuid.uuid4())
+        return self.run(self.document(self.deployment(n),
+                                      self.config(n, changed=True),
+                                      'UPDATE', self.ids[n]))
+
+    def delete(self, n):
+        return self.run(self.document(self.deployment(n), self.config(n),
+                                      'DELETE', str(uuid.uuid4())))
+
+    def startup(self):
+        """The hook on an empty deployment: start-up plus one list."""
+        return self.run(self.document(f'{self.prefix}empty', {}, 'CREATE',
+                                      str(uuid.uuid4())))
+
+    # config render (only tdh renders; paunch has no equivalent)
+    def render(self, volumes, tag):
+        entries = [{'config_volume': vol, 'config_image': PUPPET,
+                    'puppet_tags': 'file',
+                    'step_config': (
+                        f"file {{ '/etc/{vol}.conf':\n"
+                        f"  content => \"rendered {vol} {tag}\\n\" }}\n")}
+                   for vol in volumes]
+        key = f'render-{tag}'
+        root = os.path.join(self.workdir, f'tdh-{key}', 'puppet')
+        for sub in ('modules', 'hieradata'):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        env = self.make_env(key, puppet__modules_dir=f'{root}/modules',
+                            puppet__hieradata_dir=f'{root}/hieradata',
+                            puppet__hiera_config=f'{root}/hiera.yaml',
+                            puppet__workers=max(4, len(volumes)))
+        name = f'{self.prefix}r-{tag}'
+        doc = self.document(name, {'puppet_config': entries}, 'CREATE',
+                            str(uuid.uuid4()))
+        elapsed = self.run(doc, env=env)
+        self.run(self.document(name, {}, 'DELETE', str(uuid.uuid4())),
+                 env=env)
+        shutil.rmtree(os.path.join(self.workdir, f'tdh-{key}'),
+                      ignore_errors=True)
+        return elapsed
+
+
+def accepts_restart():
+    """Whether the definitions accept ``restart`` (early skeletons did not)."""
+    try:
+        from tripleo_docker_hook import definitions
+        definitions.parse({'docker_config': {'step_1': {'x': {
+            'image': BUSYBOX, 'net': 'host', 'restart': 'always'}}}})
+        return True
+    except Exception:
+        return False
+
+
+class Paunch(Tool):
+    name = 'paunch'
+
+    def __init__(self, prefix, workdir, exe, docker_cli):
+        self.prefix = f'{prefix}-p'
+        self.workdir = workdir
+        self.exe = exe
+        self.env = dict(os.environ)
+        self.env['PATH'] = (os.path.dirname(docker_cli) + os.pathsep +
+                            self.env.get('PATH', ''))
+
+    def config_id(self, n):
+        return f'{self.prefix}{n}'
+
+    def write(self, n, changed=False):
+        path = os.path.join(self.workdir, f'paunch-{n}')
+        os.makedirs(path, exist_ok=True)
+        for i in range(1, n + 1):
+            spec = {'image': BUSYBOX_OTHER if changed and i == 1 else BUSYBOX,
+                    'net': 'host', 'restart': 'always', 'start_order': 1,
+                    'command': SLEEP_FOREVER}
+            name = f'{self.prefix}{n}-c{i:02d}'
+            with open(os.path.join(path, f'hashed-{name}.json'), 'w') as f:
+                json.dump(spec, f)
+        return path
+
+    def run(self, args):
+        start = time.perf_counter()
+        proc = subprocess.run([self.exe] + args, capture_output=True,
+                              text=True, env=self.env, timeout=1800)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise BenchError(f'paunch {args[0]} rc {proc.returncode}: '
+                             f'{proc.stderr[-800:]}')
+        return elapsed
+
+    def apply(self, n, path):
+        return self.run(['apply', '--file', path, '--config-id',
+                         self.config_id(n), '--default-runtime', 'docker'])
+
+    def fresh(self, n):
+        return self.apply(n, self.write(n))
+
+    def noop(self, n, new_id):
+        # paunch has no Heat id: its config id is stable across actions.
+        return self.apply(n, os.path.join(self.workdir, f'paunch-{n}'))
+
+    def change(self, n):
+        return self.apply(n, self.write(n, changed=True))
+
+    def delete(self, n):
+        elapsed = self.run(['delete', '--default-runtime', 'docker',
+                            self.config_id(n)])
+        shutil.rmtree(os.path.join(self.workdir, f'paunch-{n}'),
+                      ignore_errors=True)
+        return elapsed
+
+    def startup(self):
+        path = os.path.join(self.workdir, 'paunch-empty')
+        os.makedirs(path, exist_ok=True)
+        return self.run(['apply', '--file', path, '--config-id',
+                         f'{self.prefix}empty', '--default-runtime',
+                         'docker'])
+
+
+class Floor(Tool):
+    """docker-py APIClient from a thread pool, in-process."""
+
+    name = 'floor'
+
+    def __init__(self, prefix, workers):
+        self.prefix = f'{prefix}-f'
+        self.client = api_client()
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers)
+        self.ids = {}
+
+    def _create(self, n, i, image):
+        c = self.client
+        name = f'{self.prefix}{n}-c{i:02d}'
+        host_config = c.create_host_config(
+            network_mode='host', restart_policy={'Name': 'always'})
+        cid = c.create_container(
+            image, command=SLEEP_FOREVER, name=name, host_config=host_config,
+            labels={'managed_by': 'tdh-bench', 'deployment': self.prefix,
+                    'container_name': name, 'config_id': 'x' * 36})['Id']
+        c.start(cid)
+        return cid
+
+    def _remove(self, cid):
+        self.client.stop(cid)
+        self.client.remove_container(cid)
+
+    def fresh(self, n):
+        start = time.perf_counter()
+        ids = list(self.pool.map(lambda i: self._create(n, i, BUSYBOX),
+                                 range(1, n + 1)))
+        elapsed = time.perf_counter() - start
+        self.ids[n] = ids
+        return elapsed
+
+    def noop(self, n, new_id):
+        start = time.perf_counter()
+        self.client.containers(all=True)
+        return time.perf_counter() - start
+
+    def change(self, n):
+        start = time.perf_counter()
+        self._remove(self.ids[n][0])
+        self.ids[n][0] = self._create(n, 1, BUSYBOX_OTHER)
+        return time.perf_counter() - start
+
+    def delete(self, n):
+        start = time.perf_counter()
+        list(self.pool.map(self._remove, self.ids.pop(n)))
+        return time.perf_counter() - start
+
+
+# -- observation and cleanup -------------------------------------------------
+
+def snapshot(client, prefix):
+    """name → (id, StartedAt) of every container named with ``prefix``."""
+    out = {}
+    for entry in client.containers(all=True, filters={'name': prefix}):
+        name = entry['Names'][0].lstrip('/')
+        if name.startswith(prefix):
+            started = client.inspect_container(entry['Id'])['State'][
+                'StartedAt']
+            out[name] = (entry['Id'], started)
+    return out
+
+
+def running_count(client, prefix):
+    return sum(1 for e in client.containers(filters={'name': prefix})
+               if e['Names'][0].lstrip('/').startswith(prefix))
+
+
+def cleanup(client, prefix):
+    """Force-remove every container of this run (names or labels)."""
+    doomed = []
+    for entry in client.containers(all=True):
+        labels = entry.get('Labels') or {}
+        name = (entry.get('Names') or ['/'])[0].lstrip('/')
+        if name.startswith(prefix) or any(
+                str(labels.get(k, '')).startswith(prefix)
+                for k in ('deployment', 'config_id', 'container_name')):
+            doomed.append(entry['Id'])
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda cid: _force_remove(client, cid), doomed))
+    return len(doomed)
+
+
+def _force_remove(client, cid):
+    try:
+        client.remove_container(cid, force=True)
+    except Exception as exc:  # best effort: report, keep going
+        log(f'bench: cannot remove {cid[:12]}: {exc}')
+
+
+# -- the run -----------------------------------------------------------------
+
+class Results:
+    def __init__(self):
+        self.samples = {}   # (scenario, tool) → [seconds]
+        self.errors = {}    # (scenario, tool) → message
+        self.notes = {}     # scenario → text
+        self.touched = {}   # tool → [containers touched by change]
+
+    def add(self, scenario, tool, seconds):
+        self.samples.setdefault((scenario, tool), []).append(seconds)
+        log(f'  {scenario:<18} {tool:<7} {seconds:8.3f} s')
+
+    def fail(self, scenario, tool, exc):
+        self.errors[(scenario, tool)] = str(exc)
+        log(f'  {scenario:<18} {tool:<7} FAILED: {exc}')
+
+
+def measure(results, scenario, tool, func, *args):
+    if (scenario, tool.name) in results.errors:
+        return False
+    try:
+        results.add(scenario, tool.name, func(*args))
+        return True
+    except BenchError as exc:
+        results.fail(scenario, tool.name, exc)
+        return False
+
+
+def sequence(results, tool, n, with_change, client):
+    """fresh → no-op → no-op (new id) → [change one] → delete, for one N."""
+    if not measure(results, f'fresh_{n}', tool, tool.fresh, n):
+        return
+    measure(results, f'noop_{n}', tool, tool.noop, n, False)
+    measure(results, f'noop_newid_{n}', tool, tool.noop, n, True)
+    if with_change:
+        prefix = getattr(tool, 'prefix', '') + str(n)
+        before = snapshot(client, prefix)
+        if measure(results, f'change1_{n}', tool, tool.change, n):
+            after = snapshot(client, prefix)
+            touched = sum(1 for k, v in before.items() if after.get(k) != v)
+            touched += sum(1 for k in after if k not in before)
+            results.touched.setdefault(tool.name, []).append(touched)
+            if running_count(client, prefix) != n:
+                results.fail(f'change1_{n}', tool,
+                             'not every container running after the change')
+    measure(results, f'delete_{n}', tool, tool.delete, n)
+
+
+def render_supported():
+    """True once ``puppet_config`` is parsed and rendered (issue 4)."""
+    try:
+        from tripleo_docker_hook import errors
+        from tripleo_docker_hook.definitions import config_sections
+    except ImportError:
+        return False
+    errs = errors.ErrorList()
+    try:
+        config_sections.parse_puppet_config(
+            [{'config_volume': 'x', 'config_image': PUPPET,
+              'step_config': 'include ::x'}], 'puppet_config', errs)
+    except Exception:
+        return False
+    return not list(errs)
+
+
+def run_bench(args):
+    prefix = f'tdhbench-{uuid.uuid4().hex[:6]}'
+    workdir = tempfile.mkdtemp(prefix=prefix + '-', dir=None)
+    client = api_client()
+    client.ping()
+    for image in (BUSYBOX, BUSYBOX_OTHER):
+        client.inspect_image(image)
+    results = Results()
+    info = {
+        'run_id': prefix,
+        'date': datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec='seconds'),
+        'project_commit': git_commit(),
+        'host': {'cpus': os.cpu_count(), 'python': platform.python_version(),
+                 'kernel': platform.release(),
+                 'engine': client.version().get('Version')},
+        'options': {'repetitions': args.reps, 'sizes': args.sizes,
+                    'floor_workers': args.floor_workers,
+                    'quick': args.quick},
+        'images': {'busybox': BUSYBOX, 'busybox_other': BUSYBOX_OTHER,
+                   'puppet': PUPPET},
+    }
+    tools = [TDH(prefix, workdir)]
+    if not args.no_paunch:
+        exe = ensure_paunch()
+        tools.append(Paunch(prefix, workdir, exe, args.docker_cli))
+        info['paunch'] = {
+            'version': subprocess.run([exe, '--version'], capture_output=True,
+                                      text=True).stdout.strip(),
+            'docker_cli': args.docker_cli,
+            'docker_cli_version': cli_version(args.docker_cli)}
+    tools.append(Floor(prefix, args.floor_workers))
+    render = not args.quick and render_supported()
+    if not render:
+        results.notes['render'] = (
+            'skipped (--quick)' if args.quick else
+            'not measurable yet: puppet_config is not supported by '
+            'tripleo_docker_hook (definitions/config_sections.py)')
+    change_n = 20 if 20 in args.sizes else args.sizes[0]
+    interrupted = False
+    try:
+        for rep in range(args.reps):
+            order = tools[rep % len(tools):] + tools[:rep % len(tools)]
+            log(f'bench: repetition {rep + 1}/{args.reps} '
+                f'({", ".join(t.name for t in order)})')
+            for tool in order:
+                if tool.name != 'floor':
+                    measure(results, 'startup', tool, tool.startup)
+            for n in args.sizes:
+                for tool in order:
+                    sequence(results, tool, n, n == change_n, client)
+            if render:
+                tdh = tools[0]
+                singles = []
+                for vol in RENDER_VOLUMES:
+                    key = f'render1_{vol}'
+                    if measure(results, key, tdh, tdh.render, [vol],
+                               f'{rep}{vol[-1]}'):
+                        singles.append(results.samples[(key, 'tdh')][-1])
+                if len(singles) == len(RENDER_VOLUMES):
+                    results.add('render_1_slowest', 'tdh', max(singles))
+                measure(results, 'render_4', tdh, tdh.render,
+                        list(RENDER_VOLUMES), f'{rep}all')
+    except KeyboardInterrupt:
+        interrupted = True
+        log('bench: interrupted, cleaning up')
+    finally:
+        removed = cleanup(client, prefix)
+        if removed:
+            log(f'bench: removed {removed} leftover containers')
+        shutil.rmtree(workdir, ignore_errors=True)
+    info['interrupted'] = interrupted
+    return info, results
+
+
+# -- the table ---------------------------------------------------------------
+
+def stats(samples):
+    if not samples:
+        return None
+    return {'median': statistics.median(samples), 'min': min(samples),
+            'max': max(samples), 'n': len(samples), 'samples': samples}
+
+
+def judge(scenario, get, touched):
+    """(target text, met?) for a scenario; met is None without a target."""
+    tdh = get(scenario, 'tdh')
+    paunch = get(scenario, 'paunch')
+    floor = get(scenario, 'floor')
+    if tdh is None:
+        return '', None
+    if scenario.startswith('fresh_'):
+        text = '≤1.25×floor, ≥3× faster than paunch'
+        ok = floor is not None and tdh <= 1.25 * floor
+        if paunch is not None:
+            ok = ok and paunch >= 3 * tdh
+        return text, ok
+    if scenario.startswith('noop'):
+        text = '≤0.3 s, ≥10× faster than paunch'
+        ok = tdh <= 0.3
+        if paunch is not None:
+            ok = ok and paunch >= 10 * tdh
+        return text, ok
+    if scenario.startswith('change1_'):
+        text = '≤floor (stop+rm+create+start)+0.3 s, 1 touched'
+        counts = touched.get('tdh') or []
+        ok = floor is not None and tdh <= floor + 0.3 and bool(counts) \
+            and all(c == 1 for c in counts)
+        return text, ok
+    if scenario.startswith('delete_'):
+        return 'parallel stops: ≤1.5×floor', (
+            floor is not None and tdh <= 1.5 * floor)
+    if scenario == 'render_4':
+        single = get('render_1_slowest', 'tdh')
+        return '≤1.5×slowest single', (single is not None and
+                                       tdh <= 1.5 * single)
+    return '', None
+
+
+def summarise(info, results):
+    scenarios = []
+    for scenario, _ in results.samples:
+        if scenario not in scenarios:
+            scenarios.append(scenario)
+    for scenario, _ in results.errors:
+        if scenario not in scenarios:
+            scenarios.append(scenario)
+
+    def get(scenario, tool):
+        s = results.samples.get((scenario, tool))
+        return statistics.median(s) if s else None
+
+    rows = []
+    for scenario in scenarios:
+        target, met = judge(scenario, get, results.touched)
+        row = {'scenario': scenario, 'target': target, 'met': met}
+        for tool in TOOLS:
+            row[tool] = stats(results.samples.get((scenario, tool), []))
+            if (scenario, tool) in results.errors:
+                row[f'{tool}_error'] = results.errors[(scenario, tool)]
+        tdh, paunch, floor = (get(scenario, t) for t in TOOLS)
+        if scenario == 'render_4' and get('render_1_slowest', 'tdh'):
+            floor = get('render_1_slowest', 'tdh')
+            row['vs'] = 'render_1_slowest'
+        row['tdh/paunch'] = tdh / paunch if tdh and paunch else None
+        row['tdh/floor'] = tdh / floor if tdh and floor else None
+        if scenario.startswith('change1_'):
+            row['touched'] = results.touched
+        rows.append(row)
+    return dict(info, notes=results.notes, rows=rows)
+
+
+def fmt(stat):
+    if not stat:
+        return '—'
+    if stat['n'] == 1:
+        return f'{stat["median"]:.3f}'
+    return f'{stat["median"]:.3f} [{stat["min"]:.2f}–{stat["max"]:.2f}]'
+
+
+def ratio(value):
+    return '—' if value is None else f'{value:.2f}'
+
+
+def table(summary):
+    head = ('scenario', 'tdh s', 'paunch s', 'floor s', 'tdh/paunch',
+            'tdh/floor', 'target', 'met')
+    lines = []
+    for row in summary['rows']:
+        met = {True: 'yes', False: 'MISSED', None: ''}[row['met']]
+        if any(f'{t}_error' in row for t in TOOLS):
+            met = (met + ' (error)').strip()
+        lines.append((row['scenario'], fmt(row['tdh']), fmt(row['paunch']),
+                      fmt(row['floor']) if row.get('vs') is None else
+                      'see render_1', ratio(row['tdh/paunch']),
+                      ratio(row['tdh/floor']), row['target'], met))
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    out = []
+    for i, line in enumerate([head] + lines):
+        out.append('  '.join(str(x).ljust(w) for x, w in zip(line, widths))
+                   .rstrip())
+        if i == 0:
+            out.append('  '.join('-' * w for w in widths))
+    cli = summary.get('paunch', {})
+    out.append('')
+    out.append(f'median [min–max] of {summary["options"]["repetitions"]} '
+               f'repetition(s), whole-process wall time; floor = docker-py '
+               f'APIClient, {summary["options"]["floor_workers"]} threads, '
+               'in-process')
+    if cli:
+        out.append(f'{cli.get("version", "")} with docker CLI '
+                   f'{cli.get("docker_cli")} '
+                   f'({cli.get("docker_cli_version")})')
+    for row in summary['rows']:
+        for tool in TOOLS:
+            if f'{tool}_error' in row:
+                out.append(f'error {row["scenario"]} {tool}: '
+                           f'{row[f"{tool}_error"][:300]}')
+        if row.get('touched'):
+            out.append(f'containers touched by change1 (per rep): '
+                       f'{row["touched"]}')
+    for key, note in summary['notes'].items():
+        out.append(f'{key}: {note}')
+    return '\n'.join(out)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--quick', action='store_true',
+                   help='smoke check: 1 repetition, N=20 only, no render')
+    p.add_argument('--reps', type=int, default=3,
+                   help='repetitions (default 3)')
+    p.add_argument('--sizes', default='20,50',
+                   help='comma-separated deployment sizes (default 20,50)')
+    p.add_argument('--floor-workers', type=int, default=8,
+                   help='threads of the engine floor (default 8, like the '
+                        'hook\'s workers option)')
+    p.add_argument('--docker-cli', default=shutil.which('docker') or
+                   '/usr/bin/docker',
+                   help='docker CLI paunch shells out to (its directory is '
+                        'put first on PATH; default: first on PATH)')
+    p.add_argument('--no-paunch', action='store_true',
+                   help='skip paunch (no virtualenv needed)')
+    p.add_argument('--save', action='store_true',
+                   help='also write bench/results/<date>.json')
+    p.add_argument('--json', help='results file (default '
+                   '.cache/bench/results-<time>.json)')
+    args = p.parse_args(argv)
+    args.sizes = [int(x) for x in args.sizes.split(',') if x]
+    if args.quick:
+        args.reps, args.sizes = 1, [20]
+    args.docker_cli = os.path.realpath(args.docker_cli)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        info, results = run_bench(args)
+    except BenchError as exc:
+        log(f'bench: {exc}')
+        return 2
+    summary = summarise(info, results)
+    text = table(summary)
+    print(text)
+    os.makedirs(CACHE, exist_ok=True)
+    stamp = summary['date'].replace(':', '').replace('+0000', 'Z')
+    path = args.json or os.path.join(CACHE, f'results-{stamp}.json')
+    for target in (path, os.path.join(CACHE, 'latest.json')):
+        with open(target, 'w') as f:
+            json.dump(summary, f, indent=1)
+    log(f'bench: results in {path}')
+    if args.save and not summary['interrupted']:
+        os.makedirs(os.path.join(ROOT, 'bench', 'results'), exist_ok=True)
+        saved = os.path.join(ROOT, 'bench', 'results',
+                             f'{summary["date"][:10]}.json')
+        with open(saved, 'w') as f:
+            json.dump(summary, f, indent=1)
+        log(f'bench: saved {saved}')
+    return 130 if summary['interrupted'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
