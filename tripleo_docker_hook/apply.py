@@ -1,31 +1,351 @@
 """Applying a plan: the side effects, through :class:`engine.Engine`.
 
-(Foundation version: serial create / replace / remove.  The reconcile issue
-adds parallel levels, safe replace with rollback and one-shot tasks.)
+Order: leftovers of an interrupted run, then containers no longer defined
+(stopped in parallel), then each step in order, each ``start_order`` level
+in order, the actions of one level in parallel on a bounded pool.  The
+first level with a failure finishes (nothing is cancelled half-way) and
+stops everything after it.
+
+A replace never takes the old container down before the new one exists:
+create under a temporary name, stop old, start new, wait until it runs (and
+is healthy when it has a health check); success removes old and renames
+new, failure removes new and starts old again.  Every intermediate state
+is recognisable from names and labels, so a run killed at any instant is
+finished by the next one (see :func:`plan.compute`, leftovers).
 """
 
+import concurrent.futures
+import dataclasses
 import logging
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
 
 LOG = logging.getLogger(__name__)
 
+#: Bytes of one task's output kept for deploy_stdout (its tail).
+TASK_OUTPUT_BYTES = 16384
+TASK_OUTPUT_LINES = 200
 
-def execute(plan: planning.Plan, engine, report) -> None:
-    for action in plan.removals:
-        engine.remove(action.observed.id)
-        report.info(str(action))
-    for step in plan.steps:
-        for level in step:
-            for action in level:
-                if action.verb == planning.KEEP:
-                    report.info(str(action))
+
+@dataclasses.dataclass
+class Settings:
+    workers: int = 8
+    task_timeout: float = 3600
+    start_timeout: float = 120
+    start_settle: float = 0.0
+
+    @classmethod
+    def from_conf(cls, conf) -> 'Settings':
+        if conf is None:
+            return cls()
+        return cls(**{f.name: getattr(conf, f.name, f.default)
+                      for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass
+class Outcome:
+    action: planning.Action
+    lines: List[str] = dataclasses.field(default_factory=list)
+    error: str = ''
+    #: CREATE: started, still to be checked for running/healthy.
+    started: str = ''
+
+
+def _cap(text: str) -> List[str]:
+    data = text.encode('utf-8', 'replace')
+    cut = ''
+    if len(data) > TASK_OUTPUT_BYTES:
+        cut = f'[... {len(data) - TASK_OUTPUT_BYTES} bytes cut ...]'
+        text = data[-TASK_OUTPUT_BYTES:].decode('utf-8', 'ignore')
+    lines = text.rstrip('\n').splitlines()[-TASK_OUTPUT_LINES:]
+    return ([f'    | {cut}'] if cut else []) + [f'    | {line}'
+                                                  for line in lines]
+
+
+def _prepare_host_paths(container: model.Container) -> None:
+    """DirectoryOrCreate / FileOrCreate host paths (definitions issue)."""
+    try:
+        from tripleo_docker_hook import hostpath
+    except ImportError:
+        return
+    if hasattr(hostpath, 'prepare'):
+        hostpath.prepare(container)
+
+
+class Applier:
+    """Executes one plan; keeps the exec records up to date in place."""
+
+    def __init__(self, plan: planning.Plan, engine, report, conf=None,
+                 exec_records: Optional[Dict[str, Dict[str, Any]]] = None):
+        self.plan = plan
+        self.engine = engine
+        self.report = report
+        self.settings = Settings.from_conf(conf)
+        self.exec_records = exec_records if exec_records is not None else {}
+
+    # -- driver -------------------------------------------------------------
+    def execute(self) -> None:
+        self._level(self.plan.leftovers, 'leftovers')
+        self._level(self.plan.removals, 'removals')
+        for step in self.plan.steps:
+            for i, level in enumerate(step.levels):
+                self._level(level, f'step {step.number} level {i}')
+
+    def _level(self, actions: Sequence[planning.Action], where: str) -> None:
+        todo = [a for a in actions if a.changes]
+        for a in actions:
+            if not a.changes:
+                self.report.info(f'kept {a.name}' +
+                                 (f' ({a.reason})' if a.reason else ''))
+        if not todo:
+            return
+        outcomes = self._parallel(self._do, todo)
+        started = [o for o in outcomes if o.started and not o.error]
+        if started:
+            self._verify_started(started)
+        failed = [o for o in outcomes if o.error]
+        for o in outcomes:
+            for line in o.lines:
+                self.report.info(line)
+            if o.error:
+                self.report.error(o.error)
+        if failed:
+            names = ', '.join(o.action.name for o in failed)
+            raise errors.DeploymentFailed(
+                f'{where}: {len(failed)} of {len(todo)} actions failed '
+                f'({names}); later steps were not started')
+
+    def _parallel(self, func: Callable[[planning.Action], Outcome],
+                  actions: Sequence[planning.Action]) -> List[Outcome]:
+        if len(actions) == 1:
+            return [self._guard(func, actions[0])]
+        workers = max(1, min(self.settings.workers, len(actions)))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda a: self._guard(func, a), actions))
+
+    @staticmethod
+    def _guard(func, action: planning.Action) -> Outcome:
+        try:
+            return func(action)
+        except errors.HookError as exc:
+            return Outcome(action, error=f'{action.name}: {exc}')
+        except Exception as exc:  # one broken action must not hide others
+            LOG.exception('%s failed', action)
+            return Outcome(action, error=f'{action.name}: unexpected '
+                           f'{type(exc).__name__}: {errors.first_line(exc)}')
+
+    def _do(self, action: planning.Action) -> Outcome:
+        verb = action.verb
+        if verb == planning.REMOVE:
+            return self._remove(action)
+        if verb == planning.PROMOTE:
+            self.engine.rename(action.observed.id, action.name)
+            return Outcome(action, [f'promoted {action.name} '
+                                    f'({action.reason})'])
+        if verb == planning.CREATE:
+            return self._create(action)
+        if verb == planning.REPLACE:
+            return self._replace(action)
+        if verb == planning.RUN:
+            if action.container.kind is model.Kind.EXEC:
+                return self._exec(action)
+            return self._task(action)
+        raise errors.DeploymentFailed(f'unknown action {verb}')
+
+    def _labels(self, c: model.Container) -> Dict[str, str]:
+        return planning.labels_for(self.plan.deployment, self.plan.config_id,
+                                   c)
+
+    # -- verbs --------------------------------------------------------------
+    def _remove(self, action: planning.Action) -> Outcome:
+        o = action.observed
+        if o.state in ('running', 'restarting', 'paused'):
+            # The container's own StopTimeout applies (stop_grace_period).
+            self.engine.stop(o.id)
+        self.engine.remove(o.id, force=True)
+        return Outcome(action, [f'removed {action.name} ({action.reason})'])
+
+    def _create(self, action: planning.Action) -> Outcome:
+        c = action.container
+        _prepare_host_paths(c)
+        self.engine.create(c, c.name, self._labels(c))
+        self.engine.start(c.name)
+        return Outcome(action, [f'created {c.name}'], started=c.name)
+
+    def _replace(self, action: planning.Action) -> Outcome:
+        c, old = action.container, action.observed
+        tmp = planning.temp_name(c.name)
+        _prepare_host_paths(c)
+        # Nothing is stopped until the new container exists: a create
+        # failure (bad mount, unknown user...) leaves the old one serving.
+        self.engine.remove(tmp, force=True)
+        self.engine.create(c, tmp, self._labels(c))
+        self.engine.stop(old.id)
+        try:
+            self.engine.start(tmp)
+            problem = self._wait_started([tmp]).get(tmp, '')
+        except errors.HookError as exc:
+            problem = str(exc)
+        if problem:
+            logs = self._logs(tmp)
+            self.engine.remove(tmp, force=True)
+            self.engine.start(old.id)
+            return Outcome(action, logs, error=(
+                f'{c.name}: replacement failed ({problem}); rolled back, '
+                f'the previous container is running again'))
+        self.engine.remove(old.id, force=True)
+        self.engine.rename(tmp, c.name)
+        return Outcome(action, [f'replaced {c.name} ({action.reason})'])
+
+    def _task(self, action: planning.Action) -> Outcome:
+        c = action.container
+        if action.observed is not None:
+            self.engine.remove(action.observed.id, force=True)
+        _prepare_host_paths(c)
+        self.engine.create(c, c.name, self._labels(c))
+        self.engine.start(c.name)
+        timeout = c.timeout or self.settings.task_timeout
+        try:
+            code = self.engine.wait(c.name, timeout)
+        except errors.DeploymentFailed as exc:
+            logs = self._logs(c.name)
+            self.engine.stop(c.name, timeout=0)
+            return Outcome(action, [f'ran {c.name} ({action.reason})'] + logs,
+                           error=str(exc))
+        lines = [f'ran {c.name} ({action.reason}): exit code {code}']
+        lines += self._logs(c.name)
+        if code not in c.exit_codes:
+            return Outcome(action, lines, error=(
+                f'{c.name}: exited with code {code}, allowed: '
+                f'{", ".join(map(str, c.exit_codes))}'))
+        return Outcome(action, lines)
+
+    def _exec(self, action: planning.Action) -> Outcome:
+        c = action.container
+        key = planning.container_hash(c)
+        record: Dict[str, Any] = {'hash': key, 'ok': False,
+                                  'exit_code': None, 'target_id': '',
+                                  'time': int(time.time())}
+        self.exec_records[c.name] = record
+        env = [f'{k}={v}' for k, v in c.environment] or None
+        code, output, target_id = self.engine.exec_run(
+            c.exec_target, list(c.command or ()), user=c.user,
+            privileged=c.privileged, environment=env,
+            timeout=c.timeout or self.settings.task_timeout)
+        ok = code in c.exit_codes
+        record.update(ok=ok, exit_code=code, target_id=target_id)
+        lines = [f'ran {c.name} in {c.exec_target} ({action.reason}): '
+                 f'exit code {code}'] + _cap(output)
+        if not ok:
+            return Outcome(action, lines, error=(
+                f'{c.name}: exec in {c.exec_target} exited with code {code}, '
+                f'allowed: {", ".join(map(str, c.exit_codes))}'))
+        return Outcome(action, lines)
+
+    # -- waiting ------------------------------------------------------------
+    def _logs(self, name: str) -> List[str]:
+        try:
+            return _cap(self.engine.logs(name, tail=TASK_OUTPUT_LINES))
+        except errors.HookError:
+            return []
+
+    def _verify_started(self, outcomes: List[Outcome]) -> None:
+        problems = self._wait_started([o.started for o in outcomes])
+        for o in outcomes:
+            problem = problems.get(o.started)
+            if problem:
+                o.lines += self._logs(o.started)
+                o.error = f'{o.action.name}: {problem}'
+
+    def _wait_started(self, names: List[str]) -> Dict[str, str]:
+        """Poll ONE label-filtered list until every container runs (and is
+        healthy when Docker reports a health status).  Name → problem."""
+        if self.settings.start_settle > 0:
+            time.sleep(self.settings.start_settle)
+        deadline = time.monotonic() + self.settings.start_timeout
+        pending = set(names)
+        problems: Dict[str, str] = {}
+        delay = 0.05
+        while pending:
+            seen = {o.name: o for o in self.engine.list_containers(
+                self.plan.deployment) if o.name in pending}
+            for name in list(pending):
+                o = seen.get(name)
+                if o is None:
+                    problems[name] = 'container vanished'
+                elif o.state not in ('running', 'restarting'):
+                    code = '' if o.exit_code is None else \
+                        f' with code {o.exit_code}'
+                    problems[name] = f'container {o.state}{code} at start'
+                elif o.health == 'unhealthy':
+                    problems[name] = 'health check failed'
+                elif o.state == 'running' and o.health in ('', 'healthy'):
+                    pass
+                else:
                     continue
-                if action.verb == planning.REPLACE:
-                    engine.remove(action.observed.id)
-                labels = planning.labels_for(plan.deployment, plan.config_id,
-                                             action.container)
-                engine.create(action.container, action.name, labels)
-                engine.start(action.name)
-                LOG.info('%s', action)
-                report.info(str(action))
+                pending.discard(name)
+            if not pending:
+                break
+            if time.monotonic() >= deadline:
+                for name in pending:
+                    problems[name] = (f'not running and healthy after '
+                                      f'{self.settings.start_timeout} s')
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        return problems
+
+
+def execute(plan: planning.Plan, engine, report, conf=None,
+            exec_records: Optional[Dict[str, Dict[str, Any]]] = None
+            ) -> None:
+    """Run ``plan``; raises :class:`errors.DeploymentFailed` on failure.
+
+    ``exec_records`` is updated in place, also when a step fails, so the
+    caller can persist it either way.
+    """
+    Applier(plan, engine, report, conf, exec_records).execute()
+
+
+def pull(refs: Sequence[str], engine, conf=None) -> Dict[str, str]:
+    """Pull images in parallel, before any container is touched.
+
+    Retries transient failures (``pull_retries``), never "not found" or
+    "denied".  Reference → image ID; raises DeploymentFailed.
+    """
+    retries = int(getattr(conf, 'pull_retries', 3) or 0) if conf else 3
+    workers = max(1, min(Settings.from_conf(conf).workers, len(refs)))
+
+    def one(ref: str) -> str:
+        delay = 1.0
+        for attempt in range(retries + 1):
+            try:
+                return engine.pull(ref)
+            except errors.EngineError as exc:
+                text = str(exc).lower()
+                final = any(s in text for s in (
+                    'not found', 'denied', 'unauthorized', 'manifest unknown',
+                    'does not exist', 'invalid reference'))
+                if final or attempt == retries:
+                    raise errors.DeploymentFailed(
+                        f'image {ref} is missing and cannot be pulled: '
+                        f'{exc}; nothing was changed') from exc
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError('unreachable')
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = {ref: pool.submit(one, ref) for ref in refs}
+        result, failures = {}, []
+        for ref, fut in futures.items():
+            try:
+                result[ref] = fut.result()
+            except errors.HookError as exc:
+                failures.append(str(exc))
+    if failures:
+        raise errors.DeploymentFailed('; '.join(failures))
+    return result

@@ -48,6 +48,210 @@ def cmd_validate(args) -> int:
     return status
 
 
+# -- converge commands (plan / apply / delete / status / rollback / cleanup)
+def _conf():
+    from tripleo_docker_hook import opts
+    import logging
+    logging.basicConfig(level=logging.WARNING,
+                        format='%(levelname)s %(name)s: %(message)s')
+    return opts.load([])
+
+
+def _document(path: str, name: Optional[str] = None):
+    """A heat-config item (JSON/YAML), or a bare config with ``--name``."""
+    import yaml
+    from tripleo_docker_hook import document
+    text = _read(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise errors.ValidationError([errors.FieldError(
+            '', 'Invalid value', detail=f'{path}: not YAML/JSON: '
+            f'{errors.first_line(exc)}')]) from None
+    if not (isinstance(data, dict) and 'config' in data and 'id' in data):
+        if not name:
+            raise errors.ValidationError([errors.FieldError(
+                'name', 'Required value', detail=f'{path} holds a bare '
+                'config: give the deployment name with --name')])
+        data = {'id': 'manual', 'name': name, 'config': data}
+    elif name:
+        data = dict(data, name=name)
+    return document.parse(data)
+
+
+def _print_report(report) -> int:
+    answer = report.answer()
+    if answer['deploy_stdout']:
+        sys.stdout.write(answer['deploy_stdout'])
+    if answer['deploy_stderr']:
+        sys.stderr.write(answer['deploy_stderr'])
+    return report.status
+
+
+def _new_report():
+    from tripleo_docker_hook.masking import Masker
+    from tripleo_docker_hook.report import Report
+    masker = Masker()
+    return masker, Report(masker, max_bytes=1 << 30)
+
+
+def cmd_plan(args) -> int:
+    import json
+    from tripleo_docker_hook import deploy
+    conf = _conf()
+    doc = _document(args.file, args.name)
+    masker, report = _new_report()
+    masker.add(doc.secrets)
+    plan = deploy.dry_run(doc, conf, report, masker)
+    if args.json:
+        print(masker.mask(json.dumps(plan.to_data(), indent=2,
+                                     sort_keys=True)))
+    else:
+        print(masker.mask(plan.summary()))
+        for line in plan.describe():
+            print(masker.mask(f'  {line}'))
+    return 0
+
+
+def cmd_apply(args) -> int:
+    from tripleo_docker_hook import deploy
+    conf = _conf()
+    doc = _document(args.file, args.name)
+    masker, report = _new_report()
+    masker.add(doc.secrets)
+    try:
+        deploy.run(doc, conf, report, masker)
+    except errors.ValidationError as exc:
+        report.fail('invalid deployment:', exc.status)
+        for err in exc.errors:
+            report.error(str(err))
+    except errors.HookError as exc:
+        report.fail(str(exc), exc.status)
+    return _print_report(report)
+
+
+def cmd_delete(args) -> int:
+    from tripleo_docker_hook import deploy
+    conf = _conf()
+    _, report = _new_report()
+    try:
+        deploy.delete(args.name, 'manual', conf, report)
+    except errors.HookError as exc:
+        report.fail(str(exc), exc.status)
+    return _print_report(report)
+
+
+def cmd_rollback(args) -> int:
+    from tripleo_docker_hook import deploy
+    conf = _conf()
+    masker, report = _new_report()
+    try:
+        deploy.rollback(args.name, conf, report, masker)
+    except errors.ValidationError as exc:
+        report.fail('invalid deployment:', exc.status)
+        for err in exc.errors:
+            report.error(str(err))
+    except errors.HookError as exc:
+        report.fail(str(exc), exc.status)
+    return _print_report(report)
+
+
+def cmd_cleanup(args) -> int:
+    from tripleo_docker_hook import cleanup
+    conf = _conf()
+    _, report = _new_report()
+    path = args.heat_config or cleanup.heat_config_path()
+    try:
+        cleanup.run(path, conf, report, dry_run=args.dry_run)
+    except errors.HookError as exc:
+        report.fail(str(exc), exc.status)
+    return _print_report(report)
+
+
+def cmd_status(args) -> int:
+    import json
+    from tripleo_docker_hook import engine as engine_mod
+    from tripleo_docker_hook import model
+    from tripleo_docker_hook import state
+    conf = _conf()
+    observed = [o for o in engine_mod.Engine.from_conf(conf).list_containers()
+                if o.managed]
+    names = set(state.deployments(conf.state_dir)) | {
+        o.deployment for o in observed}
+    if args.names:
+        names &= set(args.names)
+    result = []
+    for name in sorted(names):
+        st = state.DeploymentState(conf.state_dir, name)
+        current = st.read(state.CURRENT) or {}
+        result.append({
+            'deployment': name,
+            'config_id': current.get('id', ''),
+            'last_apply_failed': st.read(state.ATTEMPTED) is not None,
+            'can_roll_back': st.rollback_target() is not None,
+            'known_to_state': st.exists,
+            'containers': [{
+                'name': o.name, 'state': o.state, 'health': o.health,
+                'kind': o.labels.get(model.LABEL_KIND, ''),
+                'exit_code': o.exit_code, 'id': o.id[:12]}
+                for o in sorted(observed, key=lambda o: o.name)
+                if o.deployment == name],
+            'execs': st.execs(),
+        })
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return 0
+    for d in result:
+        flags = []
+        if d['last_apply_failed']:
+            flags.append('last apply FAILED')
+        if not d['known_to_state']:
+            flags.append('not in state_dir')
+        print(f"{d['deployment']} (config {d['config_id'] or '-'})"
+              + (f" [{', '.join(flags)}]" if flags else ''))
+        for c in d['containers']:
+            extra = f" {c['health']}" if c['health'] else ''
+            code = '' if c['exit_code'] is None else f" ({c['exit_code']})"
+            print(f"  {c['name']:40} {c['kind']:8} {c['state']}{code}"
+                  f"{extra}")
+        for name, rec in sorted(d['execs'].items()):
+            print(f"  {name:40} exec     "
+                  f"{'ok' if rec.get('ok') else 'failed'} "
+                  f"({rec.get('exit_code')})")
+    return 0
+
+
+def _add_converge_commands(sub) -> None:
+    p = sub.add_parser('plan', help='show what apply would do (dry run)')
+    p.add_argument('file', metavar='DOC', help='heat-config item (JSON or '
+                   'YAML), or a bare config with --name; - for stdin')
+    p.add_argument('--name', help='deployment name (overrides the item\'s)')
+    p.add_argument('--json', action='store_true', help='plan as JSON')
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser('apply', help='converge the host to a deployment')
+    p.add_argument('file', metavar='DOC', help='as for plan')
+    p.add_argument('--name', help='deployment name (overrides the item\'s)')
+    p.set_defaults(func=cmd_apply)
+    p = sub.add_parser('delete', help='remove a deployment\'s containers')
+    p.add_argument('name', help='deployment name')
+    p.set_defaults(func=cmd_delete)
+    for cmd in ('status', 'list'):
+        p = sub.add_parser(cmd, help='deployments and their containers')
+        p.add_argument('names', nargs='*', metavar='NAME')
+        p.add_argument('--json', action='store_true')
+        p.set_defaults(func=cmd_status)
+    p = sub.add_parser('rollback', help='apply the previous definition of '
+                       'a deployment (the last good one after a failure)')
+    p.add_argument('name', help='deployment name')
+    p.set_defaults(func=cmd_rollback)
+    p = sub.add_parser('cleanup', help='remove deployments that are no '
+                       'longer in the heat-config file')
+    p.add_argument('--heat-config', help='default: $HEAT_SHELL_CONFIG or '
+                   '/var/run/heat-config/heat-config')
+    p.add_argument('--dry-run', action='store_true')
+    p.set_defaults(func=cmd_cleanup)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='tripleo-docker-hook-ctl',
@@ -58,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='docker_config / Pod YAML or JSON, or a heat-config '
                         'item; - for stdin')
     p.set_defaults(func=cmd_validate)
+    _add_converge_commands(sub)
     return parser
 
 

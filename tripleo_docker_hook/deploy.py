@@ -2,34 +2,151 @@
 
 The imperative shell around the functional core.  ``hook`` feeds it a
 parsed heat-config document; the CLI reuses the same entry points.
+
+Sequence of an apply (see ``docs/source/converge.rst``): validate (no host
+access) → take the host lock → list containers once → fail on name clashes
+→ render config → resolve the images named → plan → pull what is missing
+(still nothing stopped) → re-plan with the pulled image IDs → apply.
 """
 
 import logging
+from typing import Dict, Iterable, Optional
 
 from tripleo_docker_hook import definitions
 from tripleo_docker_hook import engine as engine_mod
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
 from tripleo_docker_hook import render
 from tripleo_docker_hook import apply as applying
+from tripleo_docker_hook import state
 
 LOG = logging.getLogger(__name__)
+
+
+def _opt(conf, name, default):
+    return getattr(conf, name, default) if conf is not None else default
+
+
+def parse(doc, masker) -> model.Deployment:
+    """Validate the document's config (no host access)."""
+    # Mask environment values first, so even error messages hide them.
+    masker.add_environment(definitions.environment_values(doc.config))
+    return definitions.parse(doc.config)
+
+
+def resolve_images(engine, desired: model.Deployment
+                   ) -> Dict[str, Optional[str]]:
+    """Local image ID of every image the deployment names: one cheap
+    inspect per distinct reference, no container inspects."""
+    refs = sorted({c.image for c in desired.containers
+                   if c.kind is not model.Kind.EXEC and c.image})
+    return {ref: engine.image_id(ref) for ref in refs}
+
+
+def make_plan(doc, desired: model.Deployment, conf, engine,
+              observed: Iterable[model.Observed],
+              exec_records=None) -> planning.Plan:
+    images = resolve_images(engine, desired)
+    return planning.compute(
+        doc.name, doc.id, desired, observed, images, exec_records,
+        bool(_opt(conf, 'recreate_on_image_change', True)))
+
+
+def dry_run(doc, conf, report, masker, engine=None) -> planning.Plan:
+    """The plan, without rendering, pulling or changing anything."""
+    engine = engine or engine_mod.Engine.from_conf(conf)
+    observed = engine.list_containers()
+    if doc.action == 'DELETE':
+        return planning.delete(doc.name, doc.id, observed)
+    desired = parse(doc, masker)
+    hashes = render.current_hashes(desired, conf)
+    desired = render.with_config_hashes(desired, hashes)
+    st = state.DeploymentState(conf.state_dir, doc.name)
+    return make_plan(doc, desired, conf, engine, observed, st.execs())
+
+
+def _report_plan(plan: planning.Plan, report) -> None:
+    report.info(plan.summary())
+    for line in plan.describe():
+        report.info(f'  {line}')
 
 
 def run(doc, conf, report, masker, engine=None) -> None:
     """Converge the host to ``doc``; raises :class:`errors.HookError`."""
     if doc.action == 'DELETE':
-        engine = engine or engine_mod.Engine.from_conf(conf)
-        plan = planning.delete(doc.name, doc.id, engine.list_containers())
-    else:
-        # Parse and validate everything before touching the host; mask
-        # environment values first, so even error messages hide them.
-        masker.add_environment(definitions.environment_values(doc.config))
-        desired = definitions.parse(doc.config)
-        engine = engine or engine_mod.Engine.from_conf(conf)
+        delete(doc.name, doc.id, conf, report, engine)
+        return
+    # Parse and validate everything before touching the host.
+    desired = parse(doc, masker)
+    engine = engine or engine_mod.Engine.from_conf(conf)
+    st = state.DeploymentState(conf.state_dir, doc.name)
+    with state.host_lock(conf.state_dir, conf.lock_timeout):
+        observed = engine.list_containers()
+        planning.check_clashes(doc.name, desired, observed)
+        rec = state.record(doc)
+        st.attempt(rec)
         hashes = render.render_all(desired, conf, engine, report, masker)
         desired = render.with_config_hashes(desired, hashes)
-        plan = planning.compute(doc.name, doc.id, desired,
-                                engine.list_containers())
-    LOG.info('deployment %s (%s, config %s): %d actions', doc.name,
-             doc.action, doc.id, len(plan.actions))
-    applying.execute(plan, engine, report)
+        execs = st.execs()
+        plan = make_plan(doc, desired, conf, engine, observed, execs)
+        if plan.pulls:
+            for ref in plan.pulls:
+                report.info(f'pulling {ref}')
+            applying.pull(plan.pulls, engine, conf)
+            plan = make_plan(doc, desired, conf, engine, observed, execs)
+            plan = planning.Plan(plan.deployment, plan.config_id, (),
+                                 plan.leftovers, plan.removals, plan.steps)
+        _report_plan(plan, report)
+        LOG.info('deployment %s (%s, config %s): %s', doc.name, doc.action,
+                 doc.id, plan.summary())
+        try:
+            applying.execute(plan, engine, report, conf, execs)
+        finally:
+            st.save_execs(execs)
+        st.succeeded(rec)
+
+
+def delete(name: str, config_id: str, conf, report, engine=None
+           ) -> planning.Plan:
+    """Stop (in parallel, each with its own stop timeout) and remove every
+    container of deployment ``name``; keep its definition for rollback."""
+    return delete_many([name], conf, report, engine, config_id=config_id)
+
+
+def delete_many(names, conf, report, engine=None, config_id: str = '',
+                reason: str = 'DELETE') -> planning.Plan:
+    engine = engine or engine_mod.Engine.from_conf(conf)
+    with state.host_lock(conf.state_dir, conf.lock_timeout):
+        observed = engine.list_containers()
+        removals = []
+        for name in names:
+            removals += [planning.Action(a.verb, a.name, observed=a.observed,
+                                         reason=reason)
+                         for a in planning.delete(name, config_id,
+                                                  observed).removals]
+        plan = planning.Plan(','.join(names), config_id,
+                             removals=tuple(removals))
+        _report_plan(plan, report)
+        applying.execute(plan, engine, report, conf)
+        for name in names:
+            state.DeploymentState(conf.state_dir, name).deleted()
+    return plan
+
+
+def rollback(name: str, conf, report, masker, engine=None) -> None:
+    """Apply the previous definition kept in ``state_dir``."""
+    from tripleo_docker_hook import document
+    st = state.DeploymentState(conf.state_dir, name)
+    target = st.rollback_target()
+    if target is None:
+        raise errors.DeploymentFailed(
+            f'deployment {name}: no previous definition in '
+            f'{st.path} to roll back to')
+    doc = document.parse({
+        'id': target.get('id') or 'rollback', 'name': name,
+        'group': target.get('group') or '', 'config': target.get('config'),
+        'inputs': [{'name': 'deploy_action', 'value': 'UPDATE'}]})
+    report.info(f'rolling back deployment {name} to config '
+                f'{target.get("id")}')
+    run(doc, conf, report, masker, engine)

@@ -83,14 +83,23 @@ class Engine:
                 f'{errors.first_line(exc)}') from exc
 
     # -- reading ----------------------------------------------------------
-    def list_containers(self) -> List[model.Observed]:
+    def list_containers(self, deployment: Optional[str] = None
+                        ) -> List[model.Observed]:
         """Every container on the host, ours and foreign, in one call.
 
         Foreign ones are needed to report name clashes; ours carry all
         the state planning needs (labels, image ID, state, exit code).
+        With ``deployment``, only that deployment's managed containers
+        (used to poll freshly started ones).
         """
+        filters = None
+        if deployment is not None:
+            from tripleo_docker_hook import MANAGED_BY
+            filters = {'label': [
+                f'{model.LABEL_MANAGED_BY}={MANAGED_BY}',
+                f'{model.LABEL_DEPLOYMENT}={deployment}']}
         entries = self._call('list containers', self.client.containers,
-                             all=True)
+                             all=True, filters=filters)
         return [observed_from_list(e) for e in entries]
 
     def image_id(self, ref: str) -> Optional[str]:
@@ -136,15 +145,33 @@ class Engine:
         self._call(f'stop {name_or_id}', self.client.stop, name_or_id,
                    **kwargs)
 
-    def remove(self, name_or_id: str, force: bool = True) -> None:
+    def remove(self, name_or_id: str, force: bool = True,
+               volumes: bool = False) -> None:
         from docker import errors as docker_errors
         try:
-            self.client.remove_container(name_or_id, force=force, v=False)
+            self.client.remove_container(name_or_id, force=force, v=volumes)
         except docker_errors.NotFound:
             pass
         except docker_errors.APIError as exc:
             raise errors.EngineError(f'remove {name_or_id}: '
                                      f'{exc.explanation}') from exc
+
+    def archive(self, name_or_id: str, path: str):
+        """A tar stream (iterator of bytes) of ``path`` in a container.
+
+        None when the path does not exist.  Works on stopped containers;
+        used to copy rendered config out of throw-away config containers.
+        """
+        from docker import errors as docker_errors
+        try:
+            stream, _ = self.client.get_archive(name_or_id, path,
+                                               chunk_size=1 << 16)
+        except docker_errors.NotFound:
+            return None
+        except docker_errors.APIError as exc:
+            raise errors.EngineError(f'copy {path} out of {name_or_id}: '
+                                     f'{exc.explanation}') from exc
+        return stream
 
     def rename(self, name_or_id: str, new_name: str) -> None:
         self._call(f'rename {name_or_id}', self.client.rename, name_or_id,
@@ -175,19 +202,46 @@ class Engine:
 
     def exec_run(self, name_or_id: str, command: List[str], user: str = '',
                  privileged: bool = False,
-                 environment: Optional[List[str]] = None) -> Tuple[int, str]:
-        """Run a command in a running container; ``(exit code, output)``."""
+                 environment: Optional[List[str]] = None,
+                 timeout: Optional[float] = None
+                 ) -> Tuple[int, str, str]:
+        """Run a command in a running container.
+
+        Returns ``(exit code, output, container id)``.  The Engine API
+        cannot kill an exec, so the timeout abandons it (a daemon thread
+        keeps reading) and fails the step.
+        """
+        import threading
         created = self._call(
             f'exec in {name_or_id}', self.client.exec_create, name_or_id,
             command, user=user, privileged=privileged,
             environment=environment or None)
-        output = self._call(f'exec in {name_or_id}', self.client.exec_start,
-                            created['Id'])
+        box: Dict[str, Any] = {}
+
+        def run():
+            try:
+                box['output'] = self._call(f'exec in {name_or_id}',
+                                           self.client.exec_start,
+                                           created['Id'])
+            except BaseException as exc:  # re-raised in the caller
+                box['error'] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise errors.DeploymentFailed(
+                f'exec in {name_or_id}: still running after {timeout} s')
+        if 'error' in box:
+            raise box['error']
         info = self._call(f'exec in {name_or_id}', self.client.exec_inspect,
                           created['Id'])
+        output = box.get('output')
         text = output.decode('utf-8', 'replace') if isinstance(
             output, bytes) else str(output or '')
-        return int(info.get('ExitCode') or 0), text
+        code = info.get('ExitCode')
+        return (-1 if code is None else int(code)), text, \
+            info.get('ContainerID', '')
 
 
 def _split_ref(ref: str) -> Tuple[str, Optional[str]]:

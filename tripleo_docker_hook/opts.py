@@ -47,6 +47,17 @@ default_opts = [
                help='Seconds a new container may take to be running (and '
                     'healthy, when it has a health check) before a replace '
                     'is rolled back.'),
+    cfg.FloatOpt('start_settle', default=0.0, min=0.0,
+                 help='Seconds to wait after starting a container before '
+                      'checking that it still runs (a replace is rolled '
+                      'back otherwise). 0 checks at once: a container '
+                      'without a health check that dies a moment later '
+                      'is caught by the next apply; give services a health '
+                      'check, or set this, to be stricter.'),
+    cfg.ListOpt('hook_groups', default=['tripleo-docker-hook'],
+                help='heat-config groups (hook names) whose deployments '
+                     'this hook applies; the cleanup script keeps the '
+                     'deployments of these groups that are still listed.'),
     cfg.IntOpt('pull_retries', default=3, min=0,
                help='Extra attempts to pull a missing image.'),
     cfg.BoolOpt('recreate_on_image_change', default=True,

@@ -1,57 +1,48 @@
 """Planning: a pure diff of the desired model against the observed host.
 
-``compute`` never touches Docker; it gets the model and the result of one
-container list, and returns a :class:`Plan` that :mod:`apply` executes and
-that ``--dry-run`` prints.  (Foundation version: create / keep / replace /
-remove; the reconcile issue extends it.)
+``compute`` never touches Docker or the disk: it gets the model, the result
+of ONE container list, the local image IDs of the images the model names and
+the records of earlier ``action: exec`` runs, and returns a :class:`Plan`
+that :mod:`apply` executes and ``tripleo-docker-hook-ctl plan`` prints.
+
+Identity is (deployment name, container name) via labels, never Heat's
+derived config id, so a re-sent unchanged deployment plans only ``keep``.
 """
 
 import dataclasses
-from typing import Dict, Iterable, List, Optional, Tuple
+import hashlib
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from tripleo_docker_hook import MANAGED_BY
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 
-CREATE = 'create'
-KEEP = 'keep'
-REPLACE = 'replace'
-REMOVE = 'remove'
+#: Bumped when the meaning of the hash label changes (forces one recreate).
+SCHEMA_VERSION = 1
+
+CREATE = 'create'        # service container that does not exist
+KEEP = 'keep'            # up to date (service running / task done)
+REPLACE = 'replace'      # safe replace: new under a temporary name first
+RUN = 'run'              # one-shot task or exec: (re-)run to completion
+REMOVE = 'remove'        # stop (honouring its stop timeout) and remove
+PROMOTE = 'promote'      # a crashed replace's new container: rename it
+PULL = 'pull'
+
+#: Suffix of the temporary name a replacement is created under.
+TEMP_SUFFIX = '.tdh-new'
+
+#: Service states that count as alive: not recreated.
+ALIVE = ('running', 'restarting', 'paused')
 
 
-@dataclasses.dataclass(frozen=True)
-class Action:
-    verb: str
-    name: str
-    container: Optional[model.Container] = None
-    observed: Optional[model.Observed] = None
-    reason: str = ''
-
-    def __str__(self) -> str:
-        text = f'{self.verb} {self.name}'
-        return f'{text} ({self.reason})' if self.reason else text
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    deployment: str
-    config_id: str
-    removals: Tuple[Action, ...] = ()
-    #: step → levels → actions; levels run in order, actions of a level
-    #: may run in parallel.
-    steps: Tuple[Tuple[Tuple[Action, ...], ...], ...] = ()
-
-    @property
-    def actions(self) -> Tuple[Action, ...]:
-        return self.removals + tuple(a for step in self.steps
-                                     for level in step for a in level)
-
-    def describe(self) -> List[str]:
-        return [str(a) for a in self.actions]
+def temp_name(name: str) -> str:
+    return name + TEMP_SUFFIX
 
 
 def container_hash(container: model.Container) -> str:
-    return container.source_hash
+    """The value of the hash label: schema version + source hash."""
+    text = f'{SCHEMA_VERSION}\0{container.source_hash}'
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def labels_for(deployment: str, config_id: str,
@@ -69,65 +60,339 @@ def labels_for(deployment: str, config_id: str,
     return labels
 
 
+@dataclasses.dataclass(frozen=True)
+class Action:
+    verb: str
+    name: str
+    container: Optional[model.Container] = None
+    observed: Optional[model.Observed] = None
+    reason: str = ''
+    #: EXEC: the container the command runs in (None: created by this plan)
+    target: Optional[model.Observed] = None
+
+    @property
+    def changes(self) -> bool:
+        return self.verb != KEEP
+
+    def __str__(self) -> str:
+        text = f'{self.verb} {self.name}'
+        return f'{text} ({self.reason})' if self.reason else text
+
+    def to_data(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {'verb': self.verb, 'name': self.name}
+        if self.reason:
+            data['reason'] = self.reason
+        if self.container is not None:
+            data['kind'] = self.container.kind.value
+            data['step'] = self.container.step
+            if self.container.image:
+                data['image'] = self.container.image
+        if self.observed is not None:
+            data['container_id'] = self.observed.id[:12]
+        return data
+
+
+@dataclasses.dataclass(frozen=True)
+class StepPlan:
+    number: int
+    #: levels run in order; the actions of one level run in parallel.
+    levels: Tuple[Tuple[Action, ...], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    deployment: str
+    config_id: str
+    #: images pulled before anything is stopped.
+    pulls: Tuple[str, ...] = ()
+    #: leftovers of an interrupted run (temporary names), first.
+    leftovers: Tuple[Action, ...] = ()
+    #: containers no longer defined, before the steps.
+    removals: Tuple[Action, ...] = ()
+    steps: Tuple[StepPlan, ...] = ()
+
+    @property
+    def actions(self) -> Tuple[Action, ...]:
+        return self.leftovers + self.removals + tuple(
+            a for step in self.steps for level in step.levels for a in level)
+
+    @property
+    def changes(self) -> Tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.changes)
+
+    def counts(self) -> Dict[str, int]:
+        counts: Dict[str, int] = {}
+        for a in self.actions:
+            counts[a.verb] = counts.get(a.verb, 0) + 1
+        if self.pulls:
+            counts[PULL] = len(self.pulls)
+        return counts
+
+    def summary(self) -> str:
+        counts = self.counts()
+        parts = ', '.join(f'{counts[v]} {v}' for v in
+                          (PULL, CREATE, REPLACE, RUN, PROMOTE, REMOVE, KEEP)
+                          if counts.get(v))
+        return (f'plan for deployment {self.deployment} '
+                f'(config {self.config_id}): {parts or "nothing to do"}')
+
+    def describe(self) -> List[str]:
+        """Human-readable plan, one line per action, in execution order."""
+        lines = [f'pull {ref}' for ref in self.pulls]
+        lines += [str(a) for a in self.leftovers + self.removals]
+        for step in self.steps:
+            for i, level in enumerate(step.levels):
+                for a in level:
+                    lines.append(f'step {step.number} level {i}: {a}')
+        return lines
+
+    def to_data(self) -> Dict[str, Any]:
+        return {
+            'deployment': self.deployment,
+            'config_id': self.config_id,
+            'pulls': list(self.pulls),
+            'leftovers': [a.to_data() for a in self.leftovers],
+            'removals': [a.to_data() for a in self.removals],
+            'steps': [{'step': s.number,
+                       'levels': [[a.to_data() for a in level]
+                                  for level in s.levels]}
+                      for s in self.steps],
+            'counts': self.counts(),
+        }
+
+
+def _is_ours(o: model.Observed, deployment: str) -> bool:
+    return o.managed and o.deployment == deployment
+
+
+def _owner(o: model.Observed) -> str:
+    if o.managed:
+        return f'deployment "{o.deployment}"'
+    return 'a container this tool does not manage'
+
+
+def _image_drift(c: model.Container, o: model.Observed,
+                 images: Mapping[str, Optional[str]],
+                 recreate_on_image_change: bool) -> bool:
+    if not recreate_on_image_change or not o.image_id:
+        return False
+    wanted = images.get(c.image)
+    return bool(wanted) and wanted != o.image_id
+
+
+def check_clashes(deployment: str, desired: model.Deployment,
+                  observed: Iterable[model.Observed]) -> None:
+    """Raise :class:`errors.ValidationError` when a name we need is taken.
+
+    Runs before anything (including config rendering) touches the host.
+    """
+    by_name = {o.name: o for o in observed}
+    errs = errors.ErrorList()
+    for c in desired.containers:
+        if c.kind is model.Kind.EXEC:
+            continue
+        for name in (c.name, temp_name(c.name)):
+            holder = by_name.get(name)
+            if holder is not None and not _is_ours(holder, deployment):
+                errs.add(f'step_{c.step}.{c.name}', 'Duplicate value', name,
+                         f'a container of this name exists and belongs to '
+                         f'{_owner(holder)}; it is left alone')
+    errs.raise_if_any()
+
+
+def _exec_target(c: model.Container, deployment: str,
+                 by_name: Mapping[str, model.Observed],
+                 desired_names: Mapping[str, model.Container],
+                 errs: errors.ErrorList) -> Optional[model.Observed]:
+    """The managed container an exec runs in; never a foreign one."""
+    path = f'step_{c.step}.{c.name}.command[0]'
+    holder = by_name.get(c.exec_target)
+    if holder is not None and holder.managed and \
+            holder.container_name == holder.name:
+        return holder
+    if holder is not None:
+        errs.add(path, 'Forbidden', c.exec_target,
+                 'the exec target belongs to a container this tool does '
+                 'not manage')
+        return None
+    if c.exec_target in desired_names:
+        return None  # created by this plan, earlier
+    errs.not_found(path, c.exec_target)
+    errs.errors[-1] = dataclasses.replace(
+        errs.errors[-1], detail='no container of this deployment or '
+        'another one managed by tripleo-docker-hook has this name')
+    return None
+
+
 def compute(deployment_name: str, config_id: str,
             desired: model.Deployment,
-            observed: Iterable[model.Observed]) -> Plan:
+            observed: Iterable[model.Observed],
+            images: Optional[Mapping[str, Optional[str]]] = None,
+            exec_records: Optional[Mapping[str, Mapping[str, Any]]] = None,
+            recreate_on_image_change: bool = True) -> Plan:
     """The actions that converge the host to ``desired``.
 
-    Raises :class:`errors.ValidationError` when a wanted name is held by a
-    container this tool does not manage, or by another deployment.
+    ``images`` maps an image reference to its local image ID (None: not
+    present); references it does not mention are treated as present and
+    unchanged.  Raises :class:`errors.ValidationError` when a wanted name is
+    held by a container this tool does not manage or by another deployment,
+    or an exec target cannot be found.
     """
     observed = list(observed)
+    images = images or {}
+    exec_records = exec_records or {}
+    check_clashes(deployment_name, desired, observed)
     by_name: Dict[str, model.Observed] = {o.name: o for o in observed}
-    ours = {o.container_name: o for o in observed
-            if o.managed and o.deployment == deployment_name}
+    ours: Dict[str, model.Observed] = {}
+    temps: List[model.Observed] = []
+    for o in observed:
+        if not _is_ours(o, deployment_name):
+            continue
+        if o.name == o.container_name:
+            ours[o.container_name] = o
+        else:
+            temps.append(o)
+    desired_names = {c.name: c for c in desired.containers}
     errs = errors.ErrorList()
+    #: names this plan (re)creates: an exec into one of them must re-run.
+    recreated = set()
+
+    # Leftovers of an interrupted replace.  A new container that was
+    # started and healthy but never renamed is promoted instead of being
+    # thrown away; anything else under a temporary name goes.
+    leftovers = []
+    for o in sorted(temps, key=lambda o: (o.container_name, o.name)):
+        c = desired_names.get(o.container_name)
+        if (c is not None and c.kind is model.Kind.SERVICE
+                and o.name == temp_name(c.name)
+                and c.name not in by_name
+                and o.state == 'running' and o.health != 'unhealthy'
+                and o.labels.get(model.LABEL_HASH) == container_hash(c)
+                and not _image_drift(c, o, images,
+                                     recreate_on_image_change)):
+            leftovers.append(Action(PROMOTE, c.name, c, o,
+                                    'interrupted replace: new container '
+                                    'already running'))
+            ours[c.name] = dataclasses.replace(o, name=c.name)
+        else:
+            leftovers.append(Action(REMOVE, o.name, observed=o,
+                                    reason='leftover temporary container'))
+
     steps = []
+    pulls: List[str] = []
+
+    def want_image(c: model.Container, needed: bool) -> None:
+        """Pull missing images of containers about to be created, and
+        images with pull policy Always (to see whether they moved)."""
+        if not c.image or c.image in pulls:
+            return
+        present = images.get(c.image, 'assumed') is not None
+        if c.pull_policy == 'Always':
+            pulls.append(c.image)
+        elif needed and not present:
+            if c.pull_policy == 'Never':
+                errs.not_found(f'step_{c.step}.{c.name}.image', c.image)
+                errs.errors[-1] = dataclasses.replace(
+                    errs.errors[-1], detail='the image is not present '
+                    'locally and its pull policy is Never')
+            else:
+                pulls.append(c.image)
+
     for step in desired.steps:
         levels = []
         for level in step.levels():
             actions = []
             for c in level:
-                holder = by_name.get(c.name)
-                if holder is not None and not (
-                        holder.managed and holder.deployment ==
-                        deployment_name):
-                    owner = (f'deployment "{holder.deployment}"'
-                             if holder.managed else 'another tool')
-                    errs.duplicate(f'step_{c.name and step.number}.{c.name}',
-                                   c.name)
-                    errs.errors[-1] = dataclasses.replace(
-                        errs.errors[-1], detail='a container of this name '
-                        f'exists and belongs to {owner}; it is left alone')
+                if c.kind is model.Kind.EXEC:
+                    target = _exec_target(c, deployment_name, by_name,
+                                          desired_names, errs)
+                    actions.append(_plan_exec(c, target, exec_records,
+                                              recreated))
                     continue
                 current = ours.get(c.name)
-                if current is None:
-                    actions.append(Action(CREATE, c.name, c))
-                elif current.labels.get(model.LABEL_HASH) != \
-                        container_hash(c):
-                    actions.append(Action(REPLACE, c.name, c, current,
-                                          'definition changed'))
-                elif current.state != 'running':
-                    actions.append(Action(REPLACE, c.name, c, current,
-                                          f'container is {current.state}'))
+                if c.kind is model.Kind.SERVICE:
+                    action = _plan_service(c, current, images,
+                                           recreate_on_image_change)
                 else:
-                    actions.append(Action(KEEP, c.name, c, current))
+                    action = _plan_task(c, current, images,
+                                        recreate_on_image_change)
+                if action.changes:
+                    recreated.add(c.name)
+                want_image(c, action.changes)
+                actions.append(action)
             levels.append(tuple(actions))
-        steps.append(tuple(levels))
+        steps.append(StepPlan(step.number, tuple(levels)))
     errs.raise_if_any()
-    wanted = {c.name for c in desired.containers}
     removals = tuple(Action(REMOVE, name, observed=o,
                             reason='no longer defined')
-                     for name, o in sorted(ours.items()) if name not in wanted)
-    return Plan(deployment_name, config_id, removals, tuple(steps))
+                     for name, o in sorted(ours.items())
+                     if name not in desired_names
+                     or desired_names[name].kind is model.Kind.EXEC)
+    return Plan(deployment_name, config_id, tuple(pulls), tuple(leftovers),
+                removals, tuple(steps))
+
+
+def _plan_service(c: model.Container, current: Optional[model.Observed],
+                  images, recreate_on_image_change: bool) -> Action:
+    if current is None:
+        return Action(CREATE, c.name, c, reason='new')
+    if current.labels.get(model.LABEL_HASH) != container_hash(c):
+        return Action(REPLACE, c.name, c, current, 'definition changed')
+    if _image_drift(c, current, images, recreate_on_image_change):
+        return Action(REPLACE, c.name, c, current, 'image changed')
+    if current.state not in ALIVE:
+        detail = current.state or 'gone'
+        if current.exit_code is not None:
+            detail += f' with code {current.exit_code}'
+        return Action(REPLACE, c.name, c, current, f'container is {detail}')
+    return Action(KEEP, c.name, c, current)
+
+
+def _plan_task(c: model.Container, current: Optional[model.Observed],
+               images, recreate_on_image_change: bool) -> Action:
+    if current is None:
+        return Action(RUN, c.name, c, reason='new')
+    if current.labels.get(model.LABEL_HASH) != container_hash(c):
+        return Action(RUN, c.name, c, current, 'definition changed')
+    if _image_drift(c, current, images, recreate_on_image_change):
+        return Action(RUN, c.name, c, current, 'image changed')
+    if current.state in ('running', 'restarting', 'paused'):
+        return Action(RUN, c.name, c, current,
+                      'interrupted: still running from an earlier apply')
+    if current.state != 'exited' or current.exit_code is None:
+        return Action(RUN, c.name, c, current,
+                      f'never ran to completion ({current.state})')
+    if current.exit_code not in c.exit_codes:
+        return Action(RUN, c.name, c, current,
+                      f'failed before with code {current.exit_code}')
+    return Action(KEEP, c.name, c, current, f'done, code {current.exit_code}')
+
+
+def _plan_exec(c: model.Container, target: Optional[model.Observed],
+               records: Mapping[str, Mapping[str, Any]],
+               recreated) -> Action:
+    rec = records.get(c.name)
+    if rec is None:
+        return Action(RUN, c.name, c, reason='new', target=target)
+    if rec.get('hash') != container_hash(c):
+        return Action(RUN, c.name, c, reason='definition changed',
+                      target=target)
+    if not rec.get('ok'):
+        return Action(RUN, c.name, c, target=target,
+                      reason=f'failed before with code {rec.get("exit_code")}')
+    if c.exec_target in recreated or target is None or \
+            rec.get('target_id') != target.id:
+        return Action(RUN, c.name, c, reason='target container is new',
+                      target=target)
+    return Action(KEEP, c.name, c, reason=f'done, code {rec.get("exit_code")}',
+                  target=target)
 
 
 def delete(deployment_name: str, config_id: str,
            observed: Iterable[model.Observed]) -> Plan:
-    """Remove every container of the deployment (``deploy_action: DELETE``)."""
-    ours = sorted((o for o in observed
-                   if o.managed and o.deployment == deployment_name),
-                  key=lambda o: o.container_name)
-    return Plan(deployment_name, config_id, tuple(
-        Action(REMOVE, o.container_name, observed=o, reason='DELETE')
-        for o in ours))
+    """Remove every container of the deployment (``deploy_action: DELETE``),
+    temporary leftovers included."""
+    ours = sorted((o for o in observed if _is_ours(o, deployment_name)),
+                  key=lambda o: (o.container_name, o.name))
+    return Plan(deployment_name, config_id, removals=tuple(
+        Action(REMOVE, o.name, observed=o, reason='DELETE') for o in ours))

@@ -1,0 +1,206 @@
+"""The hook's own state in ``state_dir``: the host lock and, per deployment,
+the current / previous / attempted definitions and exec records.
+
+Docker labels hold everything needed to converge (hashes, identity); this
+directory only holds what labels cannot: the definitions an operator can
+roll back to, the results of ``action: exec`` commands (they leave no
+container behind), and the list of deployments this host has seen (the
+registry the ``cleanup`` command works from, so it never touches a
+deployment it does not know).
+
+Files hold container definitions, which may carry secrets in environment
+values: directories are 0700, files 0600, written atomically.
+"""
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+import time
+import urllib.parse
+from typing import Any, Dict, Iterator, List, Optional
+
+from tripleo_docker_hook import errors
+
+LOCK_FILE = 'lock'
+DEPLOYMENTS = 'deployments'
+CURRENT = 'current.json'      # last definition applied successfully
+PREVIOUS = 'previous.json'    # the one before it (rollback target)
+ATTEMPTED = 'attempted.json'  # written before an apply, removed on success
+EXECS = 'execs.json'          # results of action: exec commands
+
+
+def _dirname(name: str) -> str:
+    """A file-system safe, reversible directory name for a deployment."""
+    return urllib.parse.quote(name, safe='').replace('.', '%2E')
+
+
+def _read_json(path: str) -> Optional[Any]:
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: str, data: Any) -> None:
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            json.dump(data, f, sort_keys=True, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _makedirs(path: str) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+@contextlib.contextmanager
+def host_lock(state_dir: str, timeout: float) -> Iterator[None]:
+    """One apply / delete / cleanup at a time on this host.
+
+    ``flock`` is released by the kernel when the process dies (kill -9
+    included), so a crashed run never leaves a stale lock behind.
+    """
+    _makedirs(state_dir)
+    path = os.path.join(state_dir, LOCK_FILE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise errors.LockTimeout(
+                        f'another tripleo-docker-hook run holds {path}; '
+                        f'gave up after {timeout} s (lock_timeout)'
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor drops the lock
+
+
+def record(doc) -> Dict[str, Any]:
+    """What is kept of a heat-config item: never its inputs (credentials)."""
+    return {'name': doc.name, 'id': doc.id, 'group': doc.group,
+            'config': doc.config, 'time': int(time.time())}
+
+
+def same_config(a: Optional[Dict[str, Any]],
+                b: Optional[Dict[str, Any]]) -> bool:
+    if a is None or b is None:
+        return False
+    dump = lambda d: json.dumps(d.get('config'), sort_keys=True,  # noqa
+                                default=str)
+    return dump(a) == dump(b)
+
+
+class DeploymentState:
+    """State files of one deployment (by its stable name)."""
+
+    def __init__(self, state_dir: str, name: str):
+        self.state_dir = state_dir
+        self.name = name
+        self.path = os.path.join(state_dir, DEPLOYMENTS, _dirname(name))
+
+    def _file(self, what: str) -> str:
+        return os.path.join(self.path, what)
+
+    @property
+    def exists(self) -> bool:
+        return os.path.isdir(self.path)
+
+    def read(self, what: str) -> Optional[Dict[str, Any]]:
+        data = _read_json(self._file(what))
+        return data if isinstance(data, dict) else None
+
+    def write(self, what: str, data: Dict[str, Any]) -> None:
+        _makedirs(self.path)
+        _write_json(self._file(what), data)
+
+    def drop(self, what: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._file(what))
+
+    # -- apply life cycle ---------------------------------------------------
+    def attempt(self, rec: Dict[str, Any]) -> None:
+        """Before touching the host: registers the deployment (cleanup
+        knows it even if this run crashes) and what is being tried."""
+        self.write(ATTEMPTED, rec)
+
+    def succeeded(self, rec: Dict[str, Any]) -> None:
+        current = self.read(CURRENT)
+        if current is not None and not same_config(current, rec):
+            self.write(PREVIOUS, current)
+        self.write(CURRENT, rec)
+        self.drop(ATTEMPTED)
+
+    def deleted(self) -> None:
+        """DELETE / cleanup: keep the last definition as rollback target."""
+        current = self.read(CURRENT) or self.read(ATTEMPTED)
+        if current is not None:
+            self.write(PREVIOUS, current)
+        self.drop(CURRENT)
+        self.drop(ATTEMPTED)
+        self.drop(EXECS)
+
+    def forget(self) -> None:
+        for what in (CURRENT, PREVIOUS, ATTEMPTED, EXECS):
+            self.drop(what)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.path)
+
+    def rollback_target(self) -> Optional[Dict[str, Any]]:
+        """The definition ``rollback`` applies.
+
+        After a failed apply (``attempted`` left behind) that is the last
+        good one (``current``); otherwise the one before it.
+        """
+        if self.read(ATTEMPTED) is not None and self.read(CURRENT):
+            return self.read(CURRENT)
+        return self.read(PREVIOUS)
+
+    @property
+    def active(self) -> bool:
+        """Has containers on the host as far as the state knows."""
+        return self.read(CURRENT) is not None or \
+            self.read(ATTEMPTED) is not None
+
+    # -- exec records -------------------------------------------------------
+    def execs(self) -> Dict[str, Dict[str, Any]]:
+        data = self.read(EXECS)
+        return {k: v for k, v in (data or {}).items() if isinstance(v, dict)}
+
+    def save_execs(self, records: Dict[str, Dict[str, Any]]) -> None:
+        if records or os.path.exists(self._file(EXECS)):
+            self.write(EXECS, records)
+
+
+def deployments(state_dir: str) -> List[str]:
+    """Names of every deployment with state on this host, sorted."""
+    root = os.path.join(state_dir, DEPLOYMENTS)
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return []
+    return sorted(urllib.parse.unquote(e) for e in entries
+                  if not e.startswith('.') and
+                  os.path.isdir(os.path.join(root, e)))
