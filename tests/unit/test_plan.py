@@ -1,0 +1,273 @@
+"""The planner is pure: desired model + one container list → actions."""
+
+import pytest
+
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import model
+from tripleo_docker_hook import plan as planning
+
+DEP = 'dep'
+IMG = 'tdh/busybox:latest'
+
+
+def svc(name, step=1, order=0, h='h1', kind=model.Kind.SERVICE, **kw):
+    return model.Container(name=name, image=kw.pop('image', IMG), kind=kind,
+                           step=step, start_order=order, source_hash=h, **kw)
+
+
+def task(name, **kw):
+    return svc(name, kind=model.Kind.TASK, **kw)
+
+
+def exec_(name, target, **kw):
+    return svc(name, kind=model.Kind.EXEC, image='', exec_target=target,
+               command=('true',), **kw)
+
+
+def deployment(*containers):
+    steps = {}
+    for c in containers:
+        steps.setdefault(c.step, []).append(c)
+    return model.Deployment(steps=tuple(
+        model.Step(n, tuple(sorted(cs, key=lambda c: (c.start_order,
+                                                      c.name))))
+        for n, cs in sorted(steps.items())))
+
+
+def seen(c, state='running', deployment=DEP, name=None, exit_code=None,
+         image_id='sha256:img', health='', cid=None):
+    labels = planning.labels_for(deployment, 'old-id', c)
+    return model.Observed(id=cid or f'id-{name or c.name}',
+                          name=name or c.name, image_id=image_id,
+                          state=state, labels=labels, exit_code=exit_code,
+                          health=health)
+
+
+def foreign(name):
+    return model.Observed(id='f-' + name, name=name, image_id='x',
+                          state='running', labels={})
+
+
+def verbs(plan):
+    return [(a.verb, a.name) for a in plan.actions]
+
+
+def compute(desired, observed, images=None, records=None, **kw):
+    return planning.compute(DEP, 'new-id', desired, observed,
+                            images if images is not None else
+                            {IMG: 'sha256:img'}, records, **kw)
+
+
+def test_fresh_creates_in_order_and_levels():
+    d = deployment(svc('b', order=1), svc('a', order=1), svc('z'),
+                   svc('s2', step=2))
+    plan = compute(d, [])
+    assert [s.number for s in plan.steps] == [1, 2]
+    levels = plan.steps[0].levels
+    assert [[a.name for a in lv] for lv in levels] == [['z'], ['a', 'b']]
+    assert {a.verb for a in plan.actions} == {planning.CREATE}
+    assert plan.pulls == ()
+
+
+def test_same_definition_new_config_id_is_a_noop():
+    a, b = svc('a'), svc('b')
+    plan = compute(deployment(a, b), [seen(a), seen(b)])
+    assert {a.verb for a in plan.actions} == {planning.KEEP}
+    assert plan.changes == ()
+    assert 'nothing to do' not in plan.summary()  # it reports the keeps
+    assert '2 keep' in plan.summary()
+
+
+def test_definition_change_replaces_only_that_one():
+    a, b = svc('a'), svc('b')
+    plan = compute(deployment(a, svc('b', h='h2')), [seen(a), seen(b)])
+    assert verbs(plan) == [('keep', 'a'), ('replace', 'b')]
+    assert plan.actions[1].reason == 'definition changed'
+
+
+def test_schema_version_is_part_of_the_hash(monkeypatch):
+    a = svc('a')
+    before = planning.container_hash(a)
+    monkeypatch.setattr(planning, 'SCHEMA_VERSION', 99)
+    assert planning.container_hash(a) != before
+
+
+@pytest.mark.parametrize('recreate,verb', [(True, 'replace'),
+                                           (False, 'keep')])
+def test_image_drift(recreate, verb):
+    a = svc('a')
+    plan = compute(deployment(a), [seen(a, image_id='sha256:old')],
+                   recreate_on_image_change=recreate)
+    assert verbs(plan) == [(verb, 'a')]
+    if recreate:
+        assert plan.actions[0].reason == 'image changed'
+
+
+def test_unknown_local_image_is_no_drift():
+    a = svc('a')
+    plan = compute(deployment(a), [seen(a)], images={IMG: None})
+    assert verbs(plan) == [('keep', 'a')]
+    assert plan.pulls == ()  # a kept container needs no pull
+
+
+@pytest.mark.parametrize('state,verb', [
+    ('running', 'keep'), ('restarting', 'keep'), ('paused', 'keep'),
+    ('exited', 'replace'), ('created', 'replace'), ('dead', 'replace')])
+def test_service_states(state, verb):
+    a = svc('a')
+    plan = compute(deployment(a), [seen(a, state=state, exit_code=(
+        0 if state == 'exited' else None))])
+    assert verbs(plan) == [(verb, 'a')]
+
+
+def test_removed_from_definition_is_removed_after_leftovers():
+    a, b = svc('a'), svc('b')
+    plan = compute(deployment(a), [seen(a), seen(b)])
+    assert verbs(plan) == [('remove', 'b'), ('keep', 'a')]
+    assert plan.removals[0].reason == 'no longer defined'
+
+
+def test_other_deployment_and_foreign_containers_are_ignored():
+    a = svc('a')
+    other = seen(svc('x'), deployment='other')
+    plan = compute(deployment(a), [seen(a), other, foreign('y')])
+    assert verbs(plan) == [('keep', 'a')]
+
+
+@pytest.mark.parametrize('holder', [
+    foreign('a'), seen(svc('a'), deployment='other'),
+    foreign('a' + planning.TEMP_SUFFIX)])
+def test_name_clash_is_an_error(holder):
+    with pytest.raises(errors.ValidationError) as exc:
+        compute(deployment(svc('a'), svc('ok')), [holder])
+    text = str(exc.value)
+    assert 'step_1.a: Duplicate value' in text
+    assert ('does not manage' in text) or ('deployment "other"' in text)
+    assert 'step_1.ok' not in text
+
+
+def test_task_states():
+    t = task('t', exit_codes=(0, 3))
+    cases = [
+        ([], 'run', 'new'),
+        ([seen(t, state='exited', exit_code=0)], 'keep', 'done, code 0'),
+        ([seen(t, state='exited', exit_code=3)], 'keep', 'done, code 3'),
+        ([seen(t, state='exited', exit_code=1)], 'run',
+         'failed before with code 1'),
+        ([seen(t, state='created')], 'run', 'never ran to completion '
+         '(created)'),
+        ([seen(t, state='running')], 'run',
+         'interrupted: still running from an earlier apply'),
+        ([seen(task('t', h='old'), state='exited', exit_code=0)], 'run',
+         'definition changed'),
+    ]
+    for observed, verb, reason in cases:
+        action = compute(deployment(t), observed).actions[-1]
+        assert (action.verb, action.reason) == (verb, reason), observed
+
+
+def test_exec_records():
+    target = svc('web')
+    e = exec_('web-ls', 'web', order=1)
+    d = deployment(target, e)
+    obs = [seen(target, cid='web-id')]
+    good = {'web-ls': {'hash': planning.container_hash(e), 'ok': True,
+                       'exit_code': 0, 'target_id': 'web-id'}}
+    assert verbs(compute(d, obs, records=good))[-1] == ('keep', 'web-ls')
+    for rec, reason in [
+            ({}, 'new'),
+            ({'web-ls': dict(good['web-ls'], ok=False, exit_code=2)},
+             'failed before with code 2'),
+            ({'web-ls': dict(good['web-ls'], hash='x')},
+             'definition changed'),
+            ({'web-ls': dict(good['web-ls'], target_id='other')},
+             'target container is new')]:
+        action = compute(d, obs, records=rec).actions[-1]
+        assert (action.verb, action.reason) == ('run', reason)
+    # the target is replaced in this plan: the exec runs again
+    obs = [seen(svc('web', h='old'), cid='web-id')]
+    action = compute(d, obs, records=good).actions[-1]
+    assert (action.verb, action.reason) == ('run', 'target container is new')
+
+
+def test_exec_never_into_foreign_or_missing_target():
+    e = exec_('ls', 'web')
+    with pytest.raises(errors.ValidationError) as exc:
+        compute(deployment(e), [foreign('web')])
+    assert 'Forbidden' in str(exc.value)
+    with pytest.raises(errors.ValidationError) as exc:
+        compute(deployment(e), [])
+    assert 'step_1.ls.command[0]: Not found: "web"' in str(exc.value)
+
+
+def test_exec_into_another_managed_deployment():
+    web = seen(svc('web'), deployment='other')
+    plan = compute(deployment(exec_('ls', 'web')), [web])
+    assert plan.actions[0].target is web
+
+
+def test_leftover_temp_is_removed_first():
+    a = svc('a', h='new')
+    old = seen(svc('a', h='old'), state='exited', exit_code=0)
+    tmp = seen(a, name='a' + planning.TEMP_SUFFIX, state='created')
+    plan = compute(deployment(a), [old, tmp])
+    assert verbs(plan) == [('remove', 'a.tdh-new'), ('replace', 'a')]
+    assert plan.leftovers[0].reason == 'leftover temporary container'
+
+
+def test_leftover_running_new_container_is_promoted():
+    a = svc('a', h='new')
+    tmp = seen(a, name='a' + planning.TEMP_SUFFIX)
+    plan = compute(deployment(a), [tmp])
+    assert verbs(plan) == [('promote', 'a'), ('keep', 'a')]
+
+
+def test_leftover_not_promoted_while_old_still_holds_the_name():
+    a = svc('a', h='new')
+    old = seen(svc('a', h='old'), state='exited', exit_code=0)
+    tmp = seen(a, name='a' + planning.TEMP_SUFFIX)
+    plan = compute(deployment(a), [old, tmp])
+    assert verbs(plan) == [('remove', 'a.tdh-new'), ('replace', 'a')]
+
+
+def test_pulls_missing_images_of_changes_and_always():
+    a = svc('a', image='img/missing:1')
+    b = svc('b', image='img/always:1', pull_policy='Always')
+    plan = compute(deployment(a, b), [seen(b)],
+                   images={'img/missing:1': None,
+                           'img/always:1': 'sha256:img'})
+    assert plan.pulls == ('img/missing:1', 'img/always:1')
+    assert 'pull img/missing:1' in plan.describe()
+
+
+def test_pull_policy_never_with_missing_image_fails():
+    a = svc('a', image='img/missing:1', pull_policy='Never')
+    with pytest.raises(errors.ValidationError) as exc:
+        compute(deployment(a), [], images={'img/missing:1': None})
+    assert 'step_1.a.image: Not found' in str(exc.value)
+
+
+def test_delete_plans_every_container_of_the_deployment_only():
+    a, b = svc('a'), svc('b')
+    tmp = seen(a, name='a' + planning.TEMP_SUFFIX)
+    plan = planning.delete(DEP, 'x', [seen(b), seen(a), tmp, foreign('a2'),
+                                      seen(svc('c'), deployment='other')])
+    assert verbs(plan) == [('remove', 'a'), ('remove', 'a.tdh-new'),
+                           ('remove', 'b')]
+
+
+def test_plan_data_is_json_serialisable():
+    import json
+    d = deployment(svc('a'), task('t', step=2))
+    data = compute(d, []).to_data()
+    json.dumps(data)
+    assert data['steps'][1]['levels'][0][0]['verb'] == 'run'
+    assert data['counts'] == {'create': 1, 'run': 1}
+
+
+def test_labels_identify_by_name_not_config_id():
+    labels = planning.labels_for(DEP, 'cfg', svc('a'))
+    assert labels['deployment'] == DEP
+    assert labels['container_name'] == 'a'
+    assert labels['config_id'] == 'cfg'
+    assert labels['managed_by'] == 'tripleo-docker-hook'

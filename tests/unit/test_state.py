@@ -1,0 +1,115 @@
+"""state_dir: lock, current/previous/attempted definitions, exec records."""
+
+import multiprocessing
+import os
+import stat
+import time
+
+import pytest
+
+from tripleo_docker_hook import cleanup
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import state
+
+
+def rec(config, doc_id='id'):
+    return {'name': 'd', 'id': doc_id, 'group': 'g', 'config': config}
+
+
+def test_life_cycle_and_rollback_target(tmp_path):
+    st = state.DeploymentState(str(tmp_path), 'a/b..c')
+    assert st.rollback_target() is None
+    st.attempt(rec({'v': 1}, 'i1'))
+    assert st.active
+    st.succeeded(rec({'v': 1}, 'i1'))
+    assert st.rollback_target() is None
+    st.attempt(rec({'v': 2}, 'i2'))
+    st.succeeded(rec({'v': 2}, 'i2'))
+    assert st.rollback_target()['config'] == {'v': 1}
+    # same config with a new Heat id does not lose the previous one
+    st.succeeded(rec({'v': 2}, 'i3'))
+    assert st.rollback_target()['config'] == {'v': 1}
+    # a failed apply: roll back to the last good one
+    st.attempt(rec({'v': 3}, 'i4'))
+    assert st.rollback_target()['config'] == {'v': 2}
+    assert state.deployments(str(tmp_path)) == ['a/b..c']
+    mode = stat.S_IMODE(os.stat(st._file(state.CURRENT)).st_mode)
+    assert mode == 0o600
+    st.deleted()
+    assert not st.active
+    assert st.read(state.PREVIOUS)['config'] == {'v': 2}
+
+
+def test_record_keeps_no_inputs():
+    class Doc:
+        name, id, group, config = 'd', 'i', 'g', {'x': 1}
+        inputs = {'deploy_password': 'secret'}
+    assert 'secret' not in repr(state.record(Doc()))
+
+
+def test_exec_records_roundtrip(tmp_path):
+    st = state.DeploymentState(str(tmp_path), 'd')
+    assert st.execs() == {}
+    st.save_execs({'e': {'ok': True}})
+    assert st.execs() == {'e': {'ok': True}}
+
+
+def _hold(path, seconds, ready):
+    with state.host_lock(path, 1):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_lock_waits_then_times_out(tmp_path):
+    ready = multiprocessing.Event()
+    proc = multiprocessing.Process(target=_hold,
+                                   args=(str(tmp_path), 3, ready))
+    proc.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(errors.LockTimeout):
+            with state.host_lock(str(tmp_path), 0.2):
+                pass
+        with state.host_lock(str(tmp_path), 20):
+            assert proc.exitcode is not None or not proc.is_alive()
+    finally:
+        proc.join()
+
+
+def test_lock_released_when_holder_is_killed(tmp_path):
+    ready = multiprocessing.Event()
+    proc = multiprocessing.Process(target=_hold,
+                                   args=(str(tmp_path), 60, ready))
+    proc.start()
+    assert ready.wait(10)
+    proc.kill()
+    proc.join()
+    with state.host_lock(str(tmp_path), 5):
+        pass
+
+
+GOOD = ('[{"name": "keep", "group": "tripleo-docker-hook", "id": "1"},'
+        ' {"name": "other", "group": "script", "id": "2"},'
+        ' {"group": "tripleo-docker-hook", "id": "3", "inputs":'
+        '  [{"name": "deploy_resource_name", "value": "byres"}]},'
+        ' {"name": "comp", "group": "component", "id": "4", "config":'
+        '  {"configs": [{"tool": "tripleo-docker-hook"}]}}]')
+
+
+@pytest.mark.parametrize('text', [
+    None, '', '  \n', '[]', '{}', '[{"name": "x"', 'garbage', '[1, 2]',
+    '[{"group": "tripleo-docker-hook", "id": "nameless"}]', '"[]"'])
+def test_cleanup_distrusts_bad_input(text):
+    assert cleanup.wanted_deployments(text, cleanup.DEFAULT_GROUPS) is None
+
+
+def test_cleanup_reads_names_of_our_groups():
+    assert cleanup.wanted_deployments(GOOD, cleanup.DEFAULT_GROUPS) == {
+        'keep', 'byres', 'comp'}
+
+
+def test_vanished_only_among_active_known_deployments(tmp_path):
+    for name in ('keep', 'gone', 'deleted'):
+        state.DeploymentState(str(tmp_path), name).attempt(rec({}))
+    state.DeploymentState(str(tmp_path), 'deleted').deleted()
+    assert cleanup.vanished(str(tmp_path), {'keep'}) == ['gone']
