@@ -44,6 +44,20 @@ class Mount:
     #: kubelet hostPath type, checked (and for *OrCreate created) on the host
     #: right before the container is created.
     host_path_type: str = ''
+    #: Pod input: the volume's name and the mount's ``subPath``.  ``source``
+    #: is then ``<hostPath.path>/<subPath>``; the hostPath type applies to
+    #: the volume root (``source`` without the sub path).
+    volume: str = ''
+    sub_path: str = ''
+    #: tmpfs only: size in bytes (``emptyDir.sizeLimit``).
+    tmpfs_size: Optional[int] = None
+
+    @property
+    def volume_root(self) -> str:
+        """The host path the hostPath type check applies to."""
+        if self.sub_path and self.source.endswith('/' + self.sub_path):
+            return self.source[:-len(self.sub_path) - 1] or '/'
+        return self.source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +91,7 @@ class Resources:
     mem_reservation: Optional[int] = None    # bytes
     shm_size: Optional[int] = None           # bytes
     oom_score_adj: Optional[int] = None
+    mem_swappiness: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +143,15 @@ class Container:
     timeout: Optional[int] = None   # TASK / EXEC: seconds; None = option
     pod: str = ''                   # Pod name, for Pod input and export
     source_hash: str = ''
+    #: Pod input: the container's name inside its Pod (``name`` is the
+    #: Docker name, ``<pod>-<container>`` unless annotated).
+    pod_container: str = ''
+    hostname: str = ''
+    volumes_from: Tuple[str, ...] = ()
+    auto_remove: bool = False
+    #: Pod input: an init container (runs to completion before the app
+    #: containers of its Pod).
+    init: bool = False
 
     @property
     def env(self) -> Dict[str, str]:

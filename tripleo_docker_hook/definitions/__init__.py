@@ -1,115 +1,97 @@
 """Definitions: the deployment's ``config`` parsed into the model.
 
-Minimal first version (foundation issue): a TripleO ``docker_config``
-mapping (``step_N`` → name → options, or a bare name → options mapping for
-step 1) with ``image``, ``command``, ``environment``, ``volumes``,
-``privileged``.  Full Pod and docker_config support replaces this.
+Accepted input (a mapping, or a YAML/JSON string, possibly several YAML
+documents):
+
+* Kubernetes: a v1 ``Pod``, a ``List``/``PodList`` of Pods, several Pod
+  documents, or the heat-agents kubelet ``version: v1beta2`` manifest
+  (:mod:`.pod`);
+* TripleO: ``docker_config`` (``step_1`` … ``step_5`` → name → options, or a
+  bare name → options mapping = step 1), optionally beside
+  ``puppet_config`` and ``kolla_config`` (:mod:`.docker_config`,
+  :mod:`.config_sections`).
+
+Everything is validated before anything is returned: :func:`parse` raises
+one :class:`errors.ValidationError` listing every problem, and never any
+other exception.
 """
 
 import hashlib
 import json
-from typing import Any, List, Mapping, Tuple
-
-import yaml
+from typing import Any, Dict, List, Mapping, Tuple
 
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
+from tripleo_docker_hook.definitions import common
 
+#: Part of every ``source_hash``: bump it only when the meaning of a
+#: definition changes, since a new value recreates every container.
 SCHEMA_VERSION = 1
-_KNOWN = ('image', 'command', 'environment', 'volumes', 'privileged', 'net')
+SECTIONS = ('docker_config', 'puppet_config', 'kolla_config')
 
 
-def _load(config: Any, errs: errors.ErrorList) -> Any:
-    if isinstance(config, str):
+class _Loaded:
+    def __init__(self, docs: List[Any], multi: bool):
+        self.docs = docs
+        self.multi = multi
+
+
+def _load(config: Any, errs: errors.ErrorList) -> _Loaded:
+    if isinstance(config, bytes):
         try:
-            return yaml.safe_load(config) if config.strip() else {}
+            config = config.decode('utf-8')
+        except UnicodeDecodeError:
+            errs.invalid('config', '<bytes>', 'not UTF-8')
+            return _Loaded([], False)
+    if isinstance(config, str):
+        import yaml
+        try:
+            docs = [d for d in yaml.safe_load_all(config) if d is not None] \
+                if config.strip() else []
         except yaml.YAMLError as exc:
-            errs.invalid('config', '<string>', f'not YAML/JSON: {exc}')
-            return None
-    return {} if config is None else config
+            errs.invalid('config', '<string>', 'not YAML/JSON: ' +
+                         ' '.join(str(exc).split())[:300])
+            return _Loaded([], False)
+        except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+            errs.invalid('config', '<string>', f'cannot load: {exc}'[:300])
+            return _Loaded([], False)
+        if len(docs) > 1:
+            return _Loaded(docs, True)
+        return _Loaded(docs or [{}], False)
+    return _Loaded([{} if config is None else config], False)
 
 
 def canonical_hash(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(',', ':'),
-                      default=str)
+    text = json.dumps([SCHEMA_VERSION, common.canonical(data)],
+                      sort_keys=True, separators=(',', ':'), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _container(name: str, step: int, spec: Any, path: str,
-               errs: errors.ErrorList) -> model.Container:
-    if not isinstance(spec, Mapping):
-        errs.invalid(path, spec, 'must be a mapping of container options')
-        return None
-    for key in spec:
-        if key not in _KNOWN:
-            errs.add(f'{path}.{key}', 'Unsupported value', key,
-                     'unknown field')
-    image = spec.get('image')
-    if not isinstance(image, str) or not image.strip():
-        errs.required(f'{path}.image')
-    net = spec.get('net', 'host')
-    if net != 'host':
-        errs.unsupported(f'{path}.net', net, ['host'])
-    command = spec.get('command')
-    if isinstance(command, str):
-        command = command.split()
-    if command is not None and not (isinstance(command, list) and all(
-            isinstance(c, str) for c in command)):
-        errs.invalid(f'{path}.command', command, 'must be a list of strings')
-        command = None
-    env: List[Tuple[str, str]] = []
-    raw_env = spec.get('environment') or []
-    if isinstance(raw_env, Mapping):
-        raw_env = [f'{k}={v}' for k, v in raw_env.items()]
-    for i, item in enumerate(raw_env):
-        if not isinstance(item, str) or '=' not in item:
-            errs.invalid(f'{path}.environment[{i}]', item,
-                         'must be NAME=VALUE')
-            continue
-        key, value = item.split('=', 1)
-        env.append((key, value))
-    mounts = []
-    for i, item in enumerate(spec.get('volumes') or []):
-        if item == '':
-            continue  # THT `if:` leaves empty entries
-        parts = item.split(':') if isinstance(item, str) else []
-        if len(parts) not in (2, 3) or not parts[0].startswith('/') or \
-                not parts[1].startswith('/'):
-            errs.invalid(f'{path}.volumes[{i}]', item,
-                         'must be /host/path:/container/path[:ro]')
-            continue
-        mounts.append(model.Mount(target=parts[1], source=parts[0],
-                                  read_only=len(parts) == 3 and
-                                  'ro' in parts[2].split(',')))
-    privileged = spec.get('privileged', False)
-    if not isinstance(privileged, bool):
-        errs.invalid(f'{path}.privileged', privileged, 'must be a boolean')
-    return model.Container(
-        name=name, image=image if isinstance(image, str) else '',
-        step=step, command=tuple(command) if command else None,
-        environment=tuple(env), mounts=tuple(mounts),
-        privileged=privileged is True, restart_policy='always',
-        source_hash=canonical_hash([SCHEMA_VERSION, dict(spec)]))
 
 
 def environment_values(config: Any) -> List[Tuple[str, str]]:
     """Every ``(name, value)`` of every environment in the raw config.
 
     Run before validation so that values are masked even in the error
-    messages of a definition that fails to parse.
+    messages of a definition that fails to parse: ``environment`` lists
+    and mappings, Pod ``env[].value`` and the content of ``env_file``
+    files.
     """
+    from tripleo_docker_hook.definitions import docker_config
     found: List[Tuple[str, str]] = []
     errs = errors.ErrorList()
 
-    def walk(node: Any) -> None:
+    def walk(node: Any, depth: int = 0) -> None:
+        if depth > 200:
+            return
         if isinstance(node, Mapping):
             for key, value in node.items():
                 if key in ('environment', 'env'):
                     collect(value)
-                walk(value)
+                elif key == 'env_file':
+                    files(value)
+                walk(value, depth + 1)
         elif isinstance(node, list):
             for item in node:
-                walk(item)
+                walk(item, depth + 1)
 
     def collect(value: Any) -> None:
         if isinstance(value, Mapping):
@@ -119,37 +101,139 @@ def environment_values(config: Any) -> List[Tuple[str, str]]:
             for item in value:
                 if isinstance(item, str) and '=' in item:
                     found.append(tuple(item.split('=', 1)))
-                elif isinstance(item, Mapping) and 'value' in item:
+                elif isinstance(item, Mapping) and 'value' in item and \
+                        item['value'] is not None:
                     found.append((str(item.get('name')),
                                   str(item['value'])))
 
-    walk(_load(config, errs))
+    def files(value: Any) -> None:
+        for path in docker_config.docker_config_env_paths(
+                {'env_file': value}):
+            result = docker_config.read_env_file(path, '', errs)
+            if result is not None:
+                found.extend(result[1])
+
+    try:
+        for doc in _load(config, errs).docs:
+            walk(doc)
+    except RecursionError:
+        pass
     return found
 
 
 def parse(config: Any) -> model.Deployment:
     """Parse and validate; raises :class:`errors.ValidationError`."""
     errs = errors.ErrorList()
-    data = _load(config, errs)
+    try:
+        return _parse(config, errs)
+    except RecursionError:
+        errs.invalid('config', '<nested>', 'nested too deeply')
+        raise errors.ValidationError(errs.errors) from None
+
+
+def _parse(config: Any, errs: errors.ErrorList) -> model.Deployment:
+    from tripleo_docker_hook.definitions import config_sections
+    from tripleo_docker_hook.definitions import docker_config
+    from tripleo_docker_hook.definitions import pod
+    loaded = _load(config, errs)
     errs.raise_if_any()
-    if not isinstance(data, Mapping):
-        errs.invalid('config', type(data).__name__, 'must be a mapping')
-        errs.raise_if_any()
-    steps_data = data.get('docker_config', data)
-    if steps_data and not all(str(k).startswith('step_') for k in steps_data):
-        steps_data = {'step_1': steps_data}
-    steps = []
-    for key in sorted(steps_data):
-        number = int(str(key)[5:]) if str(key)[5:].isdigit() else 0
-        if not 1 <= number <= 5:
-            errs.unsupported(key, key, [f'step_{n}' for n in range(1, 6)])
+    found: List[Tuple[model.Container, str]] = []
+    puppet: List[model.PuppetConfig] = []
+    kolla: List[model.KollaConfig] = []
+    ports: Dict[Tuple[int, str], str] = {}
+    pods = 0
+
+    def add(containers: List[model.Container], path: str) -> None:
+        found.extend((c, path) for c in containers)
+
+    for index, data in enumerate(loaded.docs):
+        where = f'documents[{index}]' if loaded.multi else ''
+
+        def at(key: str, where: str = where) -> str:
+            return f'{where}.{key}' if where else key
+
+        if not isinstance(data, Mapping):
+            common.wrong_type(errs, where or 'config', data, 'a mapping')
             continue
-        containers = []
-        for name in sorted(steps_data[key] or {}):
-            c = _container(name, number, steps_data[key][name],
-                           f'{key}.{name}', errs)
-            if c is not None:
-                containers.append(c)
-        steps.append(model.Step(number, tuple(containers)))
+        kind = data.get('kind')
+        if kind in ('List', 'PodList'):
+            lf = common.Fields(data, where, errs,
+                               ('apiVersion', 'kind', 'items', 'metadata'))
+            lf.finish()
+            for i, item in enumerate(lf.list('items') or []):
+                ipath = at(f'items[{i}]')
+                if not pod.is_pod(item):
+                    errs.unsupported(f'{ipath}.kind', item.get('kind') if
+                                     isinstance(item, Mapping) else
+                                     common.type_name(item), ['Pod'])
+                    continue
+                pods += 1
+                add(pod.parse(item, ipath, errs, ports), ipath)
+        elif pod.is_pod(data):
+            pods += 1
+            v1beta2 = data.get('version') == 'v1beta2'
+            add(pod.parse(data, where, errs, ports, v1beta2=v1beta2), where)
+        elif any(k in data for k in SECTIONS):
+            sf = common.Fields(data, where, errs, SECTIONS,
+                               ignore_underscore=True)
+            sf.finish()
+            if 'docker_config' in data and data['docker_config'] is not None:
+                # Paths inside docker_config start at the step, as
+                # paunch and THT users know them: step_3.keystone.volumes.
+                add(docker_config.parse_steps(
+                    data['docker_config'], where, errs), where)
+            if data.get('puppet_config') is not None:
+                puppet.extend(config_sections.parse_puppet_config(
+                    data['puppet_config'], at('puppet_config'), errs))
+            if data.get('kolla_config') is not None:
+                kolla.extend(config_sections.parse_kolla_config(
+                    data['kolla_config'], at('kolla_config'), errs))
+        else:
+            add(docker_config.parse_steps(data, where, errs), where)
+    containers = _check_deployment(found, errs)
     errs.raise_if_any()
-    return model.Deployment(steps=tuple(steps))
+    steps = []
+    for number in sorted({c.step for c in containers}):
+        members = sorted((c for c in containers if c.step == number),
+                         key=lambda c: (c.start_order, c.name))
+        steps.append(model.Step(number, tuple(members)))
+    return model.Deployment(
+        steps=tuple(steps), puppet_config=tuple(puppet),
+        kolla_config=tuple(kolla),
+        source_format='pod' if pods else 'docker_config')
+
+
+def _container_path(c: model.Container, where: str) -> str:
+    if c.pod_container:
+        base = f'{where}.metadata' if where else 'metadata'
+        return f'{base}.name'
+    step = f'step_{c.step}.{c.name}'
+    return f'{where}.{step}' if where else step
+
+
+def _check_deployment(found: List[Tuple[model.Container, str]],
+                      errs: errors.ErrorList) -> List[model.Container]:
+    """Checks across containers: unique Docker names, exec targets."""
+    by_name: Dict[str, model.Container] = {}
+    for c, where in found:
+        if c.name in by_name:
+            errs.add(_container_path(c, where), 'Duplicate value', c.name,
+                     'Docker container names must be unique in a '
+                     'deployment')
+            continue
+        by_name[c.name] = c
+    for c, where in found:
+        if c.kind is not model.Kind.EXEC or not c.exec_target:
+            continue
+        target = by_name.get(c.exec_target)
+        if target is None:
+            continue   # another deployment's container: checked at apply
+        path = _container_path(c, where)
+        if target.kind is not model.Kind.SERVICE:
+            errs.invalid(path, c.exec_target, 'the exec target must be a '
+                         'long-running container, not a one-shot')
+        elif (target.step, target.start_order) >= (c.step, c.start_order):
+            errs.invalid(path, c.exec_target, 'the exec target must start '
+                         'before the exec: give it an earlier step or a '
+                         'lower start_order')
+    return [c for c, _ in found if by_name.get(c.name) is c]

@@ -1,0 +1,717 @@
+"""TripleO ``docker_config`` (heat-agents docker-cmd / paunch format).
+
+``step_N`` → container name → options, loosely ``docker run`` flags.  Unlike
+docker-cmd and paunch, unknown keys are errors, every value is type-checked
+and ``env_file`` is read here, so a typo fails the deployment before anything
+changes on the host.  Keys starting with ``_`` are comments (the examples'
+``_source``/``_note``) and ignored, also in the hash.
+"""
+
+import math
+import os
+import re
+import shlex
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import model
+from tripleo_docker_hook.definitions import common
+
+#: Options of a created container (``action`` absent or ``run``).
+RUN_KEYS = (
+    'image', 'name', 'action', 'net', 'pid', 'ipc', 'uts', 'privileged',
+    'restart', 'user', 'volumes', 'volumes_from', 'environment', 'env_file',
+    'command', 'entrypoint', 'working_dir', 'detach', 'exit_codes',
+    'start_order', 'timeout', 'healthcheck', 'ulimit', 'security_opt',
+    'cap_add', 'cap_drop', 'memory', 'mem_limit', 'memswap_limit',
+    'mem_reservation', 'mem_swappiness', 'shm_size', 'cpu_shares',
+    'cpu_quota', 'cpu_period', 'cpuset_cpus', 'stop_grace_period',
+    'stop_signal', 'remove', 'tty', 'interactive', 'log_tag', 'hostname',
+    'extra_hosts', 'group_add', 'labels')
+#: Options of ``action: exec`` (``docker exec [--user --privileged --env]``).
+EXEC_KEYS = ('action', 'command', 'user', 'privileged', 'environment',
+             'env_file', 'start_order', 'exit_codes', 'timeout', 'name')
+#: Options that a Pod can carry in its ``tripleo.org/docker-options``
+#: annotation (no Pod equivalent).
+POD_EXTRA_KEYS = ('hostname', 'volumes_from', 'remove', 'log_tag', 'ulimit',
+                  'group_add', 'extra_hosts', 'cpuset_cpus',
+                  'mem_swappiness', 'shm_size', 'security_opt', 'ipc', 'pid',
+                  'uts', 'restart', 'exit_codes', 'timeout', 'memswap_limit',
+                  'mem_reservation', 'stop_signal')
+
+ULIMITS = ('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue',
+           'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime',
+           'sigpending', 'stack')
+_MOUNT_OPTS = {'ro', 'rw', 'z', 'Z', 'shared', 'rshared', 'slave', 'rslave',
+               'private', 'rprivate'}
+_RESTART = re.compile(r'^(no|always|unless-stopped|on-failure(:\d+)?)$')
+_ENV_KEY = re.compile(r'^[^=\s\x00]+$')
+#: Docker refuses memory limits below 6 MiB.
+MIN_MEMORY = 6 * 1024 * 1024
+
+
+def split_command(value: str) -> Optional[List[str]]:
+    """A string command, split like a POSIX shell would (quotes honoured).
+
+    docker-cmd and paunch split on whitespace only, which breaks
+    ``bash -c "a b"``; for strings without quotes both agree.
+    """
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return None
+
+
+def read_env_file(path: str, where: str, errs: errors.ErrorList
+                  ) -> Optional[Tuple[str, List[Tuple[str, str]]]]:
+    """``(content, [(name, value)])`` of a Docker env file, or None."""
+    if not path.startswith('/'):
+        errs.invalid(where, path, 'env files must be absolute paths (they '
+                     'are read by the hook, not by Docker)')
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            content = f.read()
+    except FileNotFoundError:
+        errs.not_found(where, path)
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        errs.invalid(where, path, f'cannot read env file: '
+                     f'{getattr(exc, "strerror", None) or exc}')
+        return None
+    pairs = parse_env_file(content, where, path, errs)
+    return content, pairs
+
+
+def parse_env_file(content: str, where: str, path: str,
+                   errs: errors.ErrorList) -> List[Tuple[str, str]]:
+    """Docker CLI ``--env-file`` rules: ``#`` comments, blank lines, K=V."""
+    pairs = []
+    for number, line in enumerate(content.splitlines(), 1):
+        line = line.lstrip()
+        if not line or line.startswith('#'):
+            continue
+        key, sep, value = line.partition('=')
+        if not sep or not _ENV_KEY.match(key):
+            errs.invalid(where, f'{path}:{number}',
+                         'env file lines must be NAME=VALUE (a bare NAME '
+                         'would copy the hook\'s own environment)')
+            continue
+        pairs.append((key, value))
+    return pairs
+
+
+def env_value(value: Any) -> Optional[str]:
+    if value is None:
+        return ''
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def parse_environment(f: common.Fields, errs: errors.ErrorList
+                      ) -> List[Tuple[str, str]]:
+    raw = f.raw('environment')
+    if raw is None:
+        return []
+    path = f.p('environment')
+    pairs: List[Tuple[str, str]] = []
+    if isinstance(raw, Mapping):
+        for key, value in raw.items():
+            text = env_value(value)
+            if not isinstance(key, str) or not _ENV_KEY.match(key):
+                errs.invalid(f'{path}[{key}]', str(key),
+                             'not a valid environment variable name')
+            elif text is None:
+                common.wrong_type(errs, f'{path}[{key}]', value, 'a string')
+            else:
+                pairs.append((key, text))
+    elif isinstance(raw, list):
+        for i, item in enumerate(raw):
+            if not isinstance(item, str):
+                common.wrong_type(errs, f'{path}[{i}]', item, 'a string')
+                continue
+            key, sep, value = item.partition('=')
+            if not sep or not _ENV_KEY.match(key):
+                errs.invalid(f'{path}[{i}]', item, 'must be NAME=VALUE')
+                continue
+            pairs.append((key, value))
+    else:
+        common.wrong_type(errs, path, raw, 'a list of NAME=VALUE or a '
+                          'mapping')
+    f.keep('environment', [f'{k}={v}' for k, v in pairs])
+    return pairs
+
+
+def merge_env(*sources: List[Tuple[str, str]]) -> Tuple[Tuple[str, str],
+                                                         ...]:
+    """Later sources win; a name keeps its first position (Docker rule)."""
+    merged: Dict[str, str] = {}
+    for pairs in sources:
+        for key, value in pairs:
+            merged[key] = value
+    return tuple(merged.items())
+
+
+def parse_env_files(f: common.Fields, errs: errors.ErrorList
+                    ) -> List[Tuple[str, str]]:
+    files = f.str_list('env_file', split_string=True)
+    pairs: List[Tuple[str, str]] = []
+    contents = []
+    for i, path in enumerate(files or []):
+        where = (f.p('env_file') if isinstance(f.raw('env_file'), str)
+                 else f'{f.p("env_file")}[{i}]')
+        result = read_env_file(path, where, errs)
+        if result is not None:
+            contents.append([path, result[0]])
+            pairs.extend(result[1])
+    f.keep('env_file_content', contents)
+    return pairs
+
+
+def parse_command(f: common.Fields, key: str, errs: errors.ErrorList
+                  ) -> Optional[Tuple[str, ...]]:
+    raw = f.raw(key)
+    if raw is None:
+        return None
+    path = f.p(key)
+    if isinstance(raw, str):
+        parts = split_command(raw)
+        if parts is None:
+            errs.invalid(path, raw, 'unbalanced quotes (a string command is '
+                         'split like a POSIX shell would)')
+            return None
+    elif isinstance(raw, list):
+        parts = []
+        for i, item in enumerate(raw):
+            if isinstance(item, bool) or not isinstance(item, (str, int,
+                                                               float)):
+                common.wrong_type(errs, f'{path}[{i}]', item, 'a string')
+                continue
+            parts.append(str(item))
+    else:
+        common.wrong_type(errs, path, raw, 'a list of strings or a string')
+        return None
+    f.keep(key, list(parts))
+    return tuple(parts)
+
+
+def parse_volume(item: str, path: str, errs: errors.ErrorList
+                 ) -> Optional[model.Mount]:
+    parts = item.split(':')
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        errs.invalid(path, item, 'must be SOURCE:/container/path[:OPTIONS] '
+                     '(SOURCE an absolute host path or a volume name)')
+        return None
+    source, target = parts[0], parts[1]
+    ok = common.check_abs_path(errs, path, target) if \
+        target.startswith('/') else False
+    if not target.startswith('/'):
+        errs.invalid(path, item, 'the container path must be absolute')
+    if source.startswith('/'):
+        kind = 'bind'
+    elif common.VOLUME_NAME.match(source):
+        kind = 'volume'
+    else:
+        errs.invalid(path, item, 'the source must be an absolute host path '
+                     'or a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)')
+        ok = False
+    opts = parts[2].split(',') if len(parts) == 3 else []
+    read_only, propagation, relabel = False, '', ''
+    seen = set()
+    for opt in opts:
+        if opt not in _MOUNT_OPTS:
+            errs.unsupported(path, opt, sorted(_MOUNT_OPTS))
+            ok = False
+            continue
+        group = ('mode' if opt in ('ro', 'rw') else
+                 'label' if opt in ('z', 'Z') else 'propagation')
+        if group in seen:
+            errs.invalid(path, item, f'more than one {group} option')
+            ok = False
+        seen.add(group)
+        if opt == 'ro':
+            read_only = True
+        elif opt in ('z', 'Z'):
+            relabel = opt
+        elif opt != 'rw':
+            propagation = opt
+    if not ok:
+        return None
+    return model.Mount(target=target, source=source, type=kind,
+                       read_only=read_only, propagation=propagation,
+                       selinux_relabel=relabel)
+
+
+def parse_volumes(f: common.Fields, errs: errors.ErrorList
+                  ) -> Tuple[model.Mount, ...]:
+    raw = f.list('volumes')
+    mounts: List[model.Mount] = []
+    targets: Dict[str, int] = {}
+    kept = []
+    for i, item in enumerate(raw or []):
+        if item == '' or item is None:
+            continue  # THT `if:` leaves empty entries
+        path = f'{f.p("volumes")}[{i}]'
+        if not isinstance(item, str):
+            common.wrong_type(errs, path, item, 'a string')
+            continue
+        kept.append(item)
+        mount = parse_volume(item, path, errs)
+        if mount is None:
+            continue
+        target = mount.target.rstrip('/') or '/'
+        if target in targets:
+            errs.duplicate(path, mount.target)
+            continue
+        targets[target] = i
+        mounts.append(mount)
+    f.keep('volumes', kept)
+    return tuple(mounts)
+
+
+def parse_healthcheck(f: common.Fields, errs: errors.ErrorList
+                      ) -> Optional[model.HealthCheck]:
+    raw = f.mapping('healthcheck')
+    if raw is None:
+        return None
+    h = common.Fields(raw, f.p('healthcheck'), errs,
+                      ('test', 'interval', 'timeout', 'retries',
+                       'start_period', 'disable'))
+    if h.bool('disable'):
+        h.finish()
+        f.keep('healthcheck', h.canon)
+        return model.HealthCheck(test=('NONE',))
+    test = h.raw('test')
+    if isinstance(test, str) and test.strip():
+        parts: Tuple[str, ...] = ('CMD-SHELL', test)
+    elif isinstance(test, list) and test and all(
+            isinstance(t, str) for t in test):
+        parts = tuple(test) if test[0] in ('CMD', 'CMD-SHELL', 'NONE') \
+            else ('CMD',) + tuple(test)
+        if parts[0] == 'CMD-SHELL' and len(parts) != 2:
+            errs.invalid(h.p('test'), test, 'CMD-SHELL takes one string')
+    elif test is None:
+        errs.required(h.p('test'))
+        parts = ('NONE',)
+    else:
+        common.wrong_type(errs, h.p('test'), test,
+                          'a string or a list of strings')
+        parts = ('NONE',)
+    h.keep('test', list(parts))
+    durations = {}
+    for key in ('interval', 'timeout', 'start_period'):
+        if h.has(key):
+            value = common.parse_duration(h.raw(key))
+            if value is None or (value and value < 0.001):
+                errs.invalid(h.p(key), h.raw(key), 'must be a duration '
+                             '(e.g. 30s, 1m30s, 500ms) of at least 1ms')
+                continue
+            durations[key] = float(value)
+            h.keep(key, str(value.normalize()))
+    retries = h.int('retries', 0, minimum=0)
+    h.finish()
+    f.keep('healthcheck', h.canon)
+    return model.HealthCheck(test=parts, retries=retries or 0, **durations)
+
+
+def parse_ulimits(f: common.Fields, errs: errors.ErrorList
+                  ) -> Tuple[model.Ulimit, ...]:
+    items = f.str_list('ulimit', split_string=True) or []
+    out = []
+    names = set()
+    for i, item in enumerate(items):
+        path = (f.p('ulimit') if isinstance(f.raw('ulimit'), str)
+                else f'{f.p("ulimit")}[{i}]')
+        match = re.match(r'^([a-z]+)=(-?\d+)(?::(-?\d+))?$', item)
+        if not match:
+            errs.invalid(path, item, 'must be NAME=SOFT[:HARD]')
+            continue
+        name, soft, hard = match.group(1), int(match.group(2)), \
+            int(match.group(3) if match.group(3) is not None
+                else match.group(2))
+        if name not in ULIMITS:
+            errs.unsupported(path, name, ULIMITS)
+            continue
+        if name in names:
+            errs.duplicate(path, name)
+            continue
+        if soft > hard and hard != -1:
+            errs.invalid(path, item, 'soft limit must not exceed hard limit')
+            continue
+        names.add(name)
+        out.append(model.Ulimit(name, soft, hard))
+    return tuple(out)
+
+
+def parse_caps(f: common.Fields, key: str, errs: errors.ErrorList
+               ) -> Tuple[str, ...]:
+    items = f.str_list(key, split_string=True) or []
+    out = []
+    for i, item in enumerate(items):
+        cap = item.upper()
+        if cap.startswith('CAP_'):
+            cap = cap[4:]
+        if not common.CAPABILITY.match(cap):
+            errs.invalid(f'{f.p(key)}[{i}]', item, 'not a capability name')
+            continue
+        if cap not in out:
+            out.append(cap)
+    return tuple(out)
+
+
+def normalise_security_opt(opt: str) -> str:
+    """``label:disable`` (deprecated) → ``label=disable``."""
+    if opt in ('no-new-privileges', 'no-new-privileges:true',
+               'no-new-privileges=true'):
+        return 'no-new-privileges'
+    if '=' not in opt and ':' in opt:
+        key, value = opt.split(':', 1)
+        return f'{key}={value}'
+    return opt
+
+
+def parse_security_opt(f: common.Fields, errs: errors.ErrorList
+                       ) -> Tuple[str, ...]:
+    items = f.str_list('security_opt', split_string=True) or []
+    out = []
+    for i, item in enumerate(items):
+        opt = normalise_security_opt(item)
+        key = opt.split('=', 1)[0]
+        if key not in ('label', 'apparmor', 'seccomp', 'no-new-privileges',
+                       'systempaths'):
+            errs.unsupported(f'{f.p("security_opt")}[{i}]', item,
+                             ['label=…', 'apparmor=…', 'seccomp=…',
+                              'no-new-privileges', 'systempaths=unconfined'])
+            continue
+        out.append(opt)
+    return tuple(out)
+
+
+def parse_bytes(f: common.Fields, key: str, errs: errors.ErrorList,
+                minimum: int = 0) -> Optional[int]:
+    if not f.has(key):
+        return None
+    value = common.parse_docker_bytes(f.raw(key))
+    if value is None:
+        errs.invalid(f.p(key), f.raw(key), 'must be a size in bytes or '
+                     'with a unit (b, k, m, g, t; binary: 1g = 1024m)')
+        return None
+    if value < minimum and not (key == 'memswap_limit' and value == -1):
+        errs.invalid(f.p(key), f.raw(key),
+                     f'must be at least {minimum} bytes')
+        return None
+    f.keep(key, value)
+    return value
+
+
+def parse_mode(f: common.Fields, key: str, errs: errors.ErrorList,
+               allowed: Tuple[str, ...], container_ok: bool) -> str:
+    value = f.str(key)
+    if not value:
+        return ''
+    if value in allowed:
+        return value
+    if container_ok and value.startswith('container:') and \
+            len(value) > len('container:'):
+        return value
+    errs.unsupported(f.p(key), value, list(allowed) + (
+        ['container:<name>'] if container_ok else []))
+    return ''
+
+
+def extra_options(f: common.Fields, errs: errors.ErrorList,
+                  keys: Tuple[str, ...]) -> Dict[str, Any]:
+    """Container keyword arguments for the options in ``keys``.
+
+    Shared by docker_config and the Pod ``tripleo.org/docker-options``
+    annotation.
+    """
+    kw: Dict[str, Any] = {}
+    res: Dict[str, Any] = {}
+    if 'pid' in keys:
+        kw['pid_mode'] = parse_mode(f, 'pid', errs, ('host',), True)
+    if 'ipc' in keys:
+        kw['ipc_mode'] = parse_mode(f, 'ipc', errs,
+                                    ('host', 'private', 'shareable'), True)
+    if 'uts' in keys:
+        kw['uts_mode'] = parse_mode(f, 'uts', errs, ('host',), False)
+    if 'restart' in keys and f.has('restart'):
+        value = f.str('restart')
+        if value and not _RESTART.match(value):
+            errs.unsupported(f.p('restart'), value,
+                             ['no', 'always', 'unless-stopped',
+                              'on-failure[:N]'])
+        elif value:
+            name, _, count = value.partition(':')
+            kw['restart_policy'] = name
+            kw['restart_max_retries'] = int(count or 0)
+    if 'hostname' in keys and f.has('hostname'):
+        value = f.str('hostname')
+        if value and common.check_subdomain(errs, f.p('hostname'),
+                                            value.lower()):
+            kw['hostname'] = value
+    if 'volumes_from' in keys:
+        items = f.str_list('volumes_from', split_string=True) or []
+        for i, item in enumerate(items):
+            if not common.DOCKER_NAME.match(item.split(':')[0]):
+                errs.invalid(f'{f.p("volumes_from")}[{i}]', item,
+                             'must be a container name[:ro|rw]')
+        kw['volumes_from'] = tuple(items)
+    if 'remove' in keys:
+        kw['auto_remove'] = f.bool('remove')
+    if 'log_tag' in keys:
+        kw['log_tag'] = f.str('log_tag')
+    if 'ulimit' in keys:
+        kw['ulimits'] = parse_ulimits(f, errs)
+    if 'group_add' in keys:
+        items = f.str_list('group_add', split_string=True) or []
+        kw['group_add'] = tuple(items)
+    if 'extra_hosts' in keys:
+        items = f.str_list('extra_hosts', split_string=True) or []
+        for i, item in enumerate(items):
+            host, sep, addr = item.partition(':')
+            if not sep or not host or not addr:
+                errs.invalid(f'{f.p("extra_hosts")}[{i}]', item,
+                             'must be HOST:IP')
+        kw['extra_hosts'] = tuple(items)
+    if 'security_opt' in keys:
+        kw['security_opt'] = parse_security_opt(f, errs)
+    if 'cpuset_cpus' in keys:
+        value = f.str('cpuset_cpus')
+        if value == 'all':
+            value = ''   # paunch: "all" means no pinning
+        elif value and not re.match(r'^\d+(-\d+)?(,\d+(-\d+)?)*$', value):
+            errs.invalid(f.p('cpuset_cpus'), value,
+                         'must be a CPU list like 0-2,4')
+            value = ''
+        res['cpuset_cpus'] = value
+    if 'mem_swappiness' in keys:
+        res['mem_swappiness'] = f.int('mem_swappiness', None, 0, 100,
+                                      numeric_string=True)
+    if 'shm_size' in keys:
+        res['shm_size'] = parse_bytes(f, 'shm_size', errs, 1)
+    if 'memswap_limit' in keys:
+        res['memswap_limit'] = parse_bytes(f, 'memswap_limit', errs,
+                                           MIN_MEMORY)
+    if 'mem_reservation' in keys:
+        res['mem_reservation'] = parse_bytes(f, 'mem_reservation', errs)
+    if 'exit_codes' in keys and f.has('exit_codes'):
+        raw = f.raw('exit_codes')
+        raw = [raw] if isinstance(raw, int) and not isinstance(
+            raw, bool) else raw
+        if not isinstance(raw, list) or not raw or not all(
+                isinstance(c, int) and not isinstance(c, bool) and
+                0 <= c <= 255 for c in raw):
+            errs.invalid(f.p('exit_codes'), raw, 'must be a non-empty list '
+                         'of exit codes (0-255)')
+        else:
+            kw['exit_codes'] = tuple(sorted(set(raw)))
+            f.keep('exit_codes', list(kw['exit_codes']))
+    if 'timeout' in keys and f.has('timeout'):
+        value = common.parse_duration(f.raw('timeout'))
+        if value is None or value <= 0:
+            errs.invalid(f.p('timeout'), f.raw('timeout'),
+                         'must be a positive duration (seconds or 10m)')
+        else:
+            kw['timeout'] = int(math.ceil(value))
+            f.keep('timeout', kw['timeout'])
+    if 'stop_signal' in keys:
+        value = f.str('stop_signal')
+        if value and not re.match(r'^(SIG[A-Z0-9+-]+|[A-Z0-9+-]+|\d+)$',
+                                  value):
+            errs.invalid(f.p('stop_signal'), value, 'not a signal name')
+        kw['stop_signal'] = value
+    kw['resources'] = {k: v for k, v in res.items() if v not in (None, '')}
+    return kw
+
+
+def parse_container(name: str, step: int, spec: Any, path: str,
+                    errs: errors.ErrorList) -> Optional[model.Container]:
+    """One docker_config entry → :class:`model.Container` (or None)."""
+    if not isinstance(spec, Mapping):
+        common.wrong_type(errs, path, spec, 'a mapping of container options')
+        return None
+    if not common.DOCKER_NAME.match(name) or name.startswith('/'):
+        errs.invalid(path, name, 'not a valid Docker container name '
+                     '([a-zA-Z0-9][a-zA-Z0-9_.-]+)')
+    action = spec.get('action')
+    is_exec = action == 'exec'
+    f = common.Fields(spec, path, errs, EXEC_KEYS if is_exec else RUN_KEYS,
+                      ignore_underscore=True)
+    f.str('action', choices=('exec', 'run'))
+    if f.has('name') and f.raw('name') != name:
+        errs.invalid(f.p('name'), f.raw('name'), f'the container name is '
+                     f'the key ("{name}"); drop "name" or make it equal')
+    start_order = f.int('start_order', 0) or 0
+    env_pairs = parse_env_files(f, errs)
+    environment = merge_env(env_pairs, parse_environment(f, errs))
+    user = f.str('user')
+    privileged = f.bool('privileged')
+    if is_exec:
+        command = parse_command(f, 'command', errs)
+        if command is None or len(command) < 2:
+            errs.required(f.p('command'), 'an exec needs the target '
+                          'container name and a command: [target, cmd, ...]')
+        kw = extra_options(f, errs, ('exit_codes', 'timeout'))
+        kw.pop('resources')
+        f.finish()
+        target = command[0] if command else ''
+        return model.Container(
+            name=name, image='', kind=model.Kind.EXEC, step=step,
+            start_order=start_order, exec_target=target,
+            command=tuple(command[1:]) if command else None,
+            environment=environment, user=user, privileged=privileged,
+            source_hash=_hash(f.canon), **kw)
+
+    image = f.str('image', required=True)
+    if image:
+        common.check_image(errs, f.p('image'), image)
+    net = f.str('net')
+    if net and net != 'host':
+        errs.unsupported(f.p('net'), net, ['host'])
+    detach = f.bool('detach', True)
+    kind = model.Kind.SERVICE if detach else model.Kind.TASK
+    command = parse_command(f, 'command', errs)
+    entrypoint = parse_command(f, 'entrypoint', errs)
+    working_dir = f.str('working_dir')
+    if working_dir:
+        common.check_abs_path(errs, f.p('working_dir'), working_dir)
+    kw = extra_options(f, errs, POD_EXTRA_KEYS)
+    res = kw.pop('resources')
+    if kind is model.Kind.TASK and kw.get('restart_policy', 'no') != 'no':
+        errs.forbidden(f.p('restart'), 'a one-shot (detach: false) '
+                       'container is never restarted')
+    if f.has('memory') and f.has('mem_limit'):
+        errs.forbidden(f.p('memory'), 'give either memory or mem_limit')
+    mem = parse_bytes(f, 'memory', errs, MIN_MEMORY)
+    mem = parse_bytes(f, 'mem_limit', errs, MIN_MEMORY) or mem
+    if mem is not None:
+        res['mem_limit'] = mem
+    for key in ('cpu_shares', 'cpu_quota', 'cpu_period'):
+        value = f.int(key, None, minimum=2 if key == 'cpu_shares' else 1000,
+                      numeric_string=True)
+        if value is not None:
+            res[key] = value
+    stop_timeout = None
+    if f.has('stop_grace_period'):
+        value = common.parse_duration(f.raw('stop_grace_period'))
+        if value is None:
+            errs.invalid(f.p('stop_grace_period'), f.raw('stop_grace_period'),
+                         'must be a duration (10s, 1m30s) or seconds')
+        else:
+            # Docker wants whole seconds (paunch's "10.0" was refused).
+            stop_timeout = int(math.ceil(value))
+            f.keep('stop_grace_period', stop_timeout)
+    labels = _labels(f, errs)
+    container = model.Container(
+        name=name, image=image, kind=kind, step=step,
+        start_order=start_order, entrypoint=entrypoint, command=command,
+        environment=environment, working_dir=working_dir, user=user,
+        mounts=parse_volumes(f, errs), privileged=privileged,
+        cap_add=parse_caps(f, 'cap_add', errs),
+        cap_drop=parse_caps(f, 'cap_drop', errs),
+        healthcheck=parse_healthcheck(f, errs),
+        resources=model.Resources(**res), stop_timeout=stop_timeout,
+        tty=f.bool('tty'), stdin_open=f.bool('interactive'),
+        labels=labels, **kw)
+    f.finish()
+    return _with_hash(container, f.canon)
+
+
+def _labels(f: common.Fields, errs: errors.ErrorList
+            ) -> Tuple[Tuple[str, str], ...]:
+    raw = f.mapping('labels')
+    if not raw:
+        return ()
+    out = []
+    for key, value in raw.items():
+        path = f'{f.p("labels")}[{key}]'
+        if not isinstance(key, str) or not key:
+            errs.invalid(path, str(key), 'label keys must be strings')
+            continue
+        if is_reserved_label(key):
+            errs.forbidden(path, 'reserved for the hook\'s own labels')
+            continue
+        if not isinstance(value, str):
+            common.wrong_type(errs, path, value, 'a string')
+            continue
+        out.append((key, value))
+    f.keep('labels', dict(out))
+    return tuple(sorted(out))
+
+
+def is_reserved_label(key: str) -> bool:
+    return key in (model.LABEL_MANAGED_BY, model.LABEL_DEPLOYMENT,
+                   model.LABEL_CONFIG_ID, model.LABEL_CONTAINER_NAME,
+                   model.LABEL_POD) or key.startswith('tripleo-docker-hook')
+
+
+def _hash(canon: Mapping) -> str:
+    from tripleo_docker_hook import definitions
+    return definitions.canonical_hash(['docker_config', canon])
+
+
+def _with_hash(container: model.Container, canon: Mapping
+               ) -> model.Container:
+    import dataclasses
+    return dataclasses.replace(container, source_hash=_hash(canon))
+
+
+def parse_steps(data: Any, path: str, errs: errors.ErrorList
+                ) -> List[model.Container]:
+    """``step_N`` → name → options, or a bare name → options (step 1)."""
+    if not isinstance(data, Mapping):
+        common.wrong_type(errs, path or 'config', data, 'a mapping')
+        return []
+    keys = [k for k in data if not (isinstance(k, str) and
+                                    k.startswith('_'))]
+    stepped = [k for k in keys if isinstance(k, str) and
+               k.startswith('step_')]
+    if stepped and len(stepped) != len(keys):
+        for k in keys:
+            if k not in stepped:
+                errs.forbidden(f'{path}.{k}' if path else str(k),
+                               'mix of step_N keys and container names; '
+                               'put containers under a step_N key')
+        return []
+    steps = {k: data[k] for k in keys} if stepped else {'step_1': {
+        k: data[k] for k in keys}}
+    out: List[model.Container] = []
+    for key in sorted(steps, key=str):
+        where = (f'{path}.{key}' if path else key) if stepped else path
+        number = key[5:]
+        if not (number.isdigit() and 1 <= int(number) <= 5 and
+                number == str(int(number))):
+            errs.unsupported(where, key, [f'step_{n}' for n in range(1, 6)])
+            continue
+        containers = steps[key]
+        if containers is None:
+            continue
+        if not isinstance(containers, Mapping):
+            common.wrong_type(errs, where, containers,
+                              'a mapping of container name to options')
+            continue
+        for name in containers:
+            if not isinstance(name, str):
+                errs.invalid(where or 'config', str(name),
+                             'container names must be strings')
+                continue
+            if name.startswith('_'):
+                continue  # comment
+            item_path = f'{where}.{name}' if where else name
+            c = parse_container(name, int(number), containers[name],
+                                item_path, errs)
+            if c is not None:
+                out.append(c)
+    return out
+
+
+def docker_config_env_paths(spec: Mapping) -> List[str]:
+    """env_file paths of one raw entry (for masking before validation)."""
+    raw = spec.get('env_file')
+    items = [raw] if isinstance(raw, str) else raw if isinstance(
+        raw, list) else []
+    return [p for p in items if isinstance(p, str) and os.path.isabs(p)]
