@@ -6,8 +6,10 @@ model → API arguments); what comes back is turned into
 :class:`model.Observed` records here.
 """
 
+import json
 import os
 import re
+import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from tripleo_docker_hook import docker_spec
@@ -98,12 +100,25 @@ class Engine:
             filters = {'label': [
                 f'{model.LABEL_MANAGED_BY}={MANAGED_BY}',
                 f'{model.LABEL_DEPLOYMENT}={deployment}']}
-        entries = self._call('list containers', self.client.containers,
-                             all=True, filters=filters)
+        if self._raw_ok:
+            params = {'all': '1'}
+            if filters:
+                params['filters'] = json.dumps(filters)
+            _, entries = self._get('list containers', '/containers/json',
+                                   params)
+        else:
+            entries = self._call('list containers', self.client.containers,
+                                 all=True, filters=filters)
         return [observed_from_list(e) for e in entries]
 
     def image_id(self, ref: str) -> Optional[str]:
         """The local image ID ``ref`` resolves to, or None if absent."""
+        if self._raw_ok:
+            status, data = self._get(
+                f'inspect image {ref}',
+                '/images/' + urllib.parse.quote(ref, safe='/:@') + '/json',
+                missing_ok=True)
+            return None if status == 404 else data.get('Id')
         from docker import errors as docker_errors
         try:
             return self.client.inspect_image(ref)['Id']
@@ -114,6 +129,56 @@ class Engine:
                 return None
             raise errors.EngineError(f'inspect image {ref}: '
                                      f'{exc.explanation}') from exc
+
+    # -- lean reads -------------------------------------------------------
+    @property
+    def _raw_ok(self) -> bool:
+        """Reads go over the stdlib when the engine is a unix socket.
+
+        A no-op apply only reads (one container list, one image lookup
+        per image); importing docker-py and requests for that costs more
+        than the whole rest of the run, so they are imported only when
+        something has to change.
+        """
+        return self.url.startswith('unix://') and self.version != 'auto'
+
+    def _get(self, what: str, path: str, params=None,
+             missing_ok: bool = False) -> Tuple[int, Any]:
+        import http.client
+        import socket
+
+        class Connection(http.client.HTTPConnection):
+            def connect(conn):
+                conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                conn.sock.settimeout(conn.timeout)
+                conn.sock.connect(self.url[len('unix://'):])
+
+        url = f'/v{self.version}{path}'
+        if params:
+            url += '?' + urllib.parse.urlencode(params)
+        conn = Connection('localhost', timeout=self.timeout)
+        try:
+            conn.request('GET', url)
+            response = conn.getresponse()
+            body = response.read()
+        except OSError as exc:
+            raise errors.EngineError(
+                f'{what}: cannot reach the Docker engine at {self.url}: '
+                f'{errors.first_line(exc)}') from exc
+        finally:
+            conn.close()
+        status = response.status
+        if status == 404 and missing_ok:
+            return status, None
+        try:
+            data = json.loads(body or b'null')
+        except ValueError:
+            data = None
+        if status >= 400:
+            detail = data.get('message') if isinstance(data, dict) else \
+                body.decode('utf-8', 'replace')
+            raise errors.EngineError(f'{what}: {detail}')
+        return status, data
 
     def inspect(self, name_or_id: str) -> Dict[str, Any]:
         return self._call(f'inspect {name_or_id}',
