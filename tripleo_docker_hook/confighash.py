@@ -92,6 +92,11 @@ def tree_hash(root: str, exclude: Iterable[str] = ()) -> str:
     return h.hexdigest()
 
 
+def bytes_hash(data: bytes) -> str:
+    """md5 hex digest of exact bytes (what :func:`file_hash` reads)."""
+    return _digest_of(data)
+
+
 def file_hash(path: str) -> str:
     """md5 hex digest of one file's exact content (Kolla config.json)."""
     h = _md5()

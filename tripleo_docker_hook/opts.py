@@ -91,6 +91,21 @@ puppet_opts = [
                      'puppet_tags.'),
     cfg.IntOpt('timeout', default=1800, min=1,
                help='Seconds one puppet run may take.'),
+    cfg.StrOpt('image_modulepath',
+               default='/etc/puppet/modules:/etc/puppet/code/modules:'
+                       '/usr/share/puppet/modules:'
+                       '/usr/share/openstack-puppet/modules:'
+                       '/etc/puppetlabs/code/modules:'
+                       '/opt/puppetlabs/puppet/modules',
+               help='Module directories inside config images, searched '
+                    'after modules_dir (puppet skips the missing ones): '
+                    'Debian, RDO and Puppet AIO locations.'),
+    cfg.ListOpt('hash_exclude',
+                default=['*/swift/backups/*', '*.ring.gz', '*.builder',
+                         '*/libvirt/passwd.db'],
+                help='Glob patterns (relative to the config volume) of '
+                     'volatile files left out of the config hash, so that '
+                     'they never restart containers.'),
 ]
 
 

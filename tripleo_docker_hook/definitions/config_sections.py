@@ -213,6 +213,39 @@ def _unique(items) -> tuple:
     return tuple(dict.fromkeys(items))
 
 
+def merge(first: model.PuppetConfig, other: model.PuppetConfig
+          ) -> model.PuppetConfig:
+    """Two entries of one config volume as one run (same image)."""
+    step_config = '\n'.join(s for s in (first.step_config.rstrip('\n'),
+                                        other.step_config) if s)
+    return model.PuppetConfig(
+        config_volume=first.config_volume, step_config=step_config,
+        config_image=first.config_image,
+        puppet_tags=_unique(first.puppet_tags + other.puppet_tags),
+        volumes=_unique(first.volumes + other.volumes),
+        privileged=first.privileged or other.privileged)
+
+
+def merge_all(entries, path: str = 'puppet_config'
+              ) -> Tuple[model.PuppetConfig, ...]:
+    """Merge entries by volume across documents; ValidationError when
+    one volume is asked of two images."""
+    errs = errors.ErrorList()
+    merged: Dict[str, model.PuppetConfig] = {}
+    for entry in entries:
+        prev = merged.get(entry.config_volume)
+        if prev is None:
+            merged[entry.config_volume] = entry
+        elif prev.config_image != entry.config_image:
+            errs.invalid(path, entry.config_image,
+                         f'config_volume "{entry.config_volume}" is asked '
+                         f'of two config images ("{prev.config_image}")')
+        else:
+            merged[entry.config_volume] = merge(prev, entry)
+    errs.raise_if_any()
+    return tuple(merged[k] for k in sorted(merged))
+
+
 def parse_puppet_config(data: Any, path: str, errs: errors.ErrorList
                         ) -> Tuple[model.PuppetConfig, ...]:
     """A list of puppet_config entries; entries sharing a volume merge."""
@@ -245,14 +278,7 @@ def parse_puppet_config(data: Any, path: str, errs: errors.ErrorList
                          f' ({first_path[entry.config_volume]} uses '
                          f'"{prev.config_image}")')
             continue
-        step_config = '\n'.join(s for s in (prev.step_config.rstrip('\n'),
-                                            entry.step_config) if s)
-        merged[entry.config_volume] = model.PuppetConfig(
-            config_volume=prev.config_volume, step_config=step_config,
-            config_image=prev.config_image,
-            puppet_tags=_unique(prev.puppet_tags + entry.puppet_tags),
-            volumes=_unique(prev.volumes + entry.volumes),
-            privileged=prev.privileged or entry.privileged)
+        merged[entry.config_volume] = merge(prev, entry)
     return tuple(merged[k] for k in sorted(merged))
 
 
