@@ -28,6 +28,15 @@ def healthcheck_args(check: model.HealthCheck) -> Dict[str, Any]:
     return args
 
 
+def tmpfs_options(mount: model.Mount) -> str:
+    opts = []
+    if mount.read_only:
+        opts.append('ro')
+    if mount.tmpfs_size:
+        opts.append(f'size={mount.tmpfs_size}')
+    return ','.join(opts)
+
+
 def bind_string(mount: model.Mount) -> str:
     """``src:dst[:opts]`` for the legacy ``Binds`` list.
 
@@ -52,7 +61,7 @@ def create_args(container: model.Container, name: str,
     """
     binds = [bind_string(m) for m in container.mounts
              if m.type in ('bind', 'volume')]
-    tmpfs = {m.target: ('ro' if m.read_only else '')
+    tmpfs = {m.target: tmpfs_options(m)
              for m in container.mounts if m.type == 'tmpfs'}
     host: Dict[str, Any] = {'network_mode': 'host'}
     if binds:
@@ -77,6 +86,10 @@ def create_args(container: model.Container, name: str,
         host['group_add'] = list(container.group_add)
     if container.extra_hosts:
         host['extra_hosts'] = list(container.extra_hosts)
+    if container.volumes_from:
+        host['volumes_from'] = list(container.volumes_from)
+    if container.auto_remove:
+        host['auto_remove'] = True
     if container.kind is model.Kind.SERVICE and \
             container.restart_policy != 'no':
         policy: Dict[str, Any] = {'Name': container.restart_policy}
@@ -87,7 +100,7 @@ def create_args(container: model.Container, name: str,
     res = container.resources
     for key in ('cpu_shares', 'cpu_quota', 'cpu_period', 'mem_limit',
                 'memswap_limit', 'mem_reservation', 'shm_size',
-                'oom_score_adj'):
+                'oom_score_adj', 'mem_swappiness'):
         value = getattr(res, key)
         if value is not None:
             host[key] = value
@@ -106,6 +119,11 @@ def create_args(container: model.Container, name: str,
         'labels': dict(labels),
         'detach': True,
     }
+    if container.hostname:
+        kwargs['hostname'] = container.hostname
+    # Entrypoint replaces the image's ENTRYPOINT, and the engine then also
+    # drops the image's CMD unless Cmd is given: an explicit empty Cmd is
+    # the Kubernetes "command without args" case.
     if container.entrypoint is not None:
         kwargs['entrypoint'] = list(container.entrypoint)
     if container.command is not None:

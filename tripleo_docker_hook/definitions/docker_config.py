@@ -37,7 +37,9 @@ POD_EXTRA_KEYS = ('hostname', 'volumes_from', 'remove', 'log_tag', 'ulimit',
                   'group_add', 'extra_hosts', 'cpuset_cpus',
                   'mem_swappiness', 'shm_size', 'security_opt', 'ipc', 'pid',
                   'uts', 'restart', 'exit_codes', 'timeout', 'memswap_limit',
-                  'mem_reservation', 'stop_signal')
+                  'mem_reservation', 'stop_signal', 'user', 'healthcheck',
+                  'cpu_shares', 'cpu_quota', 'cpu_period', 'memory',
+                  'mem_limit')
 
 ULIMITS = ('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue',
            'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime',
@@ -524,6 +526,27 @@ def extra_options(f: common.Fields, errs: errors.ErrorList,
                                   value):
             errs.invalid(f.p('stop_signal'), value, 'not a signal name')
         kw['stop_signal'] = value
+    if 'user' in keys and f.has('user'):
+        kw['user'] = f.str('user')
+    if 'healthcheck' in keys and f.has('healthcheck'):
+        if f.raw('healthcheck') == 'image':
+            # The image's own HEALTHCHECK (what an absent key means in
+            # docker_config; written by the Pod export).
+            kw['healthcheck'] = None
+            f.keep('healthcheck', 'image')
+        else:
+            kw['healthcheck'] = parse_healthcheck(f, errs)
+    if 'memory' in keys:
+        if f.has('memory') and f.has('mem_limit'):
+            errs.forbidden(f.p('memory'), 'give either memory or mem_limit')
+        mem = parse_bytes(f, 'memory', errs, MIN_MEMORY)
+        mem = parse_bytes(f, 'mem_limit', errs, MIN_MEMORY) or mem
+        res['mem_limit'] = mem
+    if 'cpu_shares' in keys:
+        for key in ('cpu_shares', 'cpu_quota', 'cpu_period'):
+            res[key] = f.int(key, None,
+                             minimum=2 if key == 'cpu_shares' else 1000,
+                             numeric_string=True)
     kw['resources'] = {k: v for k, v in res.items() if v not in (None, '')}
     return kw
 
@@ -548,9 +571,9 @@ def parse_container(name: str, step: int, spec: Any, path: str,
     start_order = f.int('start_order', 0) or 0
     env_pairs = parse_env_files(f, errs)
     environment = merge_env(env_pairs, parse_environment(f, errs))
-    user = f.str('user')
     privileged = f.bool('privileged')
     if is_exec:
+        user = f.str('user')
         command = parse_command(f, 'command', errs)
         if command is None or len(command) < 2:
             errs.required(f.p('command'), 'an exec needs the target '
@@ -584,17 +607,6 @@ def parse_container(name: str, step: int, spec: Any, path: str,
     if kind is model.Kind.TASK and kw.get('restart_policy', 'no') != 'no':
         errs.forbidden(f.p('restart'), 'a one-shot (detach: false) '
                        'container is never restarted')
-    if f.has('memory') and f.has('mem_limit'):
-        errs.forbidden(f.p('memory'), 'give either memory or mem_limit')
-    mem = parse_bytes(f, 'memory', errs, MIN_MEMORY)
-    mem = parse_bytes(f, 'mem_limit', errs, MIN_MEMORY) or mem
-    if mem is not None:
-        res['mem_limit'] = mem
-    for key in ('cpu_shares', 'cpu_quota', 'cpu_period'):
-        value = f.int(key, None, minimum=2 if key == 'cpu_shares' else 1000,
-                      numeric_string=True)
-        if value is not None:
-            res[key] = value
     stop_timeout = None
     if f.has('stop_grace_period'):
         value = common.parse_duration(f.raw('stop_grace_period'))
@@ -609,11 +621,10 @@ def parse_container(name: str, step: int, spec: Any, path: str,
     container = model.Container(
         name=name, image=image, kind=kind, step=step,
         start_order=start_order, entrypoint=entrypoint, command=command,
-        environment=environment, working_dir=working_dir, user=user,
+        environment=environment, working_dir=working_dir,
         mounts=parse_volumes(f, errs), privileged=privileged,
         cap_add=parse_caps(f, 'cap_add', errs),
         cap_drop=parse_caps(f, 'cap_drop', errs),
-        healthcheck=parse_healthcheck(f, errs),
         resources=model.Resources(**res), stop_timeout=stop_timeout,
         tty=f.bool('tty'), stdin_open=f.bool('interactive'),
         labels=labels, **kw)

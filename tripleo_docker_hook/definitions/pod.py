@@ -971,6 +971,9 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
     dname = docker_name or (f'{info.name}-{name}' if info.name else name)
     if name and not docker_name and not common.DOCKER_NAME.match(dname):
         errs.invalid(f.p('name'), dname, 'not a valid Docker container name')
+    user = kw.pop('user', None) or sec['user']
+    if 'healthcheck' in kw:
+        health = kw.pop('healthcheck')
     if is_exec:
         full = (command or []) + (args or [])
         if not full:
@@ -978,7 +981,7 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
         return model.Container(
             name=dname, image='', kind=kind, step=info.step,
             start_order=order, command=tuple(full),
-            environment=tuple(environment), user=sec['user'],
+            environment=tuple(environment), user=user,
             privileged=sec['privileged'],
             exec_target=info.annotations.get(ANN_EXEC_TARGET, ''),
             pod=info.name, pod_container=name,
@@ -996,7 +999,7 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
         name=dname, image=image, kind=kind, step=info.step,
         start_order=order, entrypoint=entrypoint, command=cmd,
         environment=tuple(environment), working_dir=working_dir,
-        user=sec['user'], mounts=mounts, privileged=sec['privileged'],
+        user=user, mounts=mounts, privileged=sec['privileged'],
         pid_mode=kw.pop('pid_mode', '') or ('host' if info_host(
             pod_sc, 'hostPID') else ''),
         ipc_mode=kw.pop('ipc_mode', '') or ('host' if info_host(

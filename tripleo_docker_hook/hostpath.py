@@ -1,0 +1,165 @@
+"""kubelet ``hostPath`` semantics on this host.
+
+:func:`check` only reads the host (run after validation, before any
+change: a wrong type fails the deployment with nothing touched);
+:func:`prepare` creates ``DirectoryOrCreate``/``FileOrCreate`` paths and
+missing ``subPath`` directories right before a container is created.
+Messages are the kubelet's (``pkg/volume/hostpath/host_path.go``).
+"""
+
+import os
+import stat
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import model
+
+#: hostPath type → (file type it requires, kubelet description).
+_EXPECT = {
+    'Directory': ('Directory', 'directory'),
+    'DirectoryOrCreate': ('Directory', 'directory'),
+    'File': ('File', 'file'),
+    'FileOrCreate': ('File', 'file'),
+    'Socket': ('Socket', 'socket'),
+    'CharDevice': ('CharDevice', 'character device'),
+    'BlockDevice': ('BlockDevice', 'block device'),
+}
+
+
+def file_type(path: str) -> Optional[str]:
+    """The kubelet's FileType name of ``path`` (symlinks followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISDIR(mode):
+        return 'Directory'
+    if stat.S_ISSOCK(mode):
+        return 'Socket'
+    if stat.S_ISCHR(mode):
+        return 'CharDevice'
+    if stat.S_ISBLK(mode):
+        return 'BlockDevice'
+    return 'File'
+
+
+def type_error(path: str, host_path_type: str,
+               may_create: bool = False) -> str:
+    """The kubelet's message for ``path`` not matching, or ``''``."""
+    if host_path_type not in _EXPECT:
+        return ''
+    expected, description = _EXPECT[host_path_type]
+    actual = file_type(path)
+    if actual is None:
+        if may_create and host_path_type.endswith('OrCreate'):
+            return ''
+        return f"hostPath {path} doesn't exist"
+    if actual != expected:
+        return (f"hostPath type check failed: {path} is not a "
+                f"{description}, it's a {actual}")
+    return ''
+
+
+def _mounts(deployment: model.Deployment
+            ) -> Iterable[Tuple[model.Container, model.Mount]]:
+    for c in deployment.containers:
+        for m in c.mounts:
+            if m.type == 'bind' and (m.host_path_type or m.sub_path):
+                yield c, m
+
+
+def _where(c: model.Container, m: model.Mount) -> str:
+    pod = c.pod or c.name
+    return f'{pod}.spec.volumes[{m.volume}].hostPath.path' if m.volume \
+        else f'{c.name}.volumes[{m.target}]'
+
+
+def _escapes(root: str, sub_path: str) -> bool:
+    """Does ``root/sub_path`` resolve outside ``root`` (via symlinks)?"""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(root, sub_path))
+    return not (real == real_root or real.startswith(real_root.rstrip('/') +
+                                                     '/'))
+
+
+def check(deployment: model.Deployment) -> List[errors.FieldError]:
+    """Type checks that only read the host; one error per volume."""
+    out: List[errors.FieldError] = []
+    seen: Dict[Tuple[str, str], bool] = {}
+    for c, m in _mounts(deployment):
+        root = m.volume_root
+        key = (c.pod or c.name, root)
+        if key not in seen:
+            seen[key] = True
+            message = type_error(root, m.host_path_type, may_create=True)
+            if message:
+                out.append(errors.FieldError(_where(c, m), 'Invalid value',
+                                             root, message))
+                continue
+        if m.sub_path and os.path.exists(root) and _escapes(root,
+                                                            m.sub_path):
+            out.append(errors.FieldError(
+                _where(c, m), 'Invalid value', m.source,
+                f'subPath {m.sub_path} resolves outside the volume {root}'))
+    return out
+
+
+def prepare(container: model.Container) -> None:
+    """Create ``*OrCreate`` paths and sub paths; re-check the types.
+
+    Raises :class:`errors.DeploymentFailed` with the kubelet's message.
+    """
+    for m in container.mounts:
+        if m.type != 'bind' or not (m.host_path_type or m.sub_path):
+            continue
+        root = m.volume_root
+        try:
+            if m.host_path_type == 'DirectoryOrCreate' and \
+                    not os.path.lexists(root):
+                os.makedirs(root, 0o755, exist_ok=True)
+            elif m.host_path_type == 'FileOrCreate' and \
+                    not os.path.lexists(root):
+                # Like the kubelet: the parent must exist.
+                fd = os.open(root, os.O_CREAT | os.O_WRONLY | os.O_EXCL,
+                             0o644)
+                os.close(fd)
+        except OSError as exc:
+            raise errors.DeploymentFailed(
+                f'{container.name}: hostPath {root}: {exc.strerror}'
+            ) from exc
+        message = type_error(root, m.host_path_type)
+        if message:
+            raise errors.DeploymentFailed(f'{container.name}: {message}')
+        if m.sub_path:
+            _make_sub_path(container, root, m.sub_path)
+
+
+def _make_sub_path(container: model.Container, root: str,
+                   sub_path: str) -> None:
+    """Create missing sub path directories with the root's mode, one level
+    at a time, refusing symlinks that lead outside the volume."""
+    if _escapes(root, sub_path):
+        raise errors.DeploymentFailed(
+            f'{container.name}: subPath {sub_path} resolves outside the '
+            f'volume {root}')
+    if os.path.exists(os.path.join(root, sub_path)):
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(root).st_mode)
+        current = root
+        for part in sub_path.split('/'):
+            if not part:
+                continue
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                if _escapes(root, os.path.relpath(current, root)):
+                    raise errors.DeploymentFailed(
+                        f'{container.name}: subPath {sub_path} resolves '
+                        f'outside the volume {root}')
+                continue
+            if not os.path.exists(current):
+                os.mkdir(current, mode)
+                os.chmod(current, mode)
+    except OSError as exc:
+        raise errors.DeploymentFailed(
+            f'{container.name}: subPath {sub_path}: {exc.strerror}') from exc
