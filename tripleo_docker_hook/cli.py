@@ -8,7 +8,7 @@ previous definition.
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from tripleo_docker_hook import errors
 
@@ -32,20 +32,56 @@ def _config_of(text: str):
     return text
 
 
+def _configs_of(path: str) -> List[Tuple[str, object]]:
+    """``(label, config)`` for a definition file: a bare config, a
+    heat-config item, or a list of heat-config items (each checked)."""
+    import yaml
+    text = _read(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return [(path, text)]  # let the parser report it with a field path
+    if isinstance(data, list) and data and all(
+            isinstance(i, dict) and 'config' in i and 'group' in i
+            for i in data):
+        return [(f'{path}[{i}] ({item.get("name", "")})', item['config'])
+                for i, item in enumerate(data)]
+    return [(path, _config_of(text))]
+
+
 def cmd_validate(args) -> int:
     from tripleo_docker_hook import definitions
+    from tripleo_docker_hook import hostpath
     status = 0
     for path in args.files:
-        try:
-            deployment = definitions.parse(_config_of(_read(path)))
-        except errors.ValidationError as exc:
-            status = 2
-            for err in exc.errors:
-                print(f'{path}: {err}')
-            continue
-        print(f'{path}: OK ({len(deployment.containers)} containers in '
-              f'{len(deployment.steps)} steps)')
+        for label, config in _configs_of(path):
+            try:
+                deployment = definitions.parse(config)
+                if args.host:
+                    hostpath.checked(deployment)
+            except errors.ValidationError as exc:
+                status = 2
+                for err in exc.errors:
+                    print(f'{label}: {err}')
+                continue
+            print(f'{label}: OK ({len(deployment.containers)} containers '
+                  f'in {len(deployment.steps)} steps)')
     return status
+
+
+def cmd_export(args) -> int:
+    from tripleo_docker_hook import definitions
+    from tripleo_docker_hook import export
+    out = []
+    for label, config in _configs_of(args.file):
+        try:
+            out.append(export.dumps(definitions.parse(config)))
+        except errors.ValidationError as exc:
+            for err in exc.errors:
+                print(f'{label}: {err}', file=sys.stderr)
+            return 2
+    sys.stdout.write('---\n'.join(out))
+    return 0
 
 
 # -- converge commands (plan / apply / delete / status / rollback / cleanup)
@@ -261,7 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('files', nargs='+', metavar='FILE',
                    help='docker_config / Pod YAML or JSON, or a heat-config '
                         'item; - for stdin')
+    p.add_argument('--host', action='store_true',
+                   help='also check hostPath types on this host (read-only)')
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser('export', help='write a definition as Kubernetes v1 '
+                       'Pod YAML (multi-document)')
+    p.add_argument('file', metavar='FILE', help='as for validate')
+    p.set_defaults(func=cmd_export)
     _add_converge_commands(sub)
     return parser
 

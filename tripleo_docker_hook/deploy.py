@@ -17,6 +17,7 @@ from tripleo_docker_hook import engine as engine_mod
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
+from tripleo_docker_hook import hostpath
 from tripleo_docker_hook import render
 from tripleo_docker_hook import apply as applying
 from tripleo_docker_hook import state
@@ -32,7 +33,7 @@ def parse(doc, masker) -> model.Deployment:
     """Validate the document's config (no host access)."""
     # Mask environment values first, so even error messages hide them.
     masker.add_environment(definitions.environment_values(doc.config))
-    return definitions.parse(doc.config)
+    return hostpath.checked(definitions.parse(doc.config))
 
 
 def resolve_images(engine, desired: model.Deployment

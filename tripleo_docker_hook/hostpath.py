@@ -163,3 +163,12 @@ def _make_sub_path(container: model.Container, root: str,
     except OSError as exc:
         raise errors.DeploymentFailed(
             f'{container.name}: subPath {sub_path}: {exc.strerror}') from exc
+
+
+def checked(deployment: model.Deployment) -> model.Deployment:
+    """``deployment`` if :func:`check` finds nothing, else raise
+    :class:`errors.ValidationError` (nothing on the host changed yet)."""
+    problems = check(deployment)
+    if problems:
+        raise errors.ValidationError(problems)
+    return deployment
