@@ -558,6 +558,7 @@ def run_bench(args):
             timespec='seconds'),
         'project_commit': git_commit(),
         'host': {'cpus': os.cpu_count(), 'python': platform.python_version(),
+                 'loadavg_start': os.getloadavg(),
                  'kernel': platform.release(),
                  'engine': client.version().get('Version')},
         'options': {'repetitions': args.reps, 'sizes': args.sizes,
@@ -609,6 +610,7 @@ def run_bench(args):
             log(f'bench: removed {removed} leftover containers')
         shutil.rmtree(workdir, ignore_errors=True)
     info['interrupted'] = interrupted
+    info['host']['loadavg_end'] = os.getloadavg()
     return info, results
 
 
@@ -728,6 +730,11 @@ def table(summary):
                f'repetition(s), whole-process wall time; floor = docker-py '
                f'APIClient, {summary["options"]["floor_workers"]} threads, '
                'in-process')
+    load = summary['host']
+    out.append(f'load average at start/end: '
+               f'{load["loadavg_start"][0]:.2f} / {load["loadavg_end"][0]:.2f}'
+               f' on {load["cpus"]} CPUs (other work on the host skews '
+               'every column)')
     if cli:
         out.append(f'{cli.get("version", "")} with docker CLI '
                    f'{cli.get("docker_cli")} '
