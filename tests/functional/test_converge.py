@@ -279,26 +279,58 @@ def test_concurrent_applies_both_succeed(docker_api, deployment, hook_env):
             docker_api.remove_container(c['Id'], force=True)
 
 
-@pytest.mark.parametrize('delay', [0.15, 0.4, 0.8])
-def test_kill_9_during_apply_then_reapply_converges(
-        docker_api, deployment, hook_env, tmp_path, delay):
+def _hook_in_background(deployment, cfg, env):
+    proc = subprocess.Popen(helpers.hook_command(), stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    proc.stdin.write(json.dumps(helpers.make_doc(deployment, cfg)))
+    proc.stdin.close()
+    return proc
+
+
+def _wait_for(api, name, state, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = api.containers(all=True, filters={'name': f'^/{name}$'})
+        if found and found[0]['State'] == state:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f'{name} never {state}')
+
+
+@pytest.mark.parametrize('phase', ['random', 'old-stopping', 'new-starting'])
+def test_kill_9_during_replace_then_reapply_converges(
+        docker_api, deployment, hook_env, tmp_path, phase):
+    """Kill the hook at a chosen instant of a replace; the next run must
+    leave exactly the wanted containers, running, data untouched."""
     data = tmp_path / 'data'
     data.mkdir()
     (data / 'keep').write_text('precious')
-    names = [f'{deployment}-{i}' for i in range(4)]
-    first = config({n: spec(volumes=[f'{data}:/data']) for n in names})
+    names = [f'{deployment}-{i}' for i in range(3)]
+    volumes = [f'{data}:/data']
+    old = dict(volumes=volumes)
+    new = dict(volumes=volumes, image=helpers.BUSYBOX_OTHER)
+    if phase == 'old-stopping':
+        # plain sleep ignores SIGTERM: stopping the old one takes 3 s
+        old.update(command=['sleep', '3600'], stop_grace_period=3)
+    elif phase == 'new-starting':
+        # the new one stays "health: starting" until /data/healthy exists
+        new['healthcheck'] = {'test': 'test -f /data/healthy',
+                              'interval': '1s', 'retries': 30}
+    first = config({n: spec(**old) for n in names})
     assert apply(deployment, first, hook_env)[1] == 0
-    second = config({n: spec(image=helpers.BUSYBOX_OTHER,
-                             volumes=[f'{data}:/data']) for n in names})
-    proc = subprocess.Popen(helpers.hook_command(), stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, text=True,
-                            env=hook_env)
-    proc.stdin.write(json.dumps(helpers.make_doc(deployment, second)))
-    proc.stdin.close()
-    time.sleep(delay)
+    second = config({n: spec(**new) for n in names})
+    proc = _hook_in_background(deployment, second, hook_env)
+    temp = f'{names[0]}.tdh-new'
+    if phase == 'random':
+        time.sleep(0.3)
+    elif phase == 'old-stopping':
+        _wait_for(docker_api, temp, 'created')
+    else:
+        _wait_for(docker_api, temp, 'running')
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    (data / 'healthy').write_text('')
     answer, rc = apply(deployment, second, hook_env)
     assert rc == 0, answer
     after = containers(docker_api, deployment)
@@ -307,6 +339,6 @@ def test_kill_9_during_apply_then_reapply_converges(
         assert info['State']['Running'] is True
         assert info['Config']['Image'] == helpers.BUSYBOX_OTHER
     assert (data / 'keep').read_text() == 'precious'
-    # and it is stable
     answer, rc = apply(deployment, second, hook_env)
-    assert rc == 0 and 'replace' not in answer['deploy_stdout'], answer
+    assert rc == 0, answer
+    assert 'replace' not in answer['deploy_stdout'], answer
