@@ -1,0 +1,82 @@
+"""Model → docker-py keyword arguments (pure)."""
+
+from tripleo_docker_hook import docker_spec
+from tripleo_docker_hook import model
+
+
+def _args(**kw):
+    c = model.Container(name='c', image='img', **kw)
+    return docker_spec.create_args(c, 'docker-c', {'l': 'v'})
+
+
+def test_minimal_uses_host_network_and_labels():
+    kwargs, host = _args()
+    assert kwargs == {'image': 'img', 'name': 'docker-c',
+                      'labels': {'l': 'v'}, 'detach': True}
+    assert host == {'network_mode': 'host'}
+
+
+def test_every_field():
+    c = model.Container(
+        name='c', image='img', entrypoint=('ep',), command=(),
+        environment=(('A', '1'), ('B', '')), working_dir='/w', user='1:2',
+        mounts=(model.Mount('/t', '/s', read_only=True,
+                            propagation='rslave', selinux_relabel='z'),
+                model.Mount('/v', 'vol', type='volume'),
+                model.Mount('/m', type='tmpfs', tmpfs_size=1024,
+                            read_only=True)),
+        privileged=True, pid_mode='host', ipc_mode='host', uts_mode='host',
+        cap_add=('NET_ADMIN',), cap_drop=('ALL',),
+        security_opt=('no-new-privileges',), read_only=True,
+        group_add=('10',), restart_policy='on-failure',
+        restart_max_retries=3, stop_timeout=7, stop_signal='SIGINT',
+        healthcheck=model.HealthCheck(('CMD', 'true'), 1.5, 2, 3, 0.5),
+        resources=model.Resources(cpu_shares=102, cpu_quota=50000,
+                                  cpu_period=100000, cpuset_cpus='0-1',
+                                  mem_limit=1 << 27, memswap_limit=1 << 27,
+                                  mem_swappiness=10),
+        ulimits=(model.Ulimit('nofile', 1, 2),), tty=True, stdin_open=True,
+        extra_hosts=('h:1.2.3.4',), log_tag='t', hostname='hn',
+        volumes_from=('other',), auto_remove=True)
+    kwargs, host = docker_spec.create_args(c, 'n', {})
+    assert kwargs['entrypoint'] == ['ep']
+    assert kwargs['command'] == []   # image CMD must not be appended
+    assert kwargs['environment'] == ['A=1', 'B=']
+    assert kwargs['working_dir'] == '/w'
+    assert kwargs['user'] == '1:2'
+    assert kwargs['hostname'] == 'hn'
+    assert kwargs['healthcheck'] == {
+        'test': ['CMD', 'true'], 'interval': 1_500_000_000,
+        'timeout': 2_000_000_000, 'retries': 3,
+        'start_period': 500_000_000}
+    assert kwargs['stop_timeout'] == 7
+    assert kwargs['stop_signal'] == 'SIGINT'
+    assert kwargs['tty'] and kwargs['stdin_open']
+    assert host['binds'] == ['/s:/t:ro,rslave,z', 'vol:/v:rw']
+    assert host['tmpfs'] == {'/m': 'ro,size=1024'}
+    assert host['privileged'] is True
+    assert (host['pid_mode'], host['ipc_mode'], host['uts_mode']) == (
+        'host', 'host', 'host')
+    assert host['cap_add'] == ['NET_ADMIN'] and host['cap_drop'] == ['ALL']
+    assert host['security_opt'] == ['no-new-privileges']
+    assert host['read_only'] is True
+    assert host['group_add'] == ['10']
+    assert host['restart_policy'] == {'Name': 'on-failure',
+                                      'MaximumRetryCount': 3}
+    assert host['cpu_shares'] == 102 and host['cpu_quota'] == 50000
+    assert host['cpu_period'] == 100000 and host['cpuset_cpus'] == '0-1'
+    assert host['mem_limit'] == host['memswap_limit'] == 1 << 27
+    assert host['mem_swappiness'] == 10
+    assert host['ulimits'] == [{'Name': 'nofile', 'Soft': 1, 'Hard': 2}]
+    assert host['extra_hosts'] == ['h:1.2.3.4']
+    assert host['log_config'] == {'Type': 'json-file',
+                                  'Config': {'tag': 't'}}
+    assert host['volumes_from'] == ['other']
+    assert host['auto_remove'] is True
+
+
+def test_disabled_healthcheck_and_one_shot_restart():
+    kwargs, host = _args(healthcheck=model.HealthCheck(('NONE',)),
+                         kind=model.Kind.TASK, restart_policy='always')
+    assert kwargs['healthcheck'] == {'test': ['NONE']}
+    assert 'restart_policy' not in host
