@@ -431,7 +431,7 @@ def render(entry: model.PuppetConfig, conf, engine) -> Rendered:
         if not entry.step_config.endswith('\n'):
             f.write('\n')
     spec = container_spec(entry, conf, manifest)
-    name = f'tripleo-config-{volume}-{run_id}'[:128]
+    name = f'tripleo-config-{run_id}-{volume}'[:128]  # id survives the cut
     output = ''
     started = time.time()
     try:
