@@ -182,7 +182,7 @@ class Applier:
         _prepare_host_paths(c)
         # Nothing is stopped until the new container exists: a create
         # failure (bad mount, unknown user...) leaves the old one serving.
-        self.engine.remove(tmp, force=True)
+        # (A stale temporary container was removed as a plan leftover.)
         self.engine.create(c, tmp, self._labels(c))
         self.engine.stop(old.id)
         try:

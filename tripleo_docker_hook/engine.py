@@ -9,6 +9,7 @@ model → API arguments); what comes back is turned into
 import json
 import os
 import re
+import threading
 import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -17,6 +18,7 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 
 DEFAULT_URL = 'unix:///var/run/docker.sock'
+_CLIENT_LOCK = threading.Lock()
 _EXITED = re.compile(r'^Exited \((-?\d+)\)')
 _HEALTH = re.compile(r'\((healthy|unhealthy|health: starting)\)')
 
@@ -61,11 +63,13 @@ class Engine:
 
     @property
     def client(self):
-        if self._client is None:
-            import docker
-            self._client = docker.APIClient(
-                base_url=self.url, version=self.version,
-                timeout=self.timeout)
+        # Worker threads of a level may ask for the client at once.
+        with _CLIENT_LOCK:
+            if self._client is None:
+                import docker
+                self._client = docker.APIClient(
+                    base_url=self.url, version=self.version,
+                    timeout=self.timeout, max_pool_size=32)
         return self._client
 
     def _call(self, what: str, func, *args, **kwargs):
