@@ -486,7 +486,9 @@ def _volumes(sf: common.Fields, errs: errors.ErrorList, info: _PodInfo
             if host and not common.check_abs_path(errs, f.p('path'), host):
                 continue
             if host:
-                out[name] = _Volume(name, 'hostPath', host, htype)
+                # /srv/x/ and /srv/x are the same directory to Docker.
+                out[name] = _Volume(name, 'hostPath',
+                                    host.rstrip('/') or '/', htype)
         elif kind == 'emptyDir':
             body = body or {}
             if not isinstance(body, Mapping):
