@@ -157,6 +157,12 @@ def test_removed_from_definition_then_delete(docker_api, deployment,
     assert set(snapshot(docker_api, deployment)) == {a}
     assert snapshot(docker_api, deployment)[a] == before[a]
     assert f'removed {b} (no longer defined)' in answer['deploy_stdout']
+    # a managed service that stopped behind our back is recreated
+    docker_api.stop(a, timeout=1)
+    answer, rc = apply(deployment, config({a: spec()}), hook_env)
+    assert rc == 0, answer
+    assert f'replace {a} (container is exited' in answer['deploy_stdout']
+    assert docker_api.inspect_container(a)['State']['Running'] is True
     answer, rc = apply(deployment, config({a: spec()}), hook_env,
                        action='DELETE')
     assert rc == 0, answer
@@ -250,6 +256,22 @@ def test_failed_task_stops_later_steps_and_is_retried(docker_api, deployment,
     assert snapshot(docker_api, deployment) == done
     assert (data / 'log').read_text() == 'exec-ran\n'
     assert f'kept {init} (done, code 0)' in answer['deploy_stdout']
+
+
+def test_task_timeout_fails_and_allowed_codes_pass(docker_api, deployment,
+                                                  hook_env):
+    slow, odd = f'{deployment}-slow', f'{deployment}-odd'
+    cfg = config({odd: spec(detach=False, exit_codes=[0, 3],
+                            command=['sh', '-c', 'echo odd-ran; exit 3']),
+                  slow: spec(detach=False, timeout=1, start_order=1,
+                             command=['sleep', '30'])})
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc != 0
+    assert 'still running after 1 s' in answer['deploy_stderr']
+    assert f'ran {odd} (new): exit code 3' in answer['deploy_stdout']
+    assert 'odd-ran' in answer['deploy_stdout']
+    info = docker_api.inspect_container(slow)
+    assert info['State']['Running'] is False
 
 
 def test_concurrent_applies_both_succeed(docker_api, deployment, hook_env):
