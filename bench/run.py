@@ -246,6 +246,24 @@ class TDH(Tool):
         return self.run(self.document(self.deployment(n), self.config(n),
                                       'DELETE', str(uuid.uuid4())))
 
+    def import_profile(self):
+        """``-X importtime`` of one run on an empty deployment: ms per
+        top-level import (cumulative), biggest first."""
+        doc = self.document(f'{self.prefix}empty', {}, 'CREATE',
+                            str(uuid.uuid4()))
+        proc = subprocess.run([sys.executable, '-X', 'importtime', self.exe],
+                              input=json.dumps(doc), capture_output=True,
+                              text=True, env=self.env, timeout=120)
+        top = {}
+        for line in proc.stderr.splitlines():
+            if not line.startswith('import time:') or 'cumulative' in line:
+                continue
+            _, cumulative, name = line[len('import time:'):].split('|')
+            if not name.startswith(' ') or name.startswith('  '):
+                continue  # only what the program itself imports
+            top[name.strip()] = int(cumulative) / 1000.0
+        return dict(sorted(top.items(), key=lambda kv: -kv[1]))
+
     def startup(self):
         """The hook on an empty deployment: start-up plus one list."""
         return self.run(self.document(f'{self.prefix}empty', {}, 'CREATE',
@@ -648,6 +666,8 @@ def run_bench(args):
             log(f'bench: removed {removed} leftover containers')
         shutil.rmtree(workdir, ignore_errors=True)
     info['interrupted'] = interrupted
+    if 'startup' in args.only and not interrupted:
+        info['imports_ms'] = tools[0].import_profile()
     info['host']['loadavg_end'] = os.getloadavg()
     return info, results
 
@@ -791,6 +811,11 @@ def table(summary):
         if row.get('touched'):
             out.append(f'containers touched by change1 (per rep): '
                        f'{row["touched"]}')
+    if summary.get('imports_ms'):
+        items = list(summary['imports_ms'].items())
+        out.append(f'hook imports (ms, -X importtime, empty deployment): '
+                   f'total {sum(v for _, v in items):.0f}; ' + ', '.join(
+                       f'{k} {v:.0f}' for k, v in items[:8]))
     for key, note in summary['notes'].items():
         out.append(f'{key}: {note}')
     return '\n'.join(out)
