@@ -203,8 +203,12 @@ class Applier:
 
     def _task(self, action: planning.Action) -> Outcome:
         c = action.container
-        if action.observed is not None:
-            self.engine.remove(action.observed.id, force=True)
+        old = action.observed
+        if old is not None:
+            if old.state == 'running' and old.labels.get(
+                    model.LABEL_KIND) == model.Kind.SERVICE.value:
+                self.engine.stop(old.id)  # was a service: stop it nicely
+            self.engine.remove(old.id, force=True)
         _prepare_host_paths(c)
         self.engine.create(c, c.name, self._labels(c))
         self.engine.start(c.name)

@@ -243,7 +243,8 @@ def cmd_status(args) -> int:
             flags.append('last apply FAILED')
         if not d['known_to_state']:
             flags.append('not in state_dir')
-        print(f"{d['deployment']} (config {d['config_id'] or '-'})"
+        print(f"{d['deployment'] or '(no deployment: config rendering)'}"
+              f" (config {d['config_id'] or '-'})"
               + (f" [{', '.join(flags)}]" if flags else ''))
         for c in d['containers']:
             extra = f" {c['health']}" if c['health'] else ''

@@ -150,7 +150,9 @@ class DeploymentState:
         current = self.read(CURRENT)
         if current is not None and not same_config(current, rec):
             self.write(PREVIOUS, current)
-        self.write(CURRENT, rec)
+        if current is None or current.get('id') != rec.get('id') or \
+                not same_config(current, rec):
+            self.write(CURRENT, rec)
         self.drop(ATTEMPTED)
 
     def deleted(self) -> None:
