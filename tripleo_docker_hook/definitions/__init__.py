@@ -123,7 +123,7 @@ def environment_values(config: Any) -> List[Tuple[str, str]]:
 
 def parse(config: Any) -> model.Deployment:
     """Parse and validate; raises :class:`errors.ValidationError`."""
-    errs = errors.ErrorList()
+    errs = common.SafeErrorList()
     try:
         return _parse(config, errs)
     except RecursionError:

@@ -5,6 +5,7 @@ one run reports every problem of a document.
 """
 
 import difflib
+import json
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -42,6 +43,21 @@ SUBDOMAIN_DETAIL = ("a lowercase RFC 1123 subdomain must consist of lower "
                     "case alphanumeric characters, '-' or '.', and must start "
                     "and end with an alphanumeric character (e.g. "
                     "'example.com')")
+
+
+class SafeErrorList(errors.ErrorList):
+    """An :class:`errors.ErrorList` whose values always print: arbitrary
+    user data (mixed-type keys, sets, dates) is shown as JSON or by type."""
+
+    def add(self, path: str, type_: str, value: Any = errors.NO_VALUE,
+            detail: str = '') -> None:
+        if value is not errors.NO_VALUE and value is not None and \
+                not isinstance(value, (str, int, float, bool)):
+            try:
+                value = json.dumps(value, default=str)[:200]
+            except (TypeError, ValueError):
+                value = type_name(value)
+        super().add(str(path), type_, value, detail)
 
 
 def type_name(value: Any) -> str:

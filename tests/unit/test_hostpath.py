@@ -1,0 +1,127 @@
+"""hostPath type checks (kubelet wording) and *OrCreate / subPath creation."""
+
+import os
+import socket
+import stat
+
+import pytest
+
+from tripleo_docker_hook import definitions
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import hostpath
+from tests.unit.test_definitions_pod import pod
+
+
+def deployment(path, type_, sub_path=None):
+    mount = {'name': 'v', 'mountPath': '/v'}
+    if sub_path:
+        mount['subPath'] = sub_path
+    return definitions.parse(pod(
+        spec={'volumes': [{'name': 'v', 'hostPath': {'path': str(path),
+                                                     'type': type_}}]},
+        container={'volumeMounts': [mount]}))
+
+
+@pytest.fixture
+def things(tmp_path):
+    (tmp_path / 'dir').mkdir()
+    (tmp_path / 'file').write_text('x')
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / 'sock'))
+    yield tmp_path
+    sock.close()
+
+
+def block_device():
+    for name in sorted(os.listdir('/dev')):
+        path = os.path.join('/dev', name)
+        try:
+            if stat.S_ISBLK(os.stat(path).st_mode):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+@pytest.mark.parametrize('type_,name,kind', [
+    ('Directory', 'dir', None), ('Directory', 'file', 'File'),
+    ('File', 'file', None), ('File', 'dir', 'Directory'),
+    ('Socket', 'sock', None), ('Socket', 'file', 'File'),
+    ('CharDevice', 'file', 'File'), ('BlockDevice', 'dir', 'Directory'),
+    ('DirectoryOrCreate', 'file', 'File'), ('FileOrCreate', 'dir',
+                                            'Directory'),
+    ('', 'missing', None),
+])
+def test_type_checks(things, type_, name, kind):
+    path = things / name
+    found = [str(e) for e in hostpath.check(deployment(path, type_))]
+    if kind is None:
+        assert found == []
+    else:
+        expected = {'Directory': 'directory', 'File': 'file',
+                    'Socket': 'socket', 'CharDevice': 'character device',
+                    'BlockDevice': 'block device',
+                    'DirectoryOrCreate': 'directory',
+                    'FileOrCreate': 'file'}[type_]
+        assert found == [
+            f'web.spec.volumes[v].hostPath.path: Invalid value: "{path}": '
+            f'hostPath type check failed: {path} is not a {expected}, '
+            f"it's a {kind}"]
+
+
+def test_devices():
+    assert hostpath.type_error('/dev/null', 'CharDevice') == ''
+    dev = block_device()
+    if dev:
+        assert hostpath.type_error(dev, 'BlockDevice') == ''
+        assert 'is not a character device' in hostpath.type_error(
+            dev, 'CharDevice')
+
+
+@pytest.mark.parametrize('type_', ['Directory', 'File', 'Socket',
+                                   'CharDevice', 'BlockDevice'])
+def test_missing(tmp_path, type_):
+    path = tmp_path / 'missing'
+    (err,) = hostpath.check(deployment(path, type_))
+    assert err.detail == f"hostPath {path} doesn't exist"
+
+
+def test_or_create_is_not_an_error_and_prepare_creates(tmp_path):
+    d = tmp_path / 'a' / 'b'
+    dep = deployment(d, 'DirectoryOrCreate')
+    assert hostpath.check(dep) == []
+    hostpath.prepare(dep.containers[0])
+    assert d.is_dir() and stat.S_IMODE(d.stat().st_mode) & 0o755 == 0o755
+    f = tmp_path / 'f'
+    dep = deployment(f, 'FileOrCreate')
+    hostpath.prepare(dep.containers[0])
+    assert f.is_file() and f.read_text() == ''
+    # FileOrCreate does not create parents, like the kubelet
+    dep = deployment(tmp_path / 'no' / 'f', 'FileOrCreate')
+    with pytest.raises(errors.DeploymentFailed):
+        hostpath.prepare(dep.containers[0])
+
+
+def test_sub_path_created_with_root_mode_and_not_escaping(tmp_path):
+    root = tmp_path / 'root'
+    root.mkdir()
+    os.chmod(root, 0o750)
+    dep = deployment(root, 'Directory', 'x/y')
+    hostpath.prepare(dep.containers[0])
+    assert stat.S_IMODE((root / 'x' / 'y').stat().st_mode) == 0o750
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    os.symlink(str(outside), str(root / 'link'))
+    dep = deployment(root, 'Directory', 'link/z')
+    assert 'resolves outside the volume' in str(hostpath.check(dep)[0])
+    with pytest.raises(errors.DeploymentFailed):
+        hostpath.prepare(dep.containers[0])
+    assert not (outside / 'z').exists()
+
+
+def test_checked_raises_validation_error(tmp_path):
+    dep = deployment(tmp_path / 'missing', 'Directory')
+    with pytest.raises(errors.ValidationError):
+        hostpath.checked(dep)
+    ok = deployment(tmp_path, 'Directory')
+    assert hostpath.checked(ok) is ok
