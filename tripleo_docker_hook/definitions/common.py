@@ -54,9 +54,12 @@ class SafeErrorList(errors.ErrorList):
         if value is not errors.NO_VALUE and value is not None and \
                 not isinstance(value, (str, int, float, bool)):
             try:
-                value = json.dumps(value, default=str)[:200]
+                json.dumps(value, sort_keys=True, default=str)
             except (TypeError, ValueError):
-                value = type_name(value)
+                try:
+                    value = json.dumps(value, default=str)[:200]
+                except (TypeError, ValueError):
+                    value = type_name(value)
         super().add(str(path), type_, value, detail)
 
 
