@@ -281,13 +281,16 @@ class Applier:
                 o = seen.get(name)
                 if o is None:
                     problems[name] = 'container vanished'
-                elif o.state not in ('running', 'restarting'):
+                elif o.state == 'restarting':
+                    # Docker restarts only after the process exited.
+                    problems[name] = 'container exited and is restarting'
+                elif o.state != 'running':
                     code = '' if o.exit_code is None else \
                         f' with code {o.exit_code}'
                     problems[name] = f'container {o.state}{code} at start'
                 elif o.health == 'unhealthy':
                     problems[name] = 'health check failed'
-                elif o.state == 'running' and o.health in ('', 'healthy'):
+                elif o.health in ('', 'healthy'):
                     pass
                 else:
                     continue

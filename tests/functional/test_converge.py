@@ -130,6 +130,24 @@ def test_failing_replacement_rolls_back(docker_api, deployment, hook_env):
     assert snapshot(docker_api, deployment)[a][0] == before[a][0]
 
 
+def test_unhealthy_replacement_rolls_back(docker_api, deployment,
+                                         hook_env):
+    a = f'{deployment}-a'
+    assert apply(deployment, config({a: spec()}), hook_env)[1] == 0
+    before = snapshot(docker_api, deployment)
+    sick = config({a: spec(environment=['V=2'], healthcheck={
+        'test': 'exit 1', 'interval': '200ms', 'retries': 1})})
+    answer, rc = apply(deployment, sick, hook_env)
+    assert rc != 0
+    assert 'health check failed' in answer['deploy_stderr']
+    assert 'rolled back' in answer['deploy_stderr']
+    after = containers(docker_api, deployment)
+    assert set(after) == {a}
+    assert after[a]['Id'] == before[a][0]  # the old one, restarted
+    assert after[a]['State']['Running'] is True
+    assert 'V=2' not in after[a]['Config']['Env']
+
+
 def test_missing_image_fails_before_any_change(docker_api, deployment,
                                                hook_env):
     add_conf(hook_env, pull_retries=0)
