@@ -280,14 +280,17 @@ def test_task_timeout_fails_and_allowed_codes_pass(docker_api, deployment,
                                                   hook_env):
     slow, odd = f'{deployment}-slow', f'{deployment}-odd'
     cfg = config({odd: spec(detach=False, exit_codes=[0, 3],
-                            command=['sh', '-c', 'echo odd-ran; exit 3']),
+                            environment=['DB_PASSWORD=SENTINEL-task-secret'],
+                            command=['sh', '-c', 'echo odd-ran '
+                                     '$DB_PASSWORD; exit 3']),
                   slow: spec(detach=False, timeout=1, start_order=1,
                              command=['sleep', '30'])})
     answer, rc = apply(deployment, cfg, hook_env)
     assert rc != 0
     assert 'still running after 1 s' in answer['deploy_stderr']
     assert f'ran {odd} (new): exit code 3' in answer['deploy_stdout']
-    assert 'odd-ran' in answer['deploy_stdout']
+    assert 'odd-ran ***' in answer['deploy_stdout']
+    assert 'SENTINEL' not in json.dumps(answer)
     info = docker_api.inspect_container(slow)
     assert info['State']['Running'] is False
 
