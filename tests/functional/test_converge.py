@@ -385,3 +385,16 @@ def test_kill_9_during_replace_then_reapply_converges(
     answer, rc = apply(deployment, second, hook_env)
     assert rc == 0, answer
     assert 'replace' not in answer['deploy_stdout'], answer
+
+
+def test_task_that_never_ran_is_not_masked_on_reapply(docker_api, deployment,
+                                                     hook_env):
+    """paunch-failure-scenarios.yaml oneshot-never-ran-is-masked."""
+    init = f'{deployment}-init'
+    cfg = config({init: spec(detach=False, user='no-such-user',
+                             command=['sh', '-c', 'echo bootstrap-done'])})
+    for _ in range(2):
+        answer, rc = apply(deployment, cfg, hook_env)
+        assert rc != 0, answer
+        assert init in answer['deploy_stderr']
+        assert 'bootstrap-done' not in answer['deploy_stdout']
