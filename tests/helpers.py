@@ -80,3 +80,16 @@ def run_hook(doc, env=None, timeout=300, args=()):
         proc.stdout
     assert answer['deploy_status_code'] == proc.returncode, answer
     return answer, proc.returncode, proc.stderr
+
+
+def signalled(doc, server, token):
+    """Give ``doc`` TEMP_URL_SIGNAL inputs pointing at a local ``server``."""
+    doc['inputs'] += [
+        {'name': 'deploy_signal_id', 'value':
+         f'http://127.0.0.1:{server.server_port}/v1/AUTH_x/c/{doc["id"]}'
+         f'?temp_url_sig={token}&temp_url_expires=2147483647'},
+        {'name': 'deploy_signal_verb', 'value': 'PUT'}]
+    for item in doc['inputs']:
+        if item['name'] == 'deploy_signal_transport':
+            item['value'] = 'TEMP_URL_SIGNAL'
+    return doc

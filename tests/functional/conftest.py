@@ -5,7 +5,12 @@ removes only the containers labelled with that deployment, so tests never
 see each other's leftovers.
 """
 
+import http.server
+import json
 import os
+import subprocess
+import sys
+import threading
 
 import pytest
 
@@ -61,3 +66,90 @@ def hook_env(tmp_path):
     env['TRIPLEO_DOCKER_HOOK_CONFIG'] = str(conf)
     env.update({f'TDH_{k.upper()}': str(v) for k, v in dirs.items()})
     return env
+
+
+class _Signals(http.server.BaseHTTPRequestHandler):
+    received = None  # set per server
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers['Content-Length'] or 0))
+        self.server.received.append((self.command, self.path,
+                                     json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    do_POST = do_PUT
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def signal_server():
+    server = http.server.HTTPServer(('127.0.0.1', 0), _Signals)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope='session')
+def heat_agents():
+    """The unpacked heat-agents source distribution (tools/heat-agents.sh).
+
+    ``TDH_HEAT_AGENTS_DIR`` when set (tools/test.sh sets it), else the
+    script is run here: it is cached and quick after the first time.
+    """
+    path = os.environ.get('TDH_HEAT_AGENTS_DIR', '')
+    if not path:
+        script = os.path.join(os.path.dirname(__file__), '..', '..',
+                              'tools', 'heat-agents.sh')
+        proc = subprocess.run(['bash', script], capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        path = proc.stdout.strip()
+    assert os.path.isfile(os.path.join(
+        path, 'heat-config/os-refresh-config/configure.d/55-heat-config')), \
+        f'no heat-agents tree at {path!r}'
+    return path
+
+
+@pytest.fixture
+def runner_env(tmp_path, hook_env, heat_agents):
+    """Environment for heat-config's runner: our hook, the real notify."""
+    hooks = tmp_path / 'hooks'
+    hooks.mkdir()
+    hook = hooks / 'tripleo-docker-hook'
+    hook.write_text('#!/bin/sh\nexec {} "$@"\n'.format(
+        ' '.join(helpers.hook_command())))
+    hook.chmod(0o755)
+    notify = tmp_path / 'notify'
+    notify.write_text('#!/bin/sh\nexec {} {} "$@"\n'.format(
+        sys.executable,
+        os.path.join(heat_agents, 'heat-config/bin/heat-config-notify')))
+    notify.chmod(0o755)
+    return dict(hook_env, HEAT_CONFIG_HOOKS=str(hooks),
+                HEAT_SHELL_CONFIG=str(tmp_path / 'heat-config'),
+                HEAT_CONFIG_DEPLOYED=str(tmp_path / 'deployed'),
+                HEAT_CONFIG_DEPLOYED_OLD=str(tmp_path / 'deployed-old'),
+                HEAT_CONFIG_NOTIFY=str(notify))
+
+
+@pytest.fixture
+def runner(tmp_path, runner_env, heat_agents):
+    """Runs 55-heat-config over a heat-config list; returns its stderr."""
+    env = runner_env
+    script = os.path.join(heat_agents, 'heat-config/os-refresh-config/'
+                          'configure.d/55-heat-config')
+
+    def run(items):
+        (tmp_path / 'heat-config').write_text(json.dumps(items))
+        proc = subprocess.run([sys.executable, script], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    run.deployed = tmp_path / 'deployed'
+    return run

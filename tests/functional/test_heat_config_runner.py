@@ -9,105 +9,21 @@ deployments from ``HEAT_SHELL_CONFIG``, writes markers to
 Swift, so the test asserts exactly what Heat would receive.
 """
 
-import http.server
 import json
-import os
-import subprocess
-import sys
-import threading
-
-import pytest
 
 from tests import helpers
-
-HEAT_AGENTS = os.environ.get('TDH_HEAT_AGENTS_DIR', '')
-
-
-class _Signals(http.server.BaseHTTPRequestHandler):
-    received = None  # set per server
-
-    def do_PUT(self):
-        body = self.rfile.read(int(self.headers['Content-Length'] or 0))
-        self.server.received.append((self.command, self.path,
-                                     json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    do_POST = do_PUT
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def signal_server():
-    server = http.server.HTTPServer(('127.0.0.1', 0), _Signals)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def runner(tmp_path, hook_env):
-    """Runs 55-heat-config over a heat-config list; returns its stderr."""
-    if not HEAT_AGENTS:
-        pytest.fail('TDH_HEAT_AGENTS_DIR is not set: run tools/heat-agents.sh'
-                    ' (tools/test.sh does)')
-    hooks = tmp_path / 'hooks'
-    hooks.mkdir()
-    hook = hooks / 'tripleo-docker-hook'
-    hook.write_text('#!/bin/sh\nexec {} "$@"\n'.format(
-        ' '.join(helpers.hook_command())))
-    hook.chmod(0o755)
-    notify = tmp_path / 'notify'
-    notify.write_text('#!/bin/sh\nexec {} {} "$@"\n'.format(
-        sys.executable,
-        os.path.join(HEAT_AGENTS, 'heat-config/bin/heat-config-notify')))
-    notify.chmod(0o755)
-    env = dict(hook_env, HEAT_CONFIG_HOOKS=str(hooks),
-               HEAT_SHELL_CONFIG=str(tmp_path / 'heat-config'),
-               HEAT_CONFIG_DEPLOYED=str(tmp_path / 'deployed'),
-               HEAT_CONFIG_DEPLOYED_OLD=str(tmp_path / 'deployed-old'),
-               HEAT_CONFIG_NOTIFY=str(notify))
-    script = os.path.join(HEAT_AGENTS, 'heat-config/os-refresh-config/'
-                          'configure.d/55-heat-config')
-
-    def run(items):
-        (tmp_path / 'heat-config').write_text(json.dumps(items))
-        proc = subprocess.run([sys.executable, script], env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stderr
-
-    run.deployed = tmp_path / 'deployed'
-    return run
-
-
-def _signalled(doc, server, token):
-    doc['inputs'] += [
-        {'name': 'deploy_signal_id', 'value':
-         f'http://127.0.0.1:{server.server_port}/v1/AUTH_x/c/{doc["id"]}'
-         f'?temp_url_sig={token}&temp_url_expires=2147483647'},
-        {'name': 'deploy_signal_verb', 'value': 'PUT'}]
-    for item in doc['inputs']:
-        if item['name'] == 'deploy_signal_transport':
-            item['value'] = 'TEMP_URL_SIGNAL'
-    return doc
 
 
 def test_runner_signals_success_and_failure(docker_api, deployment, runner,
                                             signal_server):
     name = f'{deployment}-svc'
-    good = _signalled(helpers.make_doc(deployment, {'docker_config': {
+    good = helpers.signalled(helpers.make_doc(deployment, {'docker_config': {
         'step_1': {name: {'image': helpers.BUSYBOX, 'net': 'host',
                           'command': helpers.SLEEP_FOREVER,
                           'environment': ['PASSWORD=SENTINEL-env-pw']}}}}),
         signal_server, 'SENTINEL-sig-token')
     bad_name = f'{deployment}-bad'
-    bad = _signalled(helpers.make_doc(f'{deployment}-b', {'docker_config': {
+    bad = helpers.signalled(helpers.make_doc(f'{deployment}-b', {'docker_config': {
         'step_1': {bad_name: {'net': 'host'}}}}), signal_server,
         'SENTINEL-sig-token-2')
     other = {'id': 'oac', 'name': 'oac', 'group': 'os-apply-config',
@@ -149,7 +65,7 @@ def test_component_group_dispatches_to_the_hook(docker_api, deployment,
     name = f'{deployment}-svc'
     container = {'image': helpers.BUSYBOX, 'net': 'host',
                  'command': helpers.SLEEP_FOREVER}
-    doc = _signalled(helpers.make_doc(deployment, {'configs': [
+    doc = helpers.signalled(helpers.make_doc(deployment, {'configs': [
         {'actions': ['CREATE', 'UPDATE'], 'tool': 'tripleo-docker-hook',
          'config': {'docker_config': {'step_1': {name: container}}}},
         {'actions': ['DELETE'], 'tool': 'script', 'config': 'true'}]},
