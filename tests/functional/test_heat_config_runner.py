@@ -23,9 +23,9 @@ def test_runner_signals_success_and_failure(docker_api, deployment, runner,
                           'environment': ['PASSWORD=SENTINEL-env-pw']}}}}),
         signal_server, 'SENTINEL-sig-token')
     bad_name = f'{deployment}-bad'
-    bad = helpers.signalled(helpers.make_doc(f'{deployment}-b', {'docker_config': {
-        'step_1': {bad_name: {'net': 'host'}}}}), signal_server,
-        'SENTINEL-sig-token-2')
+    bad = helpers.signalled(helpers.make_doc(f'{deployment}-b', {
+        'docker_config': {'step_1': {bad_name: {'net': 'host'}}}}),
+        signal_server, 'SENTINEL-sig-token-2')
     other = {'id': 'oac', 'name': 'oac', 'group': 'os-apply-config',
              'inputs': [], 'outputs': [], 'options': None, 'config': {}}
     log = runner([other, good, bad])
