@@ -30,7 +30,7 @@ hierarchy:
 #: test checks the intervals of two volumes overlap.  The stamp is volatile
 #: by design, so the conf leaves it out of the hash (``hash_exclude``).
 STAMP = """$t0 = inline_template('<%= Time.now.to_f %>')
-$t1 = generate('/bin/sh', '-c', 'sleep 2; date +%s.%N')
+$t1 = generate('/bin/sh', '-c', 'sleep 3; date +%s.%N')
 file { '/etc/tdh': ensure => directory }
 file { '/etc/tdh/stamp': content => "${t0} ${t1}" }
 """
@@ -82,9 +82,10 @@ def _config(deployment, cdd, port, web_manifest):
              f"httpd -f -p {port} -h /www & wait"]
     return {
         'puppet_config': [
-            {'config_volume': 'web', 'puppet_tags': 'ini_setting',
+            {'config_volume': f'{deployment}-web',
+             'puppet_tags': 'ini_setting',
              'step_config': web_manifest, 'config_image': helpers.PUPPET},
-            {'config_volume': 'other', 'puppet_tags': '',
+            {'config_volume': f'{deployment}-other', 'puppet_tags': '',
              'step_config': OTHER_MANIFEST, 'config_image': helpers.PUPPET},
         ],
         'kolla_config': {
@@ -101,18 +102,18 @@ def _config(deployment, cdd, port, web_manifest):
                 'image': helpers.BUSYBOX, 'net': 'host', 'command': serve,
                 'restart': 'always',
                 # a sub-directory of the volume
-                'volumes': [f'{cdd}/web/etc/tdh:/www:ro']},
+                'volumes': [f'{cdd}/{deployment}-web/etc/tdh:/www:ro']},
             f'{deployment}-reader': {
                 'image': helpers.BUSYBOX, 'net': 'host', 'command': sleep,
                 'restart': 'always',
                 'volumes': [
-                    f'{cdd}/puppet-generated/web:/config:ro',
+                    f'{cdd}/puppet-generated/{deployment}-web:/config:ro',
                     '/var/lib/kolla/config_files/web.json:'
                     '/var/lib/kolla/config_files/config.json:ro']},
             f'{deployment}-bystander': {
                 'image': helpers.BUSYBOX, 'net': 'host', 'command': sleep,
                 'restart': 'always',
-                'volumes': [f'{cdd}/other:/config:ro']},
+                'volumes': [f'{cdd}/{deployment}-other:/config:ro']},
         }},
     }
 
@@ -134,9 +135,13 @@ def _get(port, path):
         return r.read().decode()
 
 
-def _no_config_containers(docker_api):
+def _config_containers(docker_api, deployment):
+    """Config containers of this test's volumes (others may be rendering
+    concurrently)."""
     return [c['Names'] for c in docker_api.containers(
-        all=True, filters={'label': 'tripleo-docker-hook.kind=config'})]
+        all=True, filters={'label': 'tripleo-docker-hook.kind=config'})
+        if c['Labels'].get('tripleo-docker-hook.config-volume', '')
+        .startswith(deployment)]
 
 
 def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
@@ -154,21 +159,22 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
     # 1. render: ini_setting + file resources, hiera through the ro mounts.
     answer, rc, _ = run(_web_manifest('one'))
     assert rc == 0, answer
-    tdh = os.path.join(cdd, 'web', 'etc', 'tdh')
+    vweb, vother = f'{deployment}-web', f'{deployment}-other'
+    tdh = os.path.join(cdd, vweb, 'etc', 'tdh')
     with open(os.path.join(tdh, 'web.ini')) as f:
         assert 'greeting = one' in f.read()
     with open(os.path.join(tdh, 'index.html')) as f:
         assert f.read() == 'hello-hiera'
     # Bind-mounted files of the config container are never captured.
     for name in ('hosts', 'hostname', 'resolv.conf'):
-        assert not os.path.lexists(os.path.join(cdd, 'web', 'etc', name))
-    with open(os.path.join(cdd, 'web.md5sum')) as f:
+        assert not os.path.lexists(os.path.join(cdd, vweb, 'etc', name))
+    with open(os.path.join(cdd, f'{vweb}.md5sum')) as f:
         web_hash = f.read().strip()
     assert len(web_hash) == 32
-    assert _no_config_containers(docker_api) == []
+    assert _config_containers(docker_api, deployment) == []
     # The two volumes rendered in parallel: their runs overlap in time.
     intervals = []
-    for volume in ('web', 'other'):
+    for volume in (vweb, vother):
         with open(os.path.join(cdd, volume, 'etc', 'tdh', 'stamp')) as f:
             intervals.append([float(x) for x in f.read().split()])
     assert max(i[0] for i in intervals) < min(i[1] for i in intervals), \
@@ -200,7 +206,7 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
     # 2. unchanged re-render: nothing restarts.
     answer, rc, _ = run(_web_manifest('one'))
     assert rc == 0, answer
-    assert 'config volume web: unchanged' in answer['deploy_stdout']
+    assert f'config volume {vweb}: unchanged' in answer['deploy_stdout']
     assert _ids(docker_api, deployment) == ids1
 
     # 3. one setting changes: only the containers mounting "web" restart.
@@ -213,7 +219,7 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
     assert _get(port, 'web.ini').count('greeting = two') == 1
     code, out = _exec(docker_api, reader, ['cat', '/config/etc/tdh/web.ini'])
     assert 'greeting = two' in out
-    with open(os.path.join(cdd, 'web.md5sum')) as f:
+    with open(os.path.join(cdd, f'{vweb}.md5sum')) as f:
         assert f.read().strip() != web_hash
 
     # 4. a broken manifest: the deployment fails before any container is
@@ -221,8 +227,8 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
     answer, rc, _ = run(_web_manifest('three') + 'this is { not puppet\n')
     assert rc != 0
     assert answer['deploy_status_code'] != 0
-    assert 'puppet[web]: Error:' in answer['deploy_stderr']
-    assert 'config rendering failed for web' in answer['deploy_stderr']
+    assert f'puppet[{vweb}]: Error:' in answer['deploy_stderr']
+    assert f'config rendering failed for {vweb}' in answer['deploy_stderr']
     assert _ids(docker_api, deployment) == ids3
     for name in (web, reader, bystander):
         assert docker_api.inspect_container(name)['State']['Running']
@@ -230,7 +236,7 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
         assert 'greeting = two' in f.read()
     assert os.path.exists(os.path.join(tdh, 'index.html'))
     assert _get(port, 'web.ini').count('greeting = two') == 1
-    assert _no_config_containers(docker_api) == []
+    assert _config_containers(docker_api, deployment) == []
     assert not [n for n in os.listdir(cdd) if '.new-' in n]
 
     # 5. a file dropped from the manifest disappears from the host dir.
