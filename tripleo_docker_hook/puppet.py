@@ -305,15 +305,19 @@ def _pid_alive(value: str) -> bool:
     return True
 
 
-def remove_stale(engine) -> List[str]:
-    """Remove config containers of runs that were killed (their owner
-    process is gone); never any other container."""
+def remove_stale(engine, timeout: float) -> List[str]:
+    """Remove config containers of runs that were killed: owner process
+    gone, and exited (or running for longer than a run may take, in case
+    the owner lived in another pid namespace); never any other container."""
     removed = []
+    now = time.time()
     for obs in engine.list_containers():
         if not obs.managed or obs.labels.get(model.LABEL_KIND) != \
                 KIND_CONFIG:
             continue
         if _pid_alive(obs.labels.get(LABEL_OWNER_PID, '')):
+            continue
+        if obs.state == 'running' and now - obs.created < timeout:
             continue
         engine.remove(obs.id, force=True, volumes=True)
         removed.append(obs.name)

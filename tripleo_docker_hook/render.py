@@ -187,7 +187,7 @@ def render_all(desired: model.Deployment, conf, engine, report,
     cdd = posixpath.normpath(conf.config_data_dir)
     rendered: List[puppet.Rendered] = []
     if desired.puppet_config:
-        removed = puppet.remove_stale(engine)
+        removed = puppet.remove_stale(engine, conf.puppet.timeout)
         if removed:
             LOG.info('removed config containers of interrupted runs: %s',
                      ', '.join(removed))

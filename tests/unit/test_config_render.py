@@ -387,3 +387,33 @@ def test_hashes_of_volumes_rendered_elsewhere_are_read(tmp_path):
     assert render.render_all(desired, conf, None, report, None) == hashes
     assert render.render_all(_deployment(_container('x', '/var/log')), conf,
                              None, report, None) == {}
+
+
+def test_remove_stale_only_touches_dead_config_runs():
+    import time as _time
+    now = int(_time.time())
+    ours = {'managed_by': 'tripleo-docker-hook'}
+
+    def obs(name, state='exited', created=now, **labels):
+        return model.Observed(id=name, name=name, image_id='', state=state,
+                              labels=labels, created=created)
+
+    config = dict(ours, **{'tripleo-docker-hook.kind': 'config'})
+    dead = '999999999'
+    containers = [
+        obs('killed', **config, **{puppet.LABEL_OWNER_PID: dead}),
+        obs('live-owner', **config, **{puppet.LABEL_OWNER_PID:
+                                       str(os.getpid())}),
+        obs('still-running', state='running', **config,
+            **{puppet.LABEL_OWNER_PID: dead}),
+        obs('hung', state='running', created=now - 7200, **config,
+            **{puppet.LABEL_OWNER_PID: dead}),
+        obs('service', **ours, **{puppet.LABEL_OWNER_PID: dead}),
+        obs('foreign', **{'tripleo-docker-hook.kind': 'config'}),
+    ]
+    removed = []
+    engine = types.SimpleNamespace(
+        list_containers=lambda: containers,
+        remove=lambda name, force, volumes: removed.append(name))
+    assert puppet.remove_stale(engine, 1800) == ['killed', 'hung']
+    assert removed == ['killed', 'hung']
