@@ -417,3 +417,40 @@ def test_remove_stale_only_touches_dead_config_runs():
         remove=lambda name, force, volumes: removed.append(name))
     assert puppet.remove_stale(engine, 1800) == ['killed', 'hung']
     assert removed == ['killed', 'hung']
+
+
+def test_keystone_role_data_gets_hashes_with_moved_dirs(tmp_path):
+    """THT's keystone (paunch-era paths, resolved) on a node whose config
+    dirs are elsewhere: the services that mount the volume and their Kolla
+    file get both hashes, one-shots that mount them too, others nothing."""
+    from tripleo_docker_hook import definitions
+    with open(os.path.join(os.path.dirname(__file__),
+                           'config_examples.json')) as f:
+        ex = json.load(f)
+    desired = definitions.parse({
+        'puppet_config': ex['keystone_puppet'],
+        'kolla_config': ex['keystone_kolla'],
+        'docker_config': ex['keystone_docker_config']})
+    conf = _conf(tmp_path)
+    cdd = conf.config_data_dir
+    os.makedirs(cdd)
+    puppet.commit(cdd, _rendered(cdd, 'keystone', {'etc/keystone/k': '1'}))
+    paths = kolla.check_paths(desired.kolla_config, conf.kolla_config_dir)
+    for cfg in desired.kolla_config:
+        kolla.write(paths[cfg.path], kolla.dumps(cfg))
+    hashes = render.current_hashes(desired, conf)
+    out = {c.name: c for c in
+           render.with_config_hashes(desired, hashes).containers}
+    vol = hashes[f'{cdd}/keystone']
+    kfile = hashes[f'{conf.kolla_config_dir}/keystone.json']
+    cron = hashes[f'{conf.kolla_config_dir}/keystone_cron.json']
+    assert out['keystone'].env['TRIPLEO_CONFIG_HASH'] == f'{kfile}-{vol}'
+    assert out['keystone_db_sync'].env['TRIPLEO_CONFIG_HASH'] == \
+        f'{kfile}-{vol}'
+    assert out['keystone_cron'].env['TRIPLEO_CONFIG_HASH'] == \
+        f'{cron}-{vol}'
+    assert 'TRIPLEO_CONFIG_HASH' not in out['keystone_init_log'].env
+    sources = [m.source for m in out['keystone'].mounts]
+    assert f'{cdd}/puppet-generated/keystone' in sources
+    assert f'{conf.kolla_config_dir}/keystone.json' in sources
+    assert '/etc/hosts' in sources
