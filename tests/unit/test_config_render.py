@@ -454,3 +454,77 @@ def test_keystone_role_data_gets_hashes_with_moved_dirs(tmp_path):
     assert f'{cdd}/puppet-generated/keystone' in sources
     assert f'{conf.kolla_config_dir}/keystone.json' in sources
     assert '/etc/hosts' in sources
+
+
+class _FakeEngine:
+    """Records calls; ``code`` is the exit code, ``hang`` makes wait time
+    out; ``archive`` serves one tar for /etc."""
+
+    def __init__(self, code=0, hang=False):
+        self.code, self.hang = code, hang
+        self.calls = []
+        self.created = {}
+
+    def image_id(self, ref):
+        return 'sha256:x'
+
+    def create(self, container, name, labels):
+        self.created[name] = (container, labels)
+        self.calls.append(('create', name))
+
+    def start(self, name):
+        self.calls.append(('start', name))
+
+    def wait(self, name, timeout):
+        if self.hang:
+            raise errors.DeploymentFailed(f'{name}: still running after '
+                                          f'{timeout} s')
+        return self.code
+
+    def logs(self, name, tail):
+        return 'Notice: done\n' if self.code in (0, 2) else \
+            'Error: Could not parse\n'
+
+    def inspect(self, name):
+        return {'Mounts': [{'Destination': '/etc/puppet/hieradata'}]}
+
+    def archive(self, name, path):
+        if path != '/etc':
+            return None
+        return _tar([('etc', 'dir', None), ('etc/a.conf', 'file', 'a'),
+                     ('etc/hosts', 'file', 'h'),
+                     ('etc/puppet', 'dir', None),
+                     ('etc/puppet/hieradata', 'dir', None),
+                     ('etc/puppet/hieradata/secret.yaml', 'file', 's')])
+
+    def remove(self, name, force=True, volumes=False):
+        self.calls.append(('remove', name))
+
+
+@pytest.mark.parametrize('code,hang,ok', [(0, False, True), (2, False, True),
+                                          (4, False, False),
+                                          (1, False, False),
+                                          (0, True, False)])
+def test_render_cleans_up_whatever_happens(tmp_path, code, hang, ok):
+    conf = _conf(tmp_path)
+    engine = _FakeEngine(code, hang)
+    entry = model.PuppetConfig('v', 'file { "/etc/a.conf": }', 'img')
+    if ok:
+        result = puppet.render(entry, conf, engine)
+        assert sorted(os.listdir(os.path.join(result.staging, 'etc'))) == \
+            ['a.conf', 'puppet']  # mounts and Docker's files left out
+        assert result.hash == confighash.tree_hash(result.staging)
+    else:
+        with pytest.raises(puppet.PuppetFailed) as exc:
+            puppet.render(entry, conf, engine)
+        assert exc.value.volume == 'v'
+        if not hang:
+            assert f'exited with {code}' in str(exc.value)
+            assert 'Error: Could not parse' in exc.value.output
+        assert os.listdir(conf.config_data_dir) == []  # staging removed
+    (name,) = engine.created
+    assert engine.calls[-1] == ('remove', name)
+    container, labels = engine.created[name]
+    assert labels['managed_by'] == 'tripleo-docker-hook'
+    assert labels['tripleo-docker-hook.kind'] == 'config'
+    assert os.listdir(os.path.join(conf.state_dir, 'puppet')) == []
