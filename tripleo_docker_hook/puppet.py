@@ -199,8 +199,11 @@ def commit(config_data_dir: str, rendered: Rendered,
     if recorded != rendered.hash:
         _write_atomic(md5, rendered.hash + '\n')
     warnings.extend(_ensure_alias(config_data_dir, volume))
-    _collect(config_data_dir, volume, keep=(os.path.basename(current),
-                                            previous), stale_after=stale_after)
+    # Generations are collected only when one was replaced: the previous
+    # one may still be mounted by containers of other deployments.
+    _collect(config_data_dir, volume,
+             keep=(os.path.basename(current), previous) if changed else None,
+             stale_after=stale_after)
     return changed, warnings
 
 
@@ -221,15 +224,16 @@ def _ensure_alias(config_data_dir: str, volume: str) -> List[str]:
     return []
 
 
-def _collect(config_data_dir: str, volume: str, keep: Iterable[str],
-             stale_after: float) -> None:
-    """Remove generations but the current and previous one, and leftovers
-    of interrupted runs old enough not to belong to a running one."""
-    keep = set(k for k in keep if k)
+def _collect(config_data_dir: str, volume: str,
+             keep: Optional[Iterable[str]], stale_after: float) -> None:
+    """Remove generations but ``keep`` (all when None), and leftovers of
+    interrupted runs old enough not to belong to a running one."""
+    keep_set = None if keep is None else set(k for k in keep if k)
     now = time.time()
     for name in os.listdir(config_data_dir):
         full = os.path.join(config_data_dir, name)
-        if _is_gen(name, volume) and name not in keep:
+        if keep_set is not None and _is_gen(name, volume) and \
+                name not in keep_set:
             _rmtree(full)
         elif _is_leftover(name, volume):
             try:

@@ -160,6 +160,9 @@ def test_commit_swaps_atomically_and_keeps_previous(tmp_path):
         assert os.path.isdir(os.path.join(cdd, first))
         assert os.listdir(f'/proc/self/fd/{held}') == ['a']
         second = os.readlink(os.path.join(cdd, 'v'))
+        # An unchanged render keeps the previous generation too.
+        changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/b': '2'}))
+        assert not changed and os.path.isdir(os.path.join(cdd, first))
         changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/c': '3'}))
         assert not os.path.exists(os.path.join(cdd, first))
         assert os.path.isdir(os.path.join(cdd, second))
