@@ -22,7 +22,9 @@ KEYS = ['image', 'net', 'pid', 'ipc', 'uts', 'privileged', 'restart', 'user',
         'livenessProbe', 'exec', 'ports', 'containerPort', 'hostPort',
         'annotations', 'tripleo.org/step', 'tripleo.org/docker-options',
         'tripleo.org/kind', 'step_1', 'step_7', 'docker_config', 'items',
-        'version', 'v1beta2', 'mountPath', 'subPath', 'args', 'Pod', 'List']
+        'version', 'v1beta2', 'mountPath', 'subPath', 'args', 'Pod', 'List',
+        'ConfigMap', 'Secret', 'data', 'stringData', 'envFrom',
+        'configMapRef', 'secretKeyRef', 'configMapKeyRef', 'key', 'prefix']
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70),
@@ -72,6 +74,16 @@ POD = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'web'},
 DOCKER = {'step_1': {'svc': {'image': 'busybox', 'volumes': ['/a:/a'],
                              'environment': ['A=1'], 'healthcheck': {
                                  'test': 'true'}}}}
+LIST = {'apiVersion': 'v1', 'kind': 'List', 'items': [
+    {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'c'},
+     'data': {'K': 'v'}},
+    {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 's'},
+     'data': {'P': 'eA=='}},
+    {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'p'},
+     'spec': {'containers': [{'name': 'a', 'image': 'x', 'envFrom': [
+         {'configMapRef': {'name': 'c'}}], 'env': [{'name': 'P',
+                                                    'valueFrom': {
+             'secretKeyRef': {'name': 's', 'key': 'P'}}}]}]}}]}
 
 
 def paths(node, prefix=()):
@@ -85,7 +97,7 @@ def paths(node, prefix=()):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from([POD, DOCKER]), st.data())
+@given(st.sampled_from([POD, DOCKER, LIST]), st.data())
 def test_mutated_valid_documents(base, data):
     """Replace one node of a valid document with anything."""
     doc = copy.deepcopy(base)

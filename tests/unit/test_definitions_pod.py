@@ -232,6 +232,42 @@ def test_hash_includes_pod_fields_not_unrelated_annotations():
                ).source_hash != base
 
 
+CONFIG_MAP = {'apiVersion': 'v1', 'kind': 'ConfigMap',
+              'metadata': {'name': 'cfg'},
+              'data': {'LOG_LEVEL': 'debug', 'b-ad': 'skipped'}}
+SECRET = {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 'sec'},
+          'data': {'PASSWORD': 'U0VOVElORUwtcw=='},     # SENTINEL-s
+          'stringData': {'TOKEN': 'SENTINEL-t'}}
+
+
+def test_config_map_and_secret_documents():
+    user = pod(container={
+        'envFrom': [{'configMapRef': {'name': 'cfg'}, 'prefix': 'CFG_'},
+                    {'secretRef': {'name': 'missing', 'optional': True}}],
+        'env': [{'name': 'PW', 'valueFrom': {'secretKeyRef': {
+                    'name': 'sec', 'key': 'PASSWORD'}}},
+                {'name': 'OPT', 'valueFrom': {'configMapKeyRef': {
+                    'name': 'cfg', 'key': 'nope', 'optional': True}}},
+                {'name': 'CFG_LOG_LEVEL', 'value': 'info'}]})
+    text = yaml.safe_dump_all([CONFIG_MAP, SECRET, user])
+    (c,) = definitions.parse(text).containers
+    assert c.environment == (('CFG_LOG_LEVEL', 'info'), ('CFG_b-ad',
+                                                         'skipped'),
+                             ('PW', 'SENTINEL-s'))
+    as_list = {'apiVersion': 'v1', 'kind': 'List',
+               'items': [CONFIG_MAP, SECRET, user]}
+    assert definitions.parse(as_list).containers[0].environment == \
+        c.environment
+    # the data a container reads is part of its hash
+    changed = copy.deepcopy(CONFIG_MAP)
+    changed['data']['LOG_LEVEL'] = 'warn'
+    (c2,) = definitions.parse(yaml.safe_dump_all([changed, SECRET, user])
+                              ).containers
+    assert c2.source_hash != c.source_hash
+    values = [v for _, v in definitions.environment_values(text)]
+    assert 'SENTINEL-s' in values and 'SENTINEL-t' in values
+
+
 ERRORS = [
     (pod(spec={'hostNetwork': False}),
      'spec.hostNetwork: Unsupported value: false: supported values: true'),
@@ -282,8 +318,9 @@ ERRORS = [
      '"Socket", "CharDevice", "BlockDevice"'),
     (pod(spec={'volumes': [{'name': 'v', 'configMap': {'name': 'c'}}]}),
      'spec.volumes[0].configMap: Forbidden: configMap volumes are not '
-     'supported: there is no API server and no ConfigMap/Secret data in the '
-     'input; use a hostPath written by puppet_config/kolla_config'),
+     'supported (they would be files written on the host): use a hostPath '
+     'written by puppet_config/kolla_config; ConfigMap/Secret documents in '
+     'the input can feed env and envFrom'),
     (pod(spec={'volumes': [{'name': 'v', 'hostPath': {'path': '/a'}}]},
          container={'volumeMounts': [
              {'name': 'v', 'mountPath': '/x'},
@@ -347,9 +384,16 @@ ERRORS = [
      "digits, '_', '-', or '.', and must not start with a digit"),
     (pod(container={'env': [{'name': 'A', 'valueFrom': {
         'secretKeyRef': {'name': 's', 'key': 'k'}}}]}),
-     'spec.containers[0].env[0].valueFrom.secretKeyRef: Forbidden: '
-     'ConfigMap/Secret objects are not supported (no API server, none in '
-     'the input)'),
+     'spec.containers[0].env[0].valueFrom.secretKeyRef.name: Not found: '
+     '"s": no Secret of that name in namespace "default" in the input '
+     '(there is no API server)'),
+    ([CONFIG_MAP, pod(container={'env': [{'name': 'A', 'valueFrom': {
+        'configMapKeyRef': {'name': 'cfg', 'key': 'nope'}}}]})],
+     'documents[1].spec.containers[0].env[0].valueFrom.configMapKeyRef.key: '
+     'Not found: "nope": no such key in ConfigMap "cfg"'),
+    ({'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 's'},
+      'data': {'k': '!!'}},
+     'data[k]: Invalid value: "<secret>": not base64 of UTF-8 text'),
     (pod(container={'env': [{'name': 'A', 'valueFrom': {
         'fieldRef': {'fieldPath': 'status.podIP'}}}]}),
      'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Unsupported '
@@ -396,7 +440,8 @@ ERRORS = [
      'spec.containers[0].workingDir: Invalid value: "rel": must be an '
      'absolute path'),
     ({'apiVersion': 'v1', 'kind': 'List', 'items': [{'kind': 'Service'}]},
-     'items[0].kind: Unsupported value: "Service": supported values: "Pod"'),
+     'items[0].kind: Unsupported value: "Service": supported values: "Pod", '
+     '"ConfigMap", "Secret"'),
     (pod(metadata={'annotations': {'tripleo.org/docker-options':
                                    '{"bogus": 1}'}}),
      'metadata.annotations[tripleo.org/docker-options].bogus: Forbidden: '
@@ -413,5 +458,7 @@ ERRORS = [
 
 @pytest.mark.parametrize('config,message', ERRORS)
 def test_error_messages(config, message):
+    if isinstance(config, list):
+        config = yaml.safe_dump_all(config)
     found = problems(config)
     assert message in found, found

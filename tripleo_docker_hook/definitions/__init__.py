@@ -113,9 +113,16 @@ def environment_values(config: Any) -> List[Tuple[str, str]]:
             if result is not None:
                 found.extend(result[1])
 
+    def secrets(node: Any) -> None:
+        from tripleo_docker_hook.definitions import pod
+        items = node.get('items') if isinstance(node, Mapping) else None
+        for item in [node] + (items if isinstance(items, list) else []):
+            found.extend(('secret', v) for v in pod.secret_values(item))
+
     try:
         for doc in _load(config, errs).docs:
             walk(doc)
+            secrets(doc)
     except RecursionError:
         pass
     return found
@@ -142,6 +149,7 @@ def _parse(config: Any, errs: errors.ErrorList) -> model.Deployment:
     kolla: List[model.KollaConfig] = []
     ports: Dict[Tuple[int, str], str] = {}
     pods = 0
+    objects = _objects(loaded.docs, errs)
 
     def add(containers: List[model.Container], path: str) -> None:
         found.extend((c, path) for c in containers)
@@ -162,17 +170,24 @@ def _parse(config: Any, errs: errors.ErrorList) -> model.Deployment:
             lf.finish()
             for i, item in enumerate(lf.list('items') or []):
                 ipath = at(f'items[{i}]')
+                if pod.is_object(item):
+                    continue
                 if not pod.is_pod(item):
                     errs.unsupported(f'{ipath}.kind', item.get('kind') if
                                      isinstance(item, Mapping) else
-                                     common.type_name(item), ['Pod'])
+                                     common.type_name(item),
+                                     ['Pod', 'ConfigMap', 'Secret'])
                     continue
                 pods += 1
-                add(pod.parse(item, ipath, errs, ports), ipath)
+                add(pod.parse(item, ipath, errs, ports, objects=objects),
+                    ipath)
+        elif pod.is_object(data):
+            continue
         elif pod.is_pod(data):
             pods += 1
             v1beta2 = data.get('version') == 'v1beta2'
-            add(pod.parse(data, where, errs, ports, v1beta2=v1beta2), where)
+            add(pod.parse(data, where, errs, ports, v1beta2=v1beta2,
+                          objects=objects), where)
         elif any(k in data for k in SECTIONS):
             sf = common.Fields(data, where, errs, SECTIONS,
                                ignore_underscore=True)
@@ -201,6 +216,34 @@ def _parse(config: Any, errs: errors.ErrorList) -> model.Deployment:
         steps=tuple(steps), puppet_config=tuple(puppet),
         kolla_config=tuple(kolla),
         source_format='pod' if pods else 'docker_config')
+
+
+def _objects(docs: List[Any], errs: errors.ErrorList
+             ) -> Dict[Tuple[str, str, str], Dict[str, str]]:
+    """ConfigMap and Secret documents of the input, for Pod env."""
+    from tripleo_docker_hook.definitions import pod
+    found: Dict[Tuple[str, str, str], Dict[str, str]] = {}
+    multi = len(docs) > 1
+    for index, data in enumerate(docs):
+        where = f'documents[{index}]' if multi else ''
+        items = [(where, data)]
+        if isinstance(data, Mapping) and data.get('kind') in (
+                'List', 'PodList') and isinstance(data.get('items'), list):
+            items = [(f'{where}.items[{i}]' if where else f'items[{i}]',
+                      item) for i, item in enumerate(data['items'])]
+        for path, item in items:
+            if not pod.is_object(item):
+                continue
+            result = pod.parse_object(item, path, errs)
+            if result is None:
+                continue
+            key, values = result
+            if key in found:
+                errs.duplicate(f'{path}.metadata.name' if path else
+                               'metadata.name', key[2])
+                continue
+            found[key] = values
+    return found
 
 
 def _container_path(c: model.Container, where: str) -> str:

@@ -69,12 +69,11 @@ SPEC_REJECTED = {
     'imagePullSecrets': 'registry credentials are configured in the hook',
 }
 CONTAINER_KEYS = ('name', 'image', 'imagePullPolicy', 'command', 'args',
-                  'workingDir', 'env', 'ports', 'volumeMounts',
+                  'workingDir', 'env', 'envFrom', 'ports', 'volumeMounts',
                   'securityContext', 'resources', 'livenessProbe',
                   'lifecycle', 'stdin', 'tty', 'terminationMessagePath',
                   'terminationMessagePolicy')
 CONTAINER_REJECTED = {
-    'envFrom': 'ConfigMap/Secret objects are not supported: use env',
     'readinessProbe': 'not supported: Docker has one health check; use '
                       'livenessProbe',
     'startupProbe': 'not supported: Docker has one health check; use '
@@ -115,6 +114,12 @@ class _PodInfo:
     kind: str
     canon: Any
     spec_keys: Tuple[str, ...] = ()
+    #: ConfigMap/Secret documents of the same input: (kind, namespace,
+    #: name) → data.
+    objects: Mapping[Tuple[str, str, str], Mapping[str, str]] = \
+        dataclasses.field(default_factory=dict)
+    #: per container: the objects it read (folded into its hash).
+    used: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def is_pod(data: Any) -> bool:
@@ -170,7 +175,10 @@ def from_v1beta2(data: Mapping, errs: errors.ErrorList) -> Dict[str, Any]:
 
 def parse(data: Mapping, path: str, errs: errors.ErrorList,
           ports_seen: Dict[Tuple[int, str], str],
-          v1beta2: bool = False) -> List[model.Container]:
+          v1beta2: bool = False,
+          objects: Optional[Mapping[Tuple[str, str, str],
+                                    Mapping[str, str]]] = None
+          ) -> List[model.Container]:
     """One Pod document → its containers (init containers first)."""
     if v1beta2:
         data = from_v1beta2(data, errs)
@@ -194,6 +202,7 @@ def parse(data: Mapping, path: str, errs: errors.ErrorList,
         return []
     info = _metadata(data.get('metadata'), meta_path, errs, v1beta2)
     info.spec_keys = tuple(k for k in spec if isinstance(k, str))
+    info.objects = objects or {}
     sf = common.Fields(spec, spec_path, errs,
                        SPEC_KEYS + tuple(SPEC_REJECTED))
     for key, why in SPEC_REJECTED.items():
@@ -268,7 +277,8 @@ def parse(data: Mapping, path: str, errs: errors.ErrorList,
         if c is None:
             continue
         canon = common.canonical(
-            [pod_canon, field, i if init else 0, _container_canon(raw)])
+            [pod_canon, field, i if init else 0, _container_canon(raw),
+             info.used.pop(cpath, None)])
         from tripleo_docker_hook import definitions
         out.append(dataclasses.replace(
             c, source_hash=definitions.canonical_hash(['pod', canon])))
@@ -511,10 +521,11 @@ def _volumes(sf: common.Fields, errs: errors.ErrorList, info: _PodInfo
             out[name] = _Volume(name, 'memory' if medium else 'emptyDir',
                                 size=size)
         elif kind in ('configMap', 'secret', 'projected', 'downwardAPI'):
-            errs.forbidden(vpath, f'{kind} volumes are not supported: there '
-                           'is no API server and no ConfigMap/Secret data in '
-                           'the input; use a hostPath written by '
-                           'puppet_config/kolla_config')
+            errs.forbidden(vpath, f'{kind} volumes are not supported (they '
+                           'would be files written on the host): use a '
+                           'hostPath written by puppet_config/kolla_config; '
+                           'ConfigMap/Secret documents in the input can '
+                           'feed env and envFrom')
         else:
             errs.unsupported(vpath, kind, ['hostPath', 'emptyDir'])
     return out
@@ -763,14 +774,63 @@ def expand(text: str, env: Mapping[str, str]) -> str:
     return ''.join(out)
 
 
+def _object(info: _PodInfo, kind: str, ref: Any, path: str,
+            errs: errors.ErrorList, cpath: str
+            ) -> Tuple[Optional[Mapping[str, str]], bool]:
+    """``(data, optional)`` of a ConfigMap/Secret reference."""
+    if not isinstance(ref, Mapping):
+        common.wrong_type(errs, path, ref, 'a mapping')
+        return None, True
+    f = common.Fields(ref, path, errs, ('name', 'key', 'optional'))
+    name = f.str('name', required=True)
+    optional = f.bool('optional')
+    f.finish()
+    data = info.objects.get((kind, info.namespace, name)) if name else None
+    if name and data is None and not optional:
+        errs.add(f.p('name'), 'Not found', name,
+                 f'no {kind} of that name in namespace "{info.namespace}" '
+                 'in the input (there is no API server)')
+    if data is not None:
+        used = info.used.setdefault(cpath, {})
+        used[f'{kind}/{name}'] = dict(data)
+    return data, optional
+
+
 def _env(raw: Any, path: str, errs: errors.ErrorList, info: _PodInfo,
-         cname: str, values: Dict[str, Decimal]) -> List[Tuple[str, str]]:
+         cname: str, values: Dict[str, Decimal],
+         env_from: Any = None, from_path: str = '',
+         cpath: str = '') -> List[Tuple[str, str]]:
+    env: Dict[str, str] = {}
+    # envFrom first; env entries override (Kubernetes order).
+    if env_from is not None and not isinstance(env_from, list):
+        common.wrong_type(errs, from_path, env_from, 'a list')
+        env_from = None
+    for i, item in enumerate(env_from or []):
+        p = f'{from_path}[{i}]'
+        if not isinstance(item, Mapping):
+            common.wrong_type(errs, p, item, 'a mapping')
+            continue
+        f = common.Fields(item, p, errs, ('configMapRef', 'secretRef',
+                                          'prefix'))
+        prefix = f.str('prefix')
+        given = [k for k in ('configMapRef', 'secretRef') if f.has(k)]
+        f.finish()
+        if len(given) != 1:
+            errs.invalid(p, '', 'must specify exactly one of configMapRef '
+                         'and secretRef')
+            continue
+        kind = 'ConfigMap' if given[0] == 'configMapRef' else 'Secret'
+        data, _ = _object(info, kind, item[given[0]], f.p(given[0]), errs,
+                          cpath)
+        for key in sorted(data or {}):
+            name = prefix + key
+            if common.ENV_NAME.match(name):
+                env[name] = data[key]
     if raw is None:
-        return []
+        return list(env.items())
     if not isinstance(raw, list):
         common.wrong_type(errs, path, raw, 'a list')
-        return []
-    env: Dict[str, str] = {}
+        return list(env.items())
     for i, item in enumerate(raw):
         p = f'{path}[{i}]'
         if not isinstance(item, Mapping):
@@ -783,9 +843,9 @@ def _env(raw: Any, path: str, errs: errors.ErrorList, info: _PodInfo,
         if f.has('value') and f.has('valueFrom'):
             errs.invalid(f.p('valueFrom'), '', 'may not be specified when '
                          '`value` is not empty')
-        value = ''
+        value: Optional[str] = ''
         if f.has('valueFrom'):
-            value = _value_from(f, errs, info, cname, values)
+            value = _value_from(f, errs, info, cname, values, cpath)
         elif f.has('value'):
             raw_value = f.raw('value')
             if not isinstance(raw_value, str):
@@ -793,13 +853,15 @@ def _env(raw: Any, path: str, errs: errors.ErrorList, info: _PodInfo,
             else:
                 value = expand(raw_value, env)
         f.finish()
-        if name:
+        if name and value is not None:
             env[name] = value
     return list(env.items())
 
 
 def _value_from(f: common.Fields, errs: errors.ErrorList, info: _PodInfo,
-                cname: str, values: Dict[str, Decimal]) -> str:
+                cname: str, values: Dict[str, Decimal],
+                cpath: str = '') -> Optional[str]:
+    """The value, or None for a missing optional ConfigMap/Secret key."""
     src = f.mapping('valueFrom') or {}
     p = f.p('valueFrom')
     keys = ('fieldRef', 'resourceFieldRef', 'configMapKeyRef',
@@ -813,10 +875,25 @@ def _value_from(f: common.Fields, errs: errors.ErrorList, info: _PodInfo,
     kind = given[0]
     body = src[kind]
     bp = f'{p}.{kind}'
-    if kind in ('configMapKeyRef', 'secretKeyRef', 'fileKeyRef'):
-        errs.forbidden(bp, 'ConfigMap/Secret objects are not supported '
-                       '(no API server, none in the input)')
+    if kind == 'fileKeyRef':
+        errs.forbidden(bp, 'not supported')
         return ''
+    if kind in ('configMapKeyRef', 'secretKeyRef'):
+        okind = 'ConfigMap' if kind == 'configMapKeyRef' else 'Secret'
+        data, optional = _object(info, okind, body, bp, errs, cpath)
+        key = body.get('key') if isinstance(body, Mapping) else None
+        if not isinstance(key, str) or not key:
+            errs.required(f'{bp}.key')
+            return ''
+        if data is None:
+            return None
+        if key not in data:
+            if optional:
+                return None
+            errs.add(f'{bp}.key', 'Not found', key,
+                     f'no such key in {okind} "{body.get("name")}"')
+            return ''
+        return data[key]
     if not isinstance(body, Mapping):
         common.wrong_type(errs, bp, body, 'a mapping')
         return ''
@@ -904,7 +981,8 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
                                                'FallbackToLogsOnError'))
     resources, values = _resources(f.raw('resources'), f.p('resources'),
                                    errs)
-    environment = _env(f.raw('env'), f.p('env'), errs, info, name, values)
+    environment = _env(f.raw('env'), f.p('env'), errs, info, name, values,
+                       f.raw('envFrom'), f.p('envFrom'), path)
     env_map = dict(environment)
     command = f.str_list('command')
     args = f.str_list('args')
@@ -1140,3 +1218,90 @@ def _ports(f: common.Fields, errs: errors.ErrorList,
                            f'{proto}//{port}')
         else:
             ports_seen[key] = p
+
+
+def is_object(data: Any) -> bool:
+    return isinstance(data, Mapping) and data.get('kind') in ('ConfigMap',
+                                                              'Secret')
+
+
+def parse_object(data: Mapping, path: str, errs: errors.ErrorList
+                 ) -> Optional[Tuple[Tuple[str, str, str], Dict[str, str]]]:
+    """A ConfigMap or Secret document: ``((kind, namespace, name), data)``.
+
+    Only its ``data`` (Secret: base64, and ``stringData``) is used, by
+    ``env[].valueFrom`` and ``envFrom`` of Pods in the same input.
+    """
+    import base64
+    import binascii
+    kind = data['kind']
+    keys = ('apiVersion', 'kind', 'metadata', 'data', 'immutable') + (
+        ('stringData', 'type') if kind == 'Secret' else ('binaryData',))
+    f = common.Fields(data, path, errs, keys)
+    if data.get('apiVersion') != 'v1':
+        errs.unsupported(f.p('apiVersion'), data.get('apiVersion'), ['v1'])
+    meta = f.mapping('metadata') or {}
+    mf = common.Fields(meta, f.p('metadata'), errs, METADATA_KEYS)
+    name = mf.str('name', required=True)
+    if name:
+        common.check_subdomain(errs, mf.p('name'), name)
+    namespace = mf.str('namespace', 'default')
+    if namespace:
+        common.check_label(errs, mf.p('namespace'), namespace)
+    _string_map(mf, 'labels', errs, label_values=True)
+    _string_map(mf, 'annotations', errs)
+    mf.str('uid')
+    mf.finish()
+    f.bool('immutable')
+    f.str('type')
+    if f.has('binaryData'):
+        errs.forbidden(f.p('binaryData'), 'not supported: environment '
+                       'values are text')
+    out: Dict[str, str] = {}
+    for group in ('data', 'stringData'):
+        if group not in keys:
+            continue
+        for key, value in (f.mapping(group) or {}).items():
+            p = f'{f.p(group)}[{key}]'
+            if not isinstance(key, str) or not key or len(key) > 253 or \
+                    not all(c.isalnum() or c in '-._' for c in key):
+                errs.invalid(p, str(key), "a valid config key must consist "
+                             "of alphanumeric characters, '-', '_' or '.'")
+                continue
+            if not isinstance(value, str):
+                common.wrong_type(errs, p, value, 'a string')
+                continue
+            if kind == 'Secret' and group == 'data':
+                try:
+                    value = base64.b64decode(value, validate=True).decode(
+                        'utf-8')
+                except (binascii.Error, ValueError):
+                    errs.invalid(p, '<secret>', 'not base64 of UTF-8 text')
+                    continue
+            out[key] = value
+    f.finish()
+    if not name:
+        return None
+    return (kind, namespace or 'default', name), out
+
+
+def secret_values(data: Any) -> List[str]:
+    """Values of a raw Secret document, decoded, for masking."""
+    import base64
+    out: List[str] = []
+    if not (isinstance(data, Mapping) and data.get('kind') == 'Secret'):
+        return out
+    for group in ('data', 'stringData'):
+        values = data.get(group)
+        if not isinstance(values, Mapping):
+            continue
+        for value in values.values():
+            if not isinstance(value, str):
+                continue
+            out.append(value)
+            if group == 'data':
+                try:
+                    out.append(base64.b64decode(value).decode('utf-8'))
+                except Exception:  # noqa: BLE001 - best effort masking
+                    pass
+    return out
