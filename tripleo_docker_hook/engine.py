@@ -153,7 +153,9 @@ class Engine:
 
     def _request(self, method: str, what: str, path: str, params=None,
                  body: Any = None, missing_ok: bool = False,
-                 timeout: Optional[float] = None) -> Tuple[int, Any]:
+                 timeout: Optional[float] = None,
+                 raw_body: bool = False,
+                 pass_timeout: bool = False) -> Tuple[int, Any]:
         """One Engine API call over the unix socket with the stdlib."""
         import http.client
         import socket
@@ -177,6 +179,12 @@ class Engine:
             conn.request(method, url, body=data, headers=headers)
             response = conn.getresponse()
             raw = response.read()
+        except TimeoutError as exc:
+            if pass_timeout:
+                raise
+            raise errors.EngineError(
+                f'{what}: no answer from the Docker engine within '
+                f'{timeout or self.timeout} s') from exc
         except OSError as exc:
             raise errors.EngineError(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
@@ -186,6 +194,8 @@ class Engine:
         status = response.status
         if status == 404 and missing_ok:
             return status, None
+        if raw_body and status < 400:
+            return status, raw
         try:
             result = json.loads(raw) if raw else None
         except ValueError:
@@ -291,6 +301,17 @@ class Engine:
 
     def wait(self, name_or_id: str, timeout: Optional[float]) -> int:
         """Block until the container exits; its exit code."""
+        if self._raw_ok:
+            try:
+                _, result = self._request(
+                    'POST', f'wait for {name_or_id}',
+                    f'/containers/{_q(name_or_id)}/wait',
+                    timeout=timeout or None, pass_timeout=True)
+            except TimeoutError as exc:
+                raise errors.DeploymentFailed(
+                    f'{name_or_id}: still running after {timeout} s'
+                ) from exc
+            return int((result or {}).get('StatusCode', -1))
         import requests
         try:
             result = self.client.wait(name_or_id, timeout=timeout)
@@ -307,6 +328,13 @@ class Engine:
         return int(result.get('StatusCode', -1))
 
     def logs(self, name_or_id: str, tail: int = 200) -> str:
+        if self._raw_ok:
+            _, data = self._request(
+                'GET', f'logs {name_or_id}',
+                f'/containers/{_q(name_or_id)}/logs',
+                {'stdout': '1', 'stderr': '1', 'tail': str(tail)},
+                raw_body=True)
+            return demux(data or b'').decode('utf-8', 'replace')
         data = self._call(f'logs {name_or_id}', self.client.logs,
                           name_or_id, stdout=True, stderr=True, tail=tail)
         return data.decode('utf-8', 'replace') if isinstance(
@@ -448,3 +476,19 @@ def api_body(kwargs: Mapping[str, Any], host: Mapping[str, Any]
     body.update(AttachStdin=False, AttachStdout=False, AttachStderr=False,
                 StdinOnce=False)
     return body
+
+
+def demux(data: bytes) -> bytes:
+    """Payload of a multiplexed log stream (8-byte frame headers), in
+    order; a TTY container's raw stream is returned as is."""
+    out = []
+    i = 0
+    while i + 8 <= len(data):
+        kind, size = data[i], int.from_bytes(data[i + 4:i + 8], 'big')
+        if kind not in (0, 1, 2) or data[i + 1:i + 4] != b'\0\0\0':
+            return data  # not multiplexed
+        out.append(data[i + 8:i + 8 + size])
+        i += 8 + size
+    if i != len(data):
+        return data
+    return b''.join(out)

@@ -62,3 +62,11 @@ def test_unknown_argument_falls_back_to_docker_py():
     kwargs, host = docker_spec.create_args(FULL, 'full', {})
     assert engine.api_body(dict(kwargs, ports=[80]), host) is None
     assert engine.api_body(kwargs, dict(host, devices=['/dev/x'])) is None
+
+
+def test_demux_log_frames():
+    frames = (b'\x01\x00\x00\x00\x00\x00\x00\x03hi\n'
+              b'\x02\x00\x00\x00\x00\x00\x00\x04err\n')
+    assert engine.demux(frames) == b'hi\nerr\n'
+    assert engine.demux(b'plain tty output\n') == b'plain tty output\n'
+    assert engine.demux(b'') == b''
