@@ -80,3 +80,94 @@ def test_disabled_healthcheck_and_one_shot_restart():
                          kind=model.Kind.TASK, restart_policy='always')
     assert kwargs['healthcheck'] == {'test': ['NONE']}
     assert 'restart_policy' not in host
+
+
+def test_paunch_all_options_match_paunch_argv(tmp_path):
+    """Every flag paunch 7.0.4 emits for paunch-all-options.json has its
+    docker-py equivalent (semantically; units converted)."""
+    import json
+    import os
+    examples = os.environ.get('TDH_EXAMPLES',
+                              '/work/shared/reference/examples')
+    src = os.path.join(examples, 'paunch-all-options.json')
+    argv_file = os.path.join(examples,
+                             'paunch-all-options.expected-argv.json')
+    if not os.path.exists(src):
+        import pytest
+        pytest.skip('examples missing')
+    from tripleo_docker_hook import definitions
+    (tmp_path / 'foo.env').write_text('FOO=f\n')
+    (tmp_path / 'bar.env').write_text('BAR=b\n')
+    with open(src) as f:
+        dep = definitions.parse(f.read().replace('/srv/env', str(tmp_path)))
+    with open(argv_file) as f:
+        expected = json.load(f)
+    gib = 1 << 30
+    for name in ('one', 'two'):
+        kwargs, host = docker_spec.create_args(dep.container(name), name, {})
+        argv = expected[name]
+        i = 0
+        while i < len(argv):
+            flag = argv[i]
+            value = flag.split('=', 1)[1] if '=' in flag else None
+            key = flag.split('=', 1)[0]
+            if key == '--health-cmd':
+                assert kwargs['healthcheck']['test'] == ['CMD-SHELL',
+                                                         argv[i + 1]]
+                i += 2
+                continue
+            checks = {
+                '--detach': lambda: kwargs['detach'] is True,
+                '--env-file': lambda: True,   # read at parse time
+                '--net': lambda: host['network_mode'] == value,
+                '--ipc': lambda: host['ipc_mode'] == value,
+                '--pid': lambda: host['pid_mode'] == value,
+                '--uts': lambda: host['uts_mode'] == value,
+                '--health-interval': lambda: kwargs['healthcheck'][
+                    'interval'] == 30 * 10 ** 9,
+                '--health-timeout': lambda: kwargs['healthcheck'][
+                    'timeout'] == 10 * 10 ** 9,
+                '--health-retries': lambda: kwargs['healthcheck'][
+                    'retries'] == int(value),
+                '--privileged': lambda: host['privileged'] is True,
+                '--restart': lambda: host['restart_policy'] == {
+                    'Name': value},
+                '--user': lambda: kwargs['user'] == value,
+                '--log-opt': lambda: host['log_config']['Config'][
+                    'tag'] == value.split('=', 1)[1],
+                '--cpu-shares': lambda: host['cpu_shares'] == int(value),
+                '--memory': lambda: host['mem_limit'] == gib,
+                '--memory-swap': lambda: host['memswap_limit'] == gib,
+                '--memory-swappiness': lambda: host['mem_swappiness'] ==
+                int(value),
+                '--security-opt': lambda: host['security_opt'] == [
+                    value.replace(':', '=', 1)],
+                '--hostname': lambda: kwargs['hostname'] == value,
+                '--add-host': lambda: value in host['extra_hosts'],
+                '--cap-add': lambda: value in host['cap_add'],
+                '--cap-drop': lambda: value in host['cap_drop'],
+                '--env': lambda: (value if '=' in value else value + '=')
+                in kwargs['environment'],
+                '--rm': lambda: host['auto_remove'] is True,
+                '--interactive': lambda: kwargs['stdin_open'] is True,
+                '--tty': lambda: kwargs['tty'] is True,
+                '--ulimit': lambda: {'Name': value.split('=')[0],
+                                     'Soft': 1024, 'Hard': 1024} in
+                host['ulimits'],
+                '--group-add': lambda: value in host['group_add'],
+                '--volume': lambda: value in host['binds'],
+                '--volumes-from': lambda: value in host['volumes_from'],
+                '--cpuset-cpus': lambda: host['cpuset_cpus'] == value,
+            }
+            if key in checks:
+                assert checks[key](), (name, flag)
+                i += 1
+                continue
+            # image, then the command
+            assert kwargs['image'] == flag, (name, flag)
+            assert kwargs.get('command', []) == argv[i + 1:]
+            break
+        # two is a one-shot (no --detach): kind task, no restart policy
+    assert dep.container('two').kind.value == 'task'
+    assert 'cpuset_cpus' not in docker_spec.create_args(
+        dep.container('one'), 'one', {})[1]   # "all" = no pinning
