@@ -184,14 +184,14 @@ def render_all(desired: model.Deployment, conf, engine, report,
     # Everything that can be refused is refused before puppet runs.
     kolla_paths = kolla.check_paths(desired.kolla_config,
                                     conf.kolla_config_dir)
+    entries = config_sections.merge_all(desired.puppet_config)
     cdd = posixpath.normpath(conf.config_data_dir)
     rendered: List[puppet.Rendered] = []
-    if desired.puppet_config:
+    if entries:
         removed = puppet.remove_stale(engine, conf.puppet.timeout)
         if removed:
             LOG.info('removed config containers of interrupted runs: %s',
                      ', '.join(removed))
-        entries = config_sections.merge_all(desired.puppet_config)
         rendered, failed = _render_volumes(entries, conf, engine)
         if failed:
             for r in rendered:
