@@ -508,6 +508,7 @@ class Results:
         self.errors = {}    # (scenario, tool) → message
         self.notes = {}     # scenario → text
         self.touched = {}   # tool → [containers touched by change]
+        self.busy = []      # host CPU busy fraction before each sample
 
     def add(self, scenario, tool, seconds):
         self.samples.setdefault((scenario, tool), []).append(seconds)
@@ -518,9 +519,46 @@ class Results:
         log(f'  {scenario:<18} {tool:<7} FAILED: {exc}')
 
 
+def _cpu_times():
+    with open('/proc/stat') as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return idle, sum(fields)
+
+
+def cpu_busy(interval=0.5):
+    """Fraction of all CPUs busy over ``interval`` (other work included)."""
+    idle0, total0 = _cpu_times()
+    time.sleep(interval)
+    idle1, total1 = _cpu_times()
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+#: Set by main: (busy threshold, max wait in s); None = do not wait.
+QUIET = None
+
+
+def wait_quiet(results):
+    """Wait (bounded) until the host is mostly idle before a sample.
+
+    Other work on the machine (tests on the same engine) inflates every
+    number; waiting for a quiet moment keeps the samples comparable.  The
+    busy fraction seen is kept with the results.
+    """
+    if QUIET is None:
+        return
+    threshold, max_wait = QUIET
+    deadline = time.monotonic() + max_wait
+    busy = cpu_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = cpu_busy(1.0)
+    results.busy.append(round(busy, 3))
+
+
 def measure(results, scenario, tool, func, *args):
     if (scenario, tool.name) in results.errors:
         return False
+    wait_quiet(results)
     try:
         results.add(scenario, tool.name, func(*args))
         return True
@@ -575,6 +613,7 @@ def render_scenario(results, tdh, floor, rep):
     singles, floors = [], []
     for vol in RENDER_VOLUMES:
         key = f'render1_{vol}'
+        wait_quiet(results)
         try:
             singles.append(tdh.render([vol], f'{rep}{vol[-1]}'))
         except BenchError as exc:
@@ -618,6 +657,8 @@ def run_bench(args):
                  'kernel': platform.release(),
                  'engine': client.version().get('Version')},
         'options': {'repetitions': args.reps, 'sizes': args.sizes,
+                    'quiet_busy': args.quiet_busy,
+                    'quiet_wait': args.quiet_wait,
                     'only': sorted(args.only),
                     'floor_workers': args.floor_workers,
                     'quick': args.quick},
@@ -666,6 +707,10 @@ def run_bench(args):
             log(f'bench: removed {removed} leftover containers')
         shutil.rmtree(workdir, ignore_errors=True)
     info['interrupted'] = interrupted
+    info['host']['cpu_busy_before_samples'] = {
+        'median': statistics.median(results.busy) if results.busy else None,
+        'max': max(results.busy) if results.busy else None,
+        'threshold': QUIET[0] if QUIET else None}
     if 'startup' in args.only and not interrupted:
         info['imports_ms'] = tools[0].import_profile()
     info['host']['loadavg_end'] = os.getloadavg()
@@ -790,10 +835,12 @@ def table(summary):
                f'APIClient, {summary["options"]["floor_workers"]} threads, '
                'in-process')
     load = summary['host']
+    busy = load['cpu_busy_before_samples']
     out.append(f'load average at start/end: '
                f'{load["loadavg_start"][0]:.2f} / {load["loadavg_end"][0]:.2f}'
-               f' on {load["cpus"]} CPUs (other work on the host skews '
-               'every column)')
+               f' on {load["cpus"]} CPUs; CPU busy before samples: median '
+               f'{busy["median"] or 0:.0%}, max {busy["max"] or 0:.0%} '
+               '(other work on the host skews every column)')
     if cli:
         out.append(f'{cli.get("version", "")} with docker CLI '
                    f'{cli.get("docker_cli")} '
@@ -840,6 +887,12 @@ def parse_args(argv):
     p.add_argument('--only', default='startup,deploy,render',
                    help='comma-separated scenario groups: startup, deploy '
                         '(fresh, no-op, change one, delete), render')
+    p.add_argument('--quiet-busy', type=float, default=0.3,
+                   help='before each sample wait until the host CPUs are '
+                        'at most this busy (default 0.3; 1 = never wait)')
+    p.add_argument('--quiet-wait', type=float, default=60,
+                   help='longest wait for a quiet host per sample, s '
+                        '(default 60)')
     p.add_argument('--no-paunch', action='store_true',
                    help='skip paunch (no virtualenv needed)')
     p.add_argument('--save', action='store_true',
@@ -861,6 +914,9 @@ def main(argv=None):
     def on_term(signum, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
+    global QUIET
+    if args.quiet_busy < 1:
+        QUIET = (args.quiet_busy, args.quiet_wait)
     try:
         info, results = run_bench(args)
     except BenchError as exc:
