@@ -116,49 +116,7 @@ def test_paunch_all_options_match_paunch_argv(tmp_path):
                                                          argv[i + 1]]
                 i += 2
                 continue
-            checks = {
-                '--detach': lambda: kwargs['detach'] is True,
-                '--env-file': lambda: True,   # read at parse time
-                '--net': lambda: host['network_mode'] == value,
-                '--ipc': lambda: host['ipc_mode'] == value,
-                '--pid': lambda: host['pid_mode'] == value,
-                '--uts': lambda: host['uts_mode'] == value,
-                '--health-interval': lambda: kwargs['healthcheck'][
-                    'interval'] == 30 * 10 ** 9,
-                '--health-timeout': lambda: kwargs['healthcheck'][
-                    'timeout'] == 10 * 10 ** 9,
-                '--health-retries': lambda: kwargs['healthcheck'][
-                    'retries'] == int(value),
-                '--privileged': lambda: host['privileged'] is True,
-                '--restart': lambda: host['restart_policy'] == {
-                    'Name': value},
-                '--user': lambda: kwargs['user'] == value,
-                '--log-opt': lambda: host['log_config']['Config'][
-                    'tag'] == value.split('=', 1)[1],
-                '--cpu-shares': lambda: host['cpu_shares'] == int(value),
-                '--memory': lambda: host['mem_limit'] == gib,
-                '--memory-swap': lambda: host['memswap_limit'] == gib,
-                '--memory-swappiness': lambda: host['mem_swappiness'] ==
-                int(value),
-                '--security-opt': lambda: host['security_opt'] == [
-                    value.replace(':', '=', 1)],
-                '--hostname': lambda: kwargs['hostname'] == value,
-                '--add-host': lambda: value in host['extra_hosts'],
-                '--cap-add': lambda: value in host['cap_add'],
-                '--cap-drop': lambda: value in host['cap_drop'],
-                '--env': lambda: (value if '=' in value else value + '=')
-                in kwargs['environment'],
-                '--rm': lambda: host['auto_remove'] is True,
-                '--interactive': lambda: kwargs['stdin_open'] is True,
-                '--tty': lambda: kwargs['tty'] is True,
-                '--ulimit': lambda: {'Name': value.split('=')[0],
-                                     'Soft': 1024, 'Hard': 1024} in
-                host['ulimits'],
-                '--group-add': lambda: value in host['group_add'],
-                '--volume': lambda: value in host['binds'],
-                '--volumes-from': lambda: value in host['volumes_from'],
-                '--cpuset-cpus': lambda: host['cpuset_cpus'] == value,
-            }
+            checks = _flag_checks(kwargs, host, value, gib)
             if key in checks:
                 assert checks[key](), (name, flag)
                 i += 1
@@ -171,3 +129,50 @@ def test_paunch_all_options_match_paunch_argv(tmp_path):
     assert dep.container('two').kind.value == 'task'
     assert 'cpuset_cpus' not in docker_spec.create_args(
         dep.container('one'), 'one', {})[1]   # "all" = no pinning
+
+
+def _flag_checks(kwargs, host, value, gib):
+    """paunch flag → check of the docker-py arguments."""
+    return {
+        '--detach': lambda: kwargs['detach'] is True,
+        '--env-file': lambda: True,   # read at parse time
+        '--net': lambda: host['network_mode'] == value,
+        '--ipc': lambda: host['ipc_mode'] == value,
+        '--pid': lambda: host['pid_mode'] == value,
+        '--uts': lambda: host['uts_mode'] == value,
+        '--health-interval': lambda: kwargs['healthcheck'][
+            'interval'] == 30 * 10 ** 9,
+        '--health-timeout': lambda: kwargs['healthcheck'][
+            'timeout'] == 10 * 10 ** 9,
+        '--health-retries': lambda: kwargs['healthcheck'][
+            'retries'] == int(value),
+        '--privileged': lambda: host['privileged'] is True,
+        '--restart': lambda: host['restart_policy'] == {
+            'Name': value},
+        '--user': lambda: kwargs['user'] == value,
+        '--log-opt': lambda: host['log_config']['Config'][
+            'tag'] == value.split('=', 1)[1],
+        '--cpu-shares': lambda: host['cpu_shares'] == int(value),
+        '--memory': lambda: host['mem_limit'] == gib,
+        '--memory-swap': lambda: host['memswap_limit'] == gib,
+        '--memory-swappiness': lambda: host['mem_swappiness'] ==
+        int(value),
+        '--security-opt': lambda: host['security_opt'] == [
+            value.replace(':', '=', 1)],
+        '--hostname': lambda: kwargs['hostname'] == value,
+        '--add-host': lambda: value in host['extra_hosts'],
+        '--cap-add': lambda: value in host['cap_add'],
+        '--cap-drop': lambda: value in host['cap_drop'],
+        '--env': lambda: (value if '=' in value else value + '=')
+        in kwargs['environment'],
+        '--rm': lambda: host['auto_remove'] is True,
+        '--interactive': lambda: kwargs['stdin_open'] is True,
+        '--tty': lambda: kwargs['tty'] is True,
+        '--ulimit': lambda: {'Name': value.split('=')[0],
+                             'Soft': 1024, 'Hard': 1024} in
+        host['ulimits'],
+        '--group-add': lambda: value in host['group_add'],
+        '--volume': lambda: value in host['binds'],
+        '--volumes-from': lambda: value in host['volumes_from'],
+        '--cpuset-cpus': lambda: host['cpuset_cpus'] == value,
+    }
