@@ -96,11 +96,9 @@ class Applier:
                 self._level(level, f'step {step.number} level {i}')
 
     def _level(self, actions: Sequence[planning.Action], where: str) -> None:
+        # Kept containers are listed once, in the plan; here only what
+        # was done.
         todo = [a for a in actions if a.changes]
-        for a in actions:
-            if not a.changes:
-                self.report.info(f'kept {a.name}' +
-                                 (f' ({a.reason})' if a.reason else ''))
         if not todo:
             return
         outcomes = self._parallel(self._do, todo)
