@@ -27,7 +27,7 @@ AGENTS = os.environ.get('TDH_AGENTS_IMAGE', 'tdh/agents:latest')
 
 @pytest.fixture(scope='session')
 def agents_image(docker_api):
-    """The agents image, built or refreshed by the script (quick if current)."""
+    """The agents image, built or refreshed (a no-op when current)."""
     proc = subprocess.run(
         ['bash', os.path.join(REPO, 'tools', 'build-agents-image.sh')],
         env=dict(os.environ, TDH_AGENTS_IMAGE=AGENTS),
