@@ -184,6 +184,14 @@ def test_restart_and_misc():
     assert c.labels == (('a', 'b'),)
 
 
+def test_user_forms():
+    assert one({'image': 'x', 'user': 42}).user == '42'
+    assert one({'image': 'x', 'user': 'nova:nova'}).user == 'nova:nova'
+    assert problems({'svc': {'image': 'x', 'user': 'a b'}}) == [
+        'svc.user: Invalid value: "a b": must be USER[:GROUP] (names or '
+        'numeric IDs)']
+
+
 def test_comment_keys_ignored_everywhere():
     dep = definitions.parse({'_note': 'x', 'aa': {'image': 'x', '_c': 1}})
     assert [c.name for c in dep.containers] == ['aa']

@@ -424,6 +424,21 @@ def parse_mode(f: common.Fields, key: str, errs: errors.ErrorList,
     return ''
 
 
+def parse_user(f: common.Fields, errs: errors.ErrorList) -> str:
+    """``user``: a name or uid, ``[:group]``; a YAML integer is a uid."""
+    raw = f.raw('user')
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        f.keep('user', str(raw))
+        return str(raw)
+    value = f.str('user')
+    if value and not re.match(r'^[A-Za-z0-9_.][A-Za-z0-9_.$-]*'
+                              r'(:[A-Za-z0-9_.][A-Za-z0-9_.$-]*)?$', value):
+        errs.invalid(f.p('user'), value, 'must be USER[:GROUP] (names or '
+                     'numeric IDs)')
+        return ''
+    return value
+
+
 def extra_options(f: common.Fields, errs: errors.ErrorList,
                   keys: Tuple[str, ...]) -> Dict[str, Any]:
     """Container keyword arguments for the options in ``keys``.
@@ -527,7 +542,7 @@ def extra_options(f: common.Fields, errs: errors.ErrorList,
             errs.invalid(f.p('stop_signal'), value, 'not a signal name')
         kw['stop_signal'] = value
     if 'user' in keys and f.has('user'):
-        kw['user'] = f.str('user')
+        kw['user'] = parse_user(f, errs)
     if 'healthcheck' in keys and f.has('healthcheck'):
         if f.raw('healthcheck') == 'image':
             # The image's own HEALTHCHECK (what an absent key means in
@@ -573,7 +588,7 @@ def parse_container(name: str, step: int, spec: Any, path: str,
     environment = merge_env(env_pairs, parse_environment(f, errs))
     privileged = f.bool('privileged')
     if is_exec:
-        user = f.str('user')
+        user = parse_user(f, errs)
         command = parse_command(f, 'command', errs)
         if command is None or len(command) < 2:
             errs.required(f.p('command'), 'an exec needs the target '
