@@ -1,19 +1,20 @@
 """The agents container: the node's whole agent chain inside the image.
 
 ``tools/build-agents-image.sh`` builds ``tdh/agents:latest`` (a no-op when
-it is current).  The container runs as ``etc/systemd/
-tripleo-docker-agents.service`` runs it (privileged, host network and PID
-namespace, the Engine's socket) with the state directories bind-mounted at
-the SAME paths as on the host, because the hook hands those paths to the
-Engine as bind-mount sources.  Inside, the image's own os-refresh-config
-tree runs: 20-os-apply-config, our 50-heat-config-tripleo-docker-hook,
-heat-agents' 55-heat-config, the hook at /usr/libexec/heat-config/hooks and
-heat-config-notify, which reaches the test's 127.0.0.1 signal server over
-the host network.
+it is current).  The container is started with the ``ExecStart`` of
+``etc/systemd/tripleo-docker-agents.service`` itself (privileged, host
+network and PID namespace, the Engine's socket, every mount), only with
+each host path moved under the test's directory, still at the SAME path on
+both sides: the hook hands those paths to the Engine as bind-mount sources.
+Inside, the image's own os-refresh-config tree runs: 20-os-apply-config,
+our 50-heat-config-tripleo-docker-hook, heat-agents' 55-heat-config, the
+hook at /usr/libexec/heat-config/hooks and heat-config-notify, which
+reaches the test's 127.0.0.1 signal server over the host network.
 """
 
 import json
 import os
+import shlex
 import subprocess
 from urllib import parse
 
@@ -22,7 +23,73 @@ import pytest
 from tests import helpers
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..')
+UNIT = os.path.join(REPO, 'etc', 'systemd', 'tripleo-docker-agents.service')
 AGENTS = os.environ.get('TDH_AGENTS_IMAGE', 'tdh/agents:latest')
+SOCKET = '/var/run/docker.sock'
+
+
+def unit_exec_start():
+    """The unit's ``ExecStart`` as words (continuation lines joined)."""
+    with open(UNIT) as f:
+        text = f.read().replace('\\\n', ' ')
+    [line] = [x for x in text.splitlines() if x.startswith('ExecStart=')]
+    return shlex.split(line[len('ExecStart='):])
+
+
+def unit_command(root, name, image, env, args):
+    """The unit's ``docker run`` with its host paths moved under ``root``.
+
+    Fails when a mount is not at the same path on both sides, the rule the
+    whole container depends on.  Returns ``(command, host paths)``.
+    """
+    words = unit_exec_start()
+    assert words[:2] == ['/usr/bin/docker', 'run'], words
+    command, paths, i = ['docker', 'run'], [], 2
+    while i < len(words):
+        word = words[i]
+        if word == '--name':
+            command += ['--name', name]
+            i += 2
+        elif word in ('-v', '--volume'):
+            source, target, *mode = words[i + 1].split(':')
+            assert source == target, words[i + 1]
+            if source != SOCKET:
+                source = target = f'{root}{source}'
+                paths.append(source)
+            command += [word, ':'.join([source, target] + mode)]
+            i += 2
+        elif word == '--mount':
+            fields = dict(f.split('=', 1) if '=' in f else (f, '')
+                          for f in words[i + 1].split(','))
+            assert fields['source'] == fields['target'], words[i + 1]
+            fields['source'] = fields['target'] = root + fields['target']
+            paths.append(fields['source'])
+            command += [word, ','.join(f'{k}={v}' if v else k
+                                       for k, v in fields.items())]
+            i += 2
+        elif word == '${TDH_AGENTS_IMAGE}':
+            assert words[i + 1:] == ['os-collect-config'], words[i:]
+            for key, value in env.items():
+                command += ['-e', f'{key}={value}']
+            return command + [image, 'os-collect-config'] + list(args), paths
+        else:
+            command.append(word)
+            i += 1
+    raise AssertionError(f'no ${{TDH_AGENTS_IMAGE}} in {words}')
+
+
+def test_unit_mounts_at_same_paths():
+    """The unit's mounts, each at the same path (no Docker needed)."""
+    command, paths = unit_command('/x', 'n', 'img', {}, ())
+    assert {p[2:] for p in paths} >= {
+        '/var/lib/config-data', '/var/lib/kolla/config_files',
+        '/var/lib/tripleo-docker-hook', '/var/lib/heat-config',
+        '/var/lib/os-collect-config', '/etc/puppet',
+        '/etc/os-collect-config.conf', '/etc/tripleo-docker-hook'}
+    assert f'{SOCKET}:{SOCKET}' in command
+    for flag in ('--privileged', '--rm'):
+        assert flag in command
+    assert command[command.index('--net') + 1] == 'host'
 
 
 @pytest.fixture(scope='session')
@@ -37,51 +104,59 @@ def agents_image(docker_api):
 
 
 @pytest.fixture
-def agents(tmp_path, hook_env, deployment, agents_image, docker_api):
+def agents(tmp_path, deployment, agents_image, docker_api):
     """``agents(deployments)``: one os-collect-config cycle in the image.
 
-    Each call is a fresh container (as after a restart of the unit): what
-    must survive, the hook's state, heat-config's deployed markers and
-    os-collect-config's cache, lives in the bind-mounted ``tmp_path``.
+    Each call is a fresh container, as after a restart of the unit: what
+    must survive (the hook's state, heat-config's deployed markers,
+    os-collect-config's cache) lives in the mounted directories.
     """
-    metadata = tmp_path / 'metadata'
-    metadata.mkdir()
+    root = str(tmp_path / 'host')
     name = f'{deployment}-agents'
+    occ_conf = f'{root}/etc/os-collect-config.conf'
+    hook_conf = f'{root}/etc/tripleo-docker-hook/tripleo-docker-hook.conf'
     env = {
         # os-collect-config's local collector restores getlocale(), which
         # maps C.UTF-8 to an en_US.UTF-8 the image lacks: plain C.
         'LC_ALL': 'C', 'LANG': 'C',
-        'TRIPLEO_DOCKER_HOOK_CONFIG': hook_env['TRIPLEO_DOCKER_HOOK_CONFIG'],
-        # On a node these are /var/lib/heat-config/deployed (mounted) and
-        # /var/run/heat-config/deployed (the container's own tmpfs-like
-        # /var/run); here they point into the test's directory.
-        'HEAT_CONFIG_DEPLOYED': str(tmp_path / 'deployed'),
-        'HEAT_CONFIG_DEPLOYED_OLD': str(tmp_path / 'deployed-old'),
+        # What the defaults (/etc/..., /var/lib/...) are on a node.
+        'TRIPLEO_DOCKER_HOOK_CONFIG': hook_conf,
+        'HEAT_CONFIG_DEPLOYED': f'{root}/var/lib/heat-config/deployed',
     }
-    command = [
-        'docker', 'run', '--rm', '--name', name,
-        '--privileged', '--net', 'host', '--pid', 'host',
-        '-v', '/var/run/docker.sock:/var/run/docker.sock',
-        '-v', f'{tmp_path}:{tmp_path}',
-    ]
-    for key, value in env.items():
-        command += ['-e', f'{key}={value}']
-    command += [
-        agents_image, 'os-collect-config', '--one-time', '--force',
-        '--config-file', '/dev/null',
-        '--cachedir', str(tmp_path / 'cache'),
-        '--backup-cachedir', str(tmp_path / 'cache-backup'),
-        '--local-path', str(metadata),
-        '--command', 'os-refresh-config', 'local']
+    command, paths = unit_command(
+        root, name, agents_image, env,
+        ['--one-time', '--force', '--config-file', occ_conf])
+    for path in paths:   # the unit's ExecStartPre
+        if path != occ_conf:
+            os.makedirs(path, exist_ok=True)
+    # The local collector stands in for Heat; its default directory is
+    # under a mount the unit has.
+    local = f'{root}/var/lib/os-collect-config/local-data'
+    os.makedirs(local)
+    with open(occ_conf, 'w') as f:
+        f.write('[DEFAULT]\ncommand = os-refresh-config\n'
+                f'cachedir = {root}/var/lib/os-collect-config\n'
+                'collectors = local\n'
+                f'[local]\npath = {local}\n')
+    helpers.write_conf(
+        tmp_path / 'hook.conf',
+        state_dir=f'{root}/var/lib/tripleo-docker-hook',
+        config_data_dir=f'{root}/var/lib/config-data',
+        kolla_config_dir=f'{root}/var/lib/kolla/config_files',
+        puppet__modules_dir=f'{root}/etc/puppet/modules',
+        puppet__hieradata_dir=f'{root}/etc/puppet/hieradata',
+        puppet__hiera_config=f'{root}/etc/puppet/hiera.yaml')
+    os.replace(tmp_path / 'hook.conf', hook_conf)
 
     def run(deployments):
-        (metadata / 'heat.json').write_text(
-            json.dumps({'deployments': deployments}))
+        with open(f'{local}/heat.json', 'w') as f:
+            json.dump({'deployments': deployments}, f)
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=300)
         assert proc.returncode == 0, proc.stderr[-4000:]
         return proc.stderr
 
+    run.root = root
     yield run
     subprocess.run(['docker', 'rm', '-f', name], capture_output=True)
 
@@ -128,7 +203,8 @@ def test_agents_container_deploys_signals_and_cleans_up(
         [kept_container] = _service_containers(docker_api, keep)
         # heat-config's marker landed in the mounted directory: it survives
         # the agents container (the next run is a fresh container).
-        assert (tmp_path / 'deployed' / f'{doc["id"]}.json').is_file()
+        assert os.path.isfile(
+            f'{agents.root}/var/lib/heat-config/deployed/{doc["id"]}.json')
 
         # A fresh agents container; Heat dropped the first deployment from
         # the metadata: the image's cleanup script (configure.d/50-...)
