@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
+from tripleo_docker_hook import docker_spec
 from tripleo_docker_hook import model
 from tripleo_docker_hook.definitions import pod as pod_mod
 
@@ -79,6 +80,12 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
             if m.propagation in _PROPAGATION:
                 mount['mountPropagation'] = _PROPAGATION[m.propagation]
         mounts.append(mount)
+        if not m.volume and m.type in ('bind', 'volume') and (
+                m.selinux_relabel or m.type == 'volume' or
+                (m.propagation and m.propagation not in _PROPAGATION)):
+            # No Kubernetes equivalent: the exact Docker mount too.
+            extra.setdefault('volumes', []).append(
+                docker_spec.bind_string(m))
     if mounts:
         out['volumeMounts'] = mounts
     sec: Dict[str, Any] = {}

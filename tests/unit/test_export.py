@@ -10,6 +10,7 @@ import yaml
 
 from tripleo_docker_hook import cli
 from tripleo_docker_hook import definitions
+from tripleo_docker_hook import errors
 from tripleo_docker_hook import export
 from tests.unit.test_definitions_pod import pod
 
@@ -108,16 +109,39 @@ def test_export_is_valid_v1_shape():
 
 def projection(c):
     """What matters when docker_config goes through Kubernetes Pods: the
-    Pod identity labels, volume names and SELinux relabel options are new
-    or gone, trailing slashes of host paths are dropped, and no stop
-    timeout means Docker's 10 s."""
-    mounts = tuple(dataclasses.replace(
-        m, volume='', selinux_relabel='', source=m.source.rstrip('/'),
-        propagation=m.propagation if m.propagation in ('rslave', 'rshared')
-        else '') for m in c.mounts)
+    Pod identity labels and volume names are new, trailing slashes of host
+    paths are dropped, and no stop timeout means Docker's 10 s."""
+    mounts = tuple(dataclasses.replace(m, volume='',
+                                       source=m.source.rstrip('/'))
+                   for m in c.mounts)
     return dataclasses.replace(
         c, source_hash='', labels=(), pod='', pod_container='',
         mounts=mounts, stop_timeout=c.stop_timeout or 10)
+
+
+def test_exact_docker_mounts_survive_export():
+    dep = definitions.parse({'svc': {'image': 'x', 'volumes': [
+        '/a:/a:z', 'named:/n', '/b:/b:shared,ro', '/c:/c:rslave']}})
+    pods = export.to_pods(dep)
+    mounts = pods[0]['spec']['containers'][0]['volumeMounts']
+    assert [m['mountPath'] for m in mounts] == ['/a', '/n', '/b', '/c']
+    assert mounts[3]['mountPropagation'] == 'HostToContainer'
+    options = json.loads(pods[0]['metadata']['annotations'][
+        'tripleo.org/docker-options'])
+    assert options['volumes'] == ['/a:/a:rw,z', 'named:/n:rw',
+                                  '/b:/b:ro,shared']
+    back = definitions.parse(export.dumps(dep)).containers[0]
+    assert [projection(back)] == [projection(dep.containers[0])]
+
+
+def test_docker_options_volume_needs_a_mount():
+    bad = pod(metadata={'annotations': {
+        'tripleo.org/docker-options': json.dumps({'volumes': ['/a:/x:z']})}})
+    with pytest.raises(errors.ValidationError) as info:
+        definitions.parse(bad)
+    assert str(info.value) == (
+        'metadata.annotations[tripleo.org/docker-options].volumes[0]: '
+        'Not found: "/x"')
 
 
 def docker_config_examples():

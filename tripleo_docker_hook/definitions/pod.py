@@ -407,8 +407,15 @@ def _docker_options(info: _PodInfo, meta_path: str, errs: errors.ErrorList
     if not isinstance(data, Mapping):
         common.wrong_type(errs, path, data, 'a JSON object')
         return {'resources': {}}
-    f = common.Fields(data, path, errs, docker_config.POD_EXTRA_KEYS)
+    f = common.Fields(data, path, errs,
+                      docker_config.POD_EXTRA_KEYS + ('volumes',))
     kw = docker_config.extra_options(f, errs, docker_config.POD_EXTRA_KEYS)
+    # Exact Docker mounts (SELinux z/Z, propagation modes Kubernetes has
+    # no name for, named volumes) replacing the volumeMount of the same
+    # mountPath: the export writes both, a close Kubernetes mount and this.
+    kw['volumes'] = {m.target.rstrip('/') or '/': (m, i) for i, m in
+                     enumerate(docker_config.parse_volumes(f, errs))}
+    kw['volumes_path'] = f.p('volumes')
     f.finish()
     return kw
 
@@ -994,6 +1001,15 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
     sec = _security(f.raw('securityContext'), f.p('securityContext'), errs,
                     pod_sc)
     mounts = _mounts(f, errs, volumes, sec['privileged'], info)
+    exact = extra.get('volumes') or {}
+    if exact:
+        by_target = {m.target.rstrip('/') or '/': m for m in mounts}
+        for target, (mount, i) in exact.items():
+            if target not in by_target:
+                errs.not_found(f'{extra["volumes_path"]}[{i}]', mount.target)
+        mounts = tuple(exact[m.target.rstrip('/') or '/'][0]
+                       if (m.target.rstrip('/') or '/') in exact else m
+                       for m in mounts)
     _ports(f, errs, ports_seen)
     health: Optional[model.HealthCheck] = model.HealthCheck(test=('NONE',))
     if f.has('livenessProbe'):
@@ -1034,7 +1050,8 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
     policy = 'no' if kind is not model.Kind.SERVICE else RESTART[restart]
     res = dict(extra.get('resources', {}))
     res.update(resources)
-    kw = {k: v for k, v in extra.items() if k != 'resources'}
+    kw = {k: v for k, v in extra.items()
+          if k not in ('resources', 'volumes', 'volumes_path')}
     sec_opt = tuple(sec['security_opt']) + tuple(kw.pop('security_opt', ()))
     group_add = tuple(pod_sc.get('group_add', ())) + tuple(
         kw.pop('group_add', ()))
