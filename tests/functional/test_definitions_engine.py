@@ -195,3 +195,41 @@ def test_hook_rejects_wrong_host_path_type_before_any_change(
     assert docker_api.containers(
         all=True, filters={'label': f'deployment={deployment}'}) == []
     assert os.path.isfile(target)
+
+
+def test_hook_runs_a_pod_with_init_container(docker_api, deployment,
+                                             hook_env, tmp_path):
+    data = tmp_path / 'shared'
+    config = {'apiVersion': 'v1', 'kind': 'Pod',
+              'metadata': {'name': deployment,
+                           'annotations': {'tripleo.org/step': '2'}},
+              'spec': {
+                  'volumes': [{'name': 'shared', 'hostPath': {
+                      'path': str(data), 'type': 'DirectoryOrCreate'}}],
+                  'initContainers': [{
+                      'name': 'init', 'image': helpers.BUSYBOX,
+                      'imagePullPolicy': 'IfNotPresent',   # no registry
+                      'command': ['sh', '-c', 'echo ready > /s/flag'],
+                      'volumeMounts': [{'name': 'shared',
+                                        'mountPath': '/s'}]}],
+                  'containers': [{
+                      'name': 'app', 'image': helpers.BUSYBOX,
+                      'imagePullPolicy': 'IfNotPresent',
+                      'command': SLEEP,
+                      'volumeMounts': [{'name': 'shared', 'mountPath': '/s',
+                                        'readOnly': True}]}]}}
+    answer, rc, _ = helpers.run_hook(helpers.make_doc(deployment, config),
+                                     env=hook_env)
+    assert rc == 0, answer
+    assert (data / 'flag').read_text() == 'ready\n'
+    info = docker_api.inspect_container(f'{deployment}-app')
+    labels = info['Config']['Labels']
+    assert labels['container_name'] == f'{deployment}-app'
+    assert labels['io.kubernetes.pod.name'] == deployment
+    assert labels['tripleo-docker-hook.step'] == '2'
+    assert info['State']['Running'] is True
+    assert info['Config']['Healthcheck'] == {'Test': ['NONE']}
+    init = docker_api.inspect_container(f'{deployment}-init')
+    assert init['State']['ExitCode'] == 0
+    assert labels['tripleo-docker-hook.kind'] == 'service'
+    assert init['Config']['Labels']['tripleo-docker-hook.kind'] == 'task'
