@@ -398,3 +398,16 @@ def test_task_that_never_ran_is_not_masked_on_reapply(docker_api, deployment,
         assert rc != 0, answer
         assert init in answer['deploy_stderr']
         assert 'bootstrap-done' not in answer['deploy_stdout']
+
+
+def test_lock_held_too_long_fails_clearly_and_changes_nothing(
+        docker_api, deployment, hook_env):
+    from tripleo_docker_hook import state
+    add_conf(hook_env, lock_timeout=1)
+    with state.host_lock(hook_env['TDH_STATE_DIR'], 5):
+        answer, rc = apply(deployment, config({f'{deployment}-a': spec()}),
+                           hook_env)
+    assert rc == 3, answer
+    assert 'holds' in answer['deploy_stderr']
+    assert 'lock_timeout' in answer['deploy_stderr']
+    assert containers(docker_api, deployment) == {}
