@@ -1096,10 +1096,10 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
         start_order=order, entrypoint=entrypoint, command=cmd,
         environment=tuple(environment), working_dir=working_dir,
         user=user, mounts=mounts, privileged=sec['privileged'],
-        pid_mode=kw.pop('pid_mode', '') or ('host' if info_host(
-            pod_sc, 'hostPID') else ''),
-        ipc_mode=kw.pop('ipc_mode', '') or ('host' if info_host(
-            pod_sc, 'hostIPC') else ''),
+        pid_mode=kw.pop('pid_mode', '') or (
+            'host' if pod_sc.get('_hostPID') else ''),
+        ipc_mode=kw.pop('ipc_mode', '') or (
+            'host' if pod_sc.get('_hostIPC') else ''),
         uts_mode=kw.pop('uts_mode', ''),
         cap_add=sec['cap_add'], cap_drop=sec['cap_drop'],
         security_opt=sec_opt, read_only=sec['read_only'],
@@ -1110,10 +1110,6 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
         resources=model.Resources(**res), labels=tuple(sorted(
             labels.items())), tty=tty, stdin_open=stdin, pull_policy=pull,
         pod=info.name, pod_container=name, init=init, **kw)
-
-
-def info_host(pod_sc: Dict[str, Any], key: str) -> bool:
-    return bool(pod_sc.get('_' + key))
 
 
 def _mounts(f: common.Fields, errs: errors.ErrorList,
