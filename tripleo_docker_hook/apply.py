@@ -190,8 +190,13 @@ class Applier:
             problem = str(exc)
         if problem:
             logs = self._logs(tmp)
-            self.engine.remove(tmp, force=True)
-            self.engine.start(old.id)
+            try:
+                self.engine.remove(tmp, force=True)
+                self.engine.start(old.id)
+            except errors.HookError as exc:
+                return Outcome(action, logs, error=(
+                    f'{c.name}: replacement failed ({problem}) and so did '
+                    f'the rollback ({exc}); the next apply retries'))
             return Outcome(action, logs, error=(
                 f'{c.name}: replacement failed ({problem}); rolled back, '
                 f'the previous container is running again'))
