@@ -385,7 +385,7 @@ def parse_security_opt(f: common.Fields, errs: errors.ErrorList
         if key not in ('label', 'apparmor', 'seccomp', 'no-new-privileges',
                        'systempaths'):
             errs.unsupported(f'{f.p("security_opt")}[{i}]', item,
-                             ['label=…', 'apparmor=…', 'seccomp=…',
+                             ['label=...', 'apparmor=...', 'seccomp=...',
                               'no-new-privileges', 'systempaths=unconfined'])
             continue
         out.append(opt)

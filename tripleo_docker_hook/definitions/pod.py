@@ -245,6 +245,12 @@ def parse(data: Mapping, path: str, errs: errors.ErrorList,
     if docker_name is not None and total != 1:
         errs.forbidden(f'{meta_path}.annotations[{ANN_DOCKER_NAME}]',
                        'only for a Pod with exactly one container')
+        docker_name = None
+    if info.kind == 'task' and 'restartPolicy' in spec and \
+            restart == 'Always':
+        errs.forbidden(sf.p('restartPolicy'), f'a {ANN_KIND}: task Pod runs '
+                       'to completion: restartPolicy must be Never or '
+                       'OnFailure')
     if info.kind == 'exec' and (init_raw or len(containers_raw) != 1):
         errs.forbidden(f'{meta_path}.annotations[{ANN_KIND}]',
                        'an exec Pod has exactly one container')
@@ -1042,11 +1048,6 @@ def _container(raw: Mapping, path: str, errs: errors.ErrorList,
         kind = model.Kind.TASK
     elif is_exec:
         kind = model.Kind.EXEC
-    if info.kind == 'task' and not init and restart == 'Always' and \
-            'restartPolicy' in info.spec_keys:
-        errs.forbidden(f.p('name'), f'a {ANN_KIND}: task Pod runs to '
-                       'completion: restartPolicy must be Never or '
-                       'OnFailure')
     policy = 'no' if kind is not model.Kind.SERVICE else RESTART[restart]
     res = dict(extra.get('resources', {}))
     res.update(resources)
