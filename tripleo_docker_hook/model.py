@@ -98,10 +98,12 @@ class Resources:
 class Container:
     """One container (or one-shot task / exec) of a deployment.
 
-    ``name`` is both the name in the definition and the Docker container
-    name.  ``source_hash`` is a hash of the canonical, user-supplied
-    definition (plus the content of env files it reads); planning folds in
-    the schema version and the config volumes it mounts.
+    ``name`` is the Docker container name: the docker_config key, or for
+    Pods ``<pod>-<container>`` (``pod``/``pod_container`` keep the parts).
+    ``source_hash`` is a hash of the canonical, user-supplied definition
+    (plus the content of env files and ConfigMap/Secret data it reads, and
+    for Pods the Pod fields that affect it, and the schema version); the
+    config rendering folds in the config volumes it mounts.
     """
 
     name: str
