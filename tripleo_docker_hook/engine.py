@@ -1,9 +1,16 @@
 """The Docker Engine API: the only module that talks to Docker.
 
-It speaks the low-level ``docker.APIClient`` (one HTTP request per call, no
-hidden inspects).  What to send comes from :mod:`docker_spec` (pure
-model → API arguments); what comes back is turned into
+Every change (create, start, stop, remove, rename, wait, exec, pull, copy)
+goes through docker-py's low-level ``docker.APIClient``: one HTTP request
+per call, no hidden inspects.  What to send comes from :mod:`docker_spec`
+(pure model → API arguments); what comes back is turned into
 :class:`model.Observed` records here.
+
+The two reads a no-op apply needs (one container list, one image lookup per
+image) are plain ``GET`` requests made with the standard library when the
+engine is a unix socket: importing docker-py and requests costs more than
+the whole rest of a no-op, so they are imported only when something has to
+change.
 """
 
 import json
@@ -137,74 +144,48 @@ class Engine:
     # -- lean reads -------------------------------------------------------
     @property
     def _raw_ok(self) -> bool:
-        """Reads go over the stdlib when the engine is a unix socket.
-
-        A no-op apply only reads (one container list, one image lookup
-        per image); importing docker-py and requests for that costs more
-        than the whole rest of the run, so they are imported only when
-        something has to change.
-        """
+        """Reads go over the stdlib when the engine is a unix socket."""
         return self.url.startswith('unix://') and self.version != 'auto'
 
     def _get(self, what: str, path: str, params=None,
              missing_ok: bool = False) -> Tuple[int, Any]:
-        return self._request('GET', what, path, params,
-                             missing_ok=missing_ok)
-
-    def _request(self, method: str, what: str, path: str, params=None,
-                 body: Any = None, missing_ok: bool = False,
-                 timeout: Optional[float] = None,
-                 raw_body: bool = False,
-                 pass_timeout: bool = False) -> Tuple[int, Any]:
-        """One Engine API call over the unix socket with the stdlib."""
+        """One ``GET`` over the unix socket with the standard library."""
         import http.client
         import socket
+
+        socket_path = self.url[len('unix://'):]
 
         class Connection(http.client.HTTPConnection):
             def connect(conn):
                 conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 conn.sock.settimeout(conn.timeout)
-                conn.sock.connect(self.url[len('unix://'):])
+                conn.sock.connect(socket_path)
 
         url = f'/v{self.version}{path}'
         if params:
             url += '?' + urllib.parse.urlencode(params)
-        headers = {}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers['Content-Type'] = 'application/json'
-        conn = Connection('localhost', timeout=timeout or self.timeout)
+        conn = Connection('localhost', timeout=self.timeout)
         try:
-            conn.request(method, url, body=data, headers=headers)
+            conn.request('GET', url)
             response = conn.getresponse()
             raw = response.read()
-        except TimeoutError as exc:
-            if pass_timeout:
-                raise
-            raise errors.EngineError(
-                f'{what}: no answer from the Docker engine within '
-                f'{timeout or self.timeout} s') from exc
         except OSError as exc:
             raise errors.EngineError(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
                 f'{errors.first_line(exc)}') from exc
         finally:
             conn.close()
-        status = response.status
-        if status == 404 and missing_ok:
-            return status, None
-        if raw_body and status < 400:
-            return status, raw
+        if response.status == 404 and missing_ok:
+            return response.status, None
         try:
             result = json.loads(raw) if raw else None
         except ValueError:
             result = None
-        if status >= 400:
+        if response.status >= 400:
             detail = result.get('message') if isinstance(result, dict) \
                 else raw.decode('utf-8', 'replace')
             raise errors.EngineError(f'{what}: {detail}')
-        return status, result
+        return response.status, result
 
     def inspect(self, name_or_id: str) -> Dict[str, Any]:
         return self._call(f'inspect {name_or_id}',
@@ -223,34 +204,16 @@ class Engine:
     def create(self, container: model.Container, name: str,
                labels: Mapping[str, str]) -> str:
         kwargs, host = docker_spec.create_args(container, name, labels)
-        body = api_body(kwargs, host) if self._raw_ok else None
-        if body is not None:
-            _, result = self._request('POST', f'create {name}',
-                                      '/containers/create', {'name': name},
-                                      body=body)
-            return result['Id']
         host_config = self.client.create_host_config(**host)
         result = self._call(f'create {name}', self.client.create_container,
                             host_config=host_config, **kwargs)
         return result['Id']
 
     def start(self, name_or_id: str) -> None:
-        if self._raw_ok:
-            self._request('POST', f'start {name_or_id}',
-                          f'/containers/{_q(name_or_id)}/start')
-            return
         self._call(f'start {name_or_id}', self.client.start, name_or_id)
 
     def stop(self, name_or_id: str, timeout: Optional[int] = None) -> None:
         """Stop; ``timeout`` None means the container's own StopTimeout."""
-        if self._raw_ok:
-            params = {} if timeout is None else {'t': str(timeout)}
-            # The HTTP call lasts as long as the graceful stop.
-            wait = self.timeout + (600 if timeout is None else timeout)
-            self._request('POST', f'stop {name_or_id}',
-                          f'/containers/{_q(name_or_id)}/stop', params,
-                          timeout=wait)
-            return
         kwargs = {} if timeout is None else {'timeout': timeout}
         self._call(f'stop {name_or_id}', self.client.stop, name_or_id,
                    **kwargs)
@@ -258,12 +221,6 @@ class Engine:
     def remove(self, name_or_id: str, force: bool = True,
                volumes: bool = False) -> None:
         """Remove; a container that is already gone is fine."""
-        if self._raw_ok:
-            self._request('DELETE', f'remove {name_or_id}',
-                          f'/containers/{_q(name_or_id)}',
-                          {'force': '1' if force else '0',
-                           'v': '1' if volumes else '0'}, missing_ok=True)
-            return
         from docker import errors as docker_errors
         try:
             self.client.remove_container(name_or_id, force=force, v=volumes)
@@ -291,27 +248,11 @@ class Engine:
         return stream
 
     def rename(self, name_or_id: str, new_name: str) -> None:
-        if self._raw_ok:
-            self._request('POST', f'rename {name_or_id}',
-                          f'/containers/{_q(name_or_id)}/rename',
-                          {'name': new_name})
-            return
         self._call(f'rename {name_or_id}', self.client.rename, name_or_id,
                    new_name)
 
     def wait(self, name_or_id: str, timeout: Optional[float]) -> int:
         """Block until the container exits; its exit code."""
-        if self._raw_ok:
-            try:
-                _, result = self._request(
-                    'POST', f'wait for {name_or_id}',
-                    f'/containers/{_q(name_or_id)}/wait',
-                    timeout=timeout or None, pass_timeout=True)
-            except TimeoutError as exc:
-                raise errors.DeploymentFailed(
-                    f'{name_or_id}: still running after {timeout} s'
-                ) from exc
-            return int((result or {}).get('StatusCode', -1))
         import requests
         try:
             result = self.client.wait(name_or_id, timeout=timeout)
@@ -328,13 +269,6 @@ class Engine:
         return int(result.get('StatusCode', -1))
 
     def logs(self, name_or_id: str, tail: int = 200) -> str:
-        if self._raw_ok:
-            _, data = self._request(
-                'GET', f'logs {name_or_id}',
-                f'/containers/{_q(name_or_id)}/logs',
-                {'stdout': '1', 'stderr': '1', 'tail': str(tail)},
-                raw_body=True)
-            return demux(data or b'').decode('utf-8', 'replace')
         data = self._call(f'logs {name_or_id}', self.client.logs,
                           name_or_id, stdout=True, stderr=True, tail=tail)
         return data.decode('utf-8', 'replace') if isinstance(
@@ -394,101 +328,3 @@ def _split_ref(ref: str) -> Tuple[str, Optional[str]]:
     if colon > slash:
         return ref[:colon], ref[colon + 1:]
     return ref, 'latest'
-
-
-def _q(name_or_id: str) -> str:
-    return urllib.parse.quote(name_or_id, safe='')
-
-
-#: create_host_config keyword → Engine API HostConfig field, for the keys
-#: docker_spec produces.  Checked against docker-py's own translation in
-#: tests/unit/test_engine_body.py; any other key falls back to docker-py.
-HOST_FIELDS = {
-    'network_mode': 'NetworkMode', 'binds': 'Binds', 'tmpfs': 'Tmpfs',
-    'privileged': 'Privileged', 'pid_mode': 'PidMode',
-    'ipc_mode': 'IpcMode', 'uts_mode': 'UTSMode', 'cap_add': 'CapAdd',
-    'cap_drop': 'CapDrop', 'security_opt': 'SecurityOpt',
-    'read_only': 'ReadonlyRootfs', 'group_add': 'GroupAdd',
-    'extra_hosts': 'ExtraHosts', 'volumes_from': 'VolumesFrom',
-    'auto_remove': 'AutoRemove', 'restart_policy': 'RestartPolicy',
-    'cpu_shares': 'CpuShares', 'cpu_quota': 'CpuQuota',
-    'cpu_period': 'CpuPeriod', 'cpuset_cpus': 'CpusetCpus',
-    'mem_limit': 'Memory', 'memswap_limit': 'MemorySwap',
-    'mem_reservation': 'MemoryReservation', 'shm_size': 'ShmSize',
-    'oom_score_adj': 'OomScoreAdj', 'mem_swappiness': 'MemorySwappiness',
-    'ulimits': 'Ulimits', 'log_config': 'LogConfig',
-}
-CONFIG_FIELDS = {
-    'image': 'Image', 'hostname': 'Hostname', 'entrypoint': 'Entrypoint',
-    'command': 'Cmd', 'environment': 'Env', 'working_dir': 'WorkingDir',
-    'user': 'User', 'stop_timeout': 'StopTimeout',
-    'stop_signal': 'StopSignal', 'tty': 'Tty', 'stdin_open': 'OpenStdin',
-    'labels': 'Labels',
-}
-HEALTH_FIELDS = {'test': 'Test', 'interval': 'Interval',
-                 'timeout': 'Timeout', 'retries': 'Retries',
-                 'start_period': 'StartPeriod'}
-_PLAIN = (str, int, float, bool, list, dict)
-
-
-def api_body(kwargs: Mapping[str, Any], host: Mapping[str, Any]
-             ) -> Optional[Dict[str, Any]]:
-    """``POST /containers/create`` body for docker_spec's arguments.
-
-    None when an argument is not one this translation knows (or not plain
-    data): the caller then lets docker-py translate.  Saves importing
-    docker-py and requests (most of a small change's run time).
-    """
-    if kwargs.get('detach') is not True:
-        return None
-    body: Dict[str, Any] = {}
-    for key, value in kwargs.items():
-        if key in ('name', 'detach'):
-            continue
-        if key == 'healthcheck':
-            if not isinstance(value, dict) or \
-                    not set(value) <= set(HEALTH_FIELDS):
-                return None
-            body['Healthcheck'] = {HEALTH_FIELDS[k]: v
-                                   for k, v in value.items()}
-        elif key in CONFIG_FIELDS and isinstance(value, _PLAIN):
-            body[CONFIG_FIELDS[key]] = value
-        else:
-            return None
-    if isinstance(body.get('Cmd'), str) or \
-            isinstance(body.get('Entrypoint'), str) or \
-            isinstance(body.get('Env'), dict):
-        return None
-    host_config: Dict[str, Any] = {}
-    for key, value in host.items():
-        if key not in HOST_FIELDS or not isinstance(value, _PLAIN):
-            return None
-        if key == 'group_add':
-            value = [str(g) for g in value]
-        elif key in ('extra_hosts', 'volumes_from', 'binds') and \
-                not isinstance(value, list):
-            return None
-        elif key in ('mem_limit', 'memswap_limit', 'mem_reservation',
-                     'shm_size') and not isinstance(value, int):
-            return None
-        host_config[HOST_FIELDS[key]] = value
-    body['HostConfig'] = host_config
-    body.update(AttachStdin=False, AttachStdout=False, AttachStderr=False,
-                StdinOnce=False)
-    return body
-
-
-def demux(data: bytes) -> bytes:
-    """Payload of a multiplexed log stream (8-byte frame headers), in
-    order; a TTY container's raw stream is returned as is."""
-    out = []
-    i = 0
-    while i + 8 <= len(data):
-        kind, size = data[i], int.from_bytes(data[i + 4:i + 8], 'big')
-        if kind not in (0, 1, 2) or data[i + 1:i + 4] != b'\0\0\0':
-            return data  # not multiplexed
-        out.append(data[i + 8:i + 8 + size])
-        i += 8 + size
-    if i != len(data):
-        return data
-    return b''.join(out)

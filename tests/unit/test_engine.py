@@ -1,4 +1,4 @@
-"""The stdlib create body matches docker-py's own translation."""
+"""engine: docker-py accepts docker_spec's arguments; list parsing."""
 
 import pytest
 
@@ -49,24 +49,45 @@ FULL = model.Container(
 
 @pytest.mark.parametrize('container', [
     model.Container(name='min', image='tdh/busybox:latest'), FULL])
-def test_body_matches_docker_py(container):
+def test_docker_py_accepts_every_argument(container):
+    """docker_spec's arguments are valid docker-py input, and arrive."""
     kwargs, host = docker_spec.create_args(container, container.name,
                                            {'managed_by': 'x'})
-    body = engine.api_body(kwargs, host)
-    assert body is not None
-    mine = _clean(dict(body, HostConfig=_clean(body['HostConfig'])))
-    assert mine == _docker_py(kwargs, host)
+    config = _docker_py(kwargs, host)
+    assert config['Image'] == 'tdh/busybox:latest'
+    assert config['HostConfig']['NetworkMode'] == 'host'
+    assert config['Labels'] == {'managed_by': 'x'}
+    if container is FULL:
+        hc = config['HostConfig']
+        assert hc['Binds'] == ['/srv:/data:ro,rslave,z']
+        assert hc['Tmpfs'] == {'/run/x': ''}
+        assert hc['RestartPolicy'] == {'Name': 'on-failure',
+                                       'MaximumRetryCount': 3}
+        assert hc['Ulimits'] == [{'Name': 'nofile', 'Soft': 1024,
+                                  'Hard': 2048}]
+        assert hc['Memory'] == 1 << 28 and hc['CpuShares'] == 512
+        assert config['Healthcheck'] == {
+            'Test': ['CMD-SHELL', 'true'], 'Interval': 2_000_000_000,
+            'Timeout': 1_000_000_000, 'Retries': 3,
+            'StartPeriod': 1_500_000_000}
+        assert config['Entrypoint'] == ['sh', '-c']
+        assert config['Cmd'] == ['sleep 1']
+        assert config['Env'] == ['A=1', 'B=x=y']
+        assert config['StopTimeout'] == 7
 
 
-def test_unknown_argument_falls_back_to_docker_py():
-    kwargs, host = docker_spec.create_args(FULL, 'full', {})
-    assert engine.api_body(dict(kwargs, ports=[80]), host) is None
-    assert engine.api_body(kwargs, dict(host, devices=['/dev/x'])) is None
-
-
-def test_demux_log_frames():
-    frames = (b'\x01\x00\x00\x00\x00\x00\x00\x03hi\n'
-              b'\x02\x00\x00\x00\x00\x00\x00\x04err\n')
-    assert engine.demux(frames) == b'hi\nerr\n'
-    assert engine.demux(b'plain tty output\n') == b'plain tty output\n'
-    assert engine.demux(b'') == b''
+@pytest.mark.parametrize('status, state, code, health', [
+    ('Up 3 seconds', 'running', None, ''),
+    ('Up 3 seconds (healthy)', 'running', None, 'healthy'),
+    ('Up 1 second (health: starting)', 'running', None, 'starting'),
+    ('Exited (137) 2 minutes ago', 'exited', 137, ''),
+    ('Created', 'created', None, ''),
+])
+def test_observed_from_list(status, state, code, health):
+    observed = engine.observed_from_list({
+        'Id': 'abc', 'Names': ['/web'], 'ImageID': 'sha256:1',
+        'State': state, 'Status': status,
+        'Labels': {'managed_by': 'tripleo-docker-hook'}, 'Created': 5})
+    assert (observed.name, observed.state, observed.exit_code,
+            observed.health) == ('web', state, code, health)
+    assert observed.managed
