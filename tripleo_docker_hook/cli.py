@@ -157,12 +157,8 @@ def cmd_apply(args) -> int:
     masker.add(doc.secrets)
     try:
         deploy.run(doc, conf, report, masker)
-    except errors.ValidationError as exc:
-        report.fail('invalid deployment:', exc.status)
-        for err in exc.errors:
-            report.error(str(err))
     except errors.HookError as exc:
-        report.fail(str(exc), exc.status)
+        report.fail_with(exc)
     return _print_report(report)
 
 
@@ -183,12 +179,8 @@ def cmd_rollback(args) -> int:
     masker, report = _new_report()
     try:
         deploy.rollback(args.name, conf, report, masker)
-    except errors.ValidationError as exc:
-        report.fail('invalid deployment:', exc.status)
-        for err in exc.errors:
-            report.error(str(err))
     except errors.HookError as exc:
-        report.fail(str(exc), exc.status)
+        report.fail_with(exc)
     return _print_report(report)
 
 

@@ -109,12 +109,8 @@ def run(stdin_text: str, argv=()) -> Report:
         _setup_logging(conf, masker, report)
         from tripleo_docker_hook import deploy
         deploy.run(doc, conf, report, masker)
-    except errors.ValidationError as exc:
-        report.fail('invalid deployment:', exc.status)
-        for err in exc.errors:
-            report.error(str(err))
     except errors.HookError as exc:
-        report.fail(str(exc), exc.status)
+        report.fail_with(exc)
     except Exception as exc:  # report, never crash without an answer
         LOG.exception('unexpected error')
         report.fail(f'unexpected error: {type(exc).__name__}: '

@@ -37,6 +37,16 @@ class Report:
         if not self.status:
             self.status = status
 
+    def fail_with(self, exc) -> None:
+        """Record a :class:`errors.HookError`: its status and its lines."""
+        from tripleo_docker_hook import errors
+        if isinstance(exc, errors.ValidationError):
+            self.fail('invalid deployment:', exc.status)
+            for err in exc.errors:
+                self.error(str(err))
+        else:
+            self.fail(str(exc), getattr(exc, 'status', 1) or 1)
+
     def _text(self, lines: List[str]) -> str:
         text = self.masker.mask('\n'.join(lines) + ('\n' if lines else ''))
         data = text.encode('utf-8', 'replace')

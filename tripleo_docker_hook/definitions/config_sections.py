@@ -20,6 +20,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from tripleo_docker_hook import errors
+from tripleo_docker_hook.definitions import common
 from tripleo_docker_hook import model
 
 #: A config volume becomes a directory name under ``config_data_dir``, a
@@ -41,27 +42,6 @@ _KOLLA_FILE_KEYS = ('source', 'dest', 'owner', 'perm', 'merge',
 _KOLLA_PERMISSION_KEYS = ('path', 'owner', 'perm', 'recurse')
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'boolean'
-    if isinstance(value, (int, float)):
-        return 'number'
-    if isinstance(value, str):
-        return 'string'
-    if isinstance(value, Mapping):
-        return 'object'
-    if isinstance(value, (list, tuple)):
-        return 'array'
-    return type(value).__name__
-
-
-def _wrong_type(errs: errors.ErrorList, path: str, value: Any,
-                expected: str) -> None:
-    shown = value if isinstance(value, (str, int, float, bool)) else \
-        _type_name(value)
-    errs.invalid(path, shown, f'must be {expected}, not {_type_name(value)}')
 
 
 def _unknown_keys(data: Mapping, known: Tuple[str, ...], path: str,
@@ -78,7 +58,7 @@ def _bool(data: Mapping, key: str, path: str,
     if value is None:
         return False
     if not isinstance(value, bool):
-        _wrong_type(errs, f'{path}.{key}', value, 'a boolean')
+        common.wrong_type(errs, f'{path}.{key}', value, 'a boolean')
         return False
     return value
 
@@ -91,7 +71,7 @@ def _string(data: Mapping, key: str, path: str, errs: errors.ErrorList,
             errs.required(f'{path}.{key}')
         return ''
     if not isinstance(value, str):
-        _wrong_type(errs, f'{path}.{key}', value, 'a string')
+        common.wrong_type(errs, f'{path}.{key}', value, 'a string')
         return ''
     if not value.strip() and not allow_empty:
         errs.required(f'{path}.{key}', 'must not be empty')
@@ -127,7 +107,8 @@ def _tags(value: Any, path: str, errs: errors.ErrorList) -> List[str]:
     elif isinstance(value, list):
         items = value
     else:
-        _wrong_type(errs, path, value, 'a comma-separated string or a list')
+        common.wrong_type(errs, path, value,
+                          'a comma-separated string or a list')
         return []
     tags = []
     for i, tag in enumerate(items):
@@ -146,7 +127,7 @@ def parse_bind(item: Any, path: str, errs: errors.ErrorList
                ) -> Optional[model.Mount]:
     """``/host:/container[:opts]`` of a config run's ``volumes``."""
     if not isinstance(item, str):
-        _wrong_type(errs, path, item, 'a string')
+        common.wrong_type(errs, path, item, 'a string')
         return None
     parts = item.split(':')
     if len(parts) not in (2, 3) or not all(parts[:2]):
@@ -179,7 +160,7 @@ def parse_bind(item: Any, path: str, errs: errors.ErrorList
 def _puppet_entry(data: Any, path: str, errs: errors.ErrorList
                   ) -> Optional[model.PuppetConfig]:
     if not isinstance(data, Mapping):
-        _wrong_type(errs, path, data, 'an object')
+        common.wrong_type(errs, path, data, 'an object')
         return None
     count = len(errs.errors)
     _unknown_keys(data, _PUPPET_KEYS, path, errs)
@@ -192,7 +173,7 @@ def _puppet_entry(data: Any, path: str, errs: errors.ErrorList
     mounts = []
     raw = data.get('volumes') or []
     if not isinstance(raw, list):
-        _wrong_type(errs, f'{path}.volumes', raw, 'a list')
+        common.wrong_type(errs, f'{path}.volumes', raw, 'a list')
         raw = []
     for i, item in enumerate(raw):
         if item == '':
@@ -256,7 +237,7 @@ def parse_puppet_config(data: Any, path: str, errs: errors.ErrorList
     elif isinstance(data, list):
         items = [(f'{path}[{i}]', item) for i, item in enumerate(data)]
     else:
-        _wrong_type(errs, path, data, 'a list of objects')
+        common.wrong_type(errs, path, data, 'a list of objects')
         return ()
     merged: Dict[str, model.PuppetConfig] = {}
     first_path: Dict[str, str] = {}
@@ -285,7 +266,7 @@ def parse_puppet_config(data: Any, path: str, errs: errors.ErrorList
 def _abs_path(value: Any, path: str, errs: errors.ErrorList,
               what: str = 'an absolute path') -> str:
     if not isinstance(value, str):
-        _wrong_type(errs, path, value, 'a string')
+        common.wrong_type(errs, path, value, 'a string')
         return ''
     if not value.startswith('/'):
         errs.invalid(path, value, f'must be {what}')
@@ -318,7 +299,7 @@ def _owner(data: Mapping, path: str, errs: errors.ErrorList,
 def _kolla_file(data: Any, path: str, errs: errors.ErrorList
                 ) -> Optional[model.KollaConfigFile]:
     if not isinstance(data, Mapping):
-        _wrong_type(errs, path, data, 'an object')
+        common.wrong_type(errs, path, data, 'an object')
         return None
     _unknown_keys(data, _KOLLA_FILE_KEYS, path, errs)
     source = data.get('source')
@@ -347,7 +328,7 @@ def _kolla_file(data: Any, path: str, errs: errors.ErrorList
 def _kolla_permission(data: Any, path: str, errs: errors.ErrorList
                       ) -> Optional[model.KollaPermission]:
     if not isinstance(data, Mapping):
-        _wrong_type(errs, path, data, 'an object')
+        common.wrong_type(errs, path, data, 'an object')
         return None
     _unknown_keys(data, _KOLLA_PERMISSION_KEYS, path, errs)
     target = data.get('path')
@@ -365,7 +346,7 @@ def _kolla_permission(data: Any, path: str, errs: errors.ErrorList
 def check_kolla_path(key: Any, path: str, errs: errors.ErrorList) -> bool:
     """The mapping key: an absolute, normalised host file path."""
     if not isinstance(key, str):
-        _wrong_type(errs, path, key, 'a string')
+        common.wrong_type(errs, path, key, 'a string')
         return False
     if not key.startswith('/') or key.endswith('/'):
         errs.invalid(path, key, 'must be the absolute host path of a file')
@@ -384,7 +365,7 @@ def parse_kolla_config(data: Any, path: str, errs: errors.ErrorList
     if data in (None, [], {}):
         return ()
     if not isinstance(data, Mapping):
-        _wrong_type(errs, path, data, 'an object of host path → config')
+        common.wrong_type(errs, path, data, 'an object of host path → config')
         return ()
     result = []
     for key in sorted(data, key=str):
@@ -393,7 +374,7 @@ def parse_kolla_config(data: Any, path: str, errs: errors.ErrorList
             continue
         body = data[key]
         if not isinstance(body, Mapping):
-            _wrong_type(errs, where, body, 'an object')
+            common.wrong_type(errs, where, body, 'an object')
             continue
         count = len(errs.errors)
         _unknown_keys(body, _KOLLA_KEYS, where, errs)
@@ -401,7 +382,7 @@ def parse_kolla_config(data: Any, path: str, errs: errors.ErrorList
         files = []
         raw = body.get('config_files') or []
         if not isinstance(raw, list):
-            _wrong_type(errs, f'{where}.config_files', raw, 'a list')
+            common.wrong_type(errs, f'{where}.config_files', raw, 'a list')
             raw = []
         for i, item in enumerate(raw):
             entry = _kolla_file(item, f'{where}.config_files[{i}]', errs)
@@ -410,7 +391,7 @@ def parse_kolla_config(data: Any, path: str, errs: errors.ErrorList
         perms = []
         raw = body.get('permissions') or []
         if not isinstance(raw, list):
-            _wrong_type(errs, f'{where}.permissions', raw, 'a list')
+            common.wrong_type(errs, f'{where}.permissions', raw, 'a list')
             raw = []
         for i, item in enumerate(raw):
             entry = _kolla_permission(item, f'{where}.permissions[{i}]',
