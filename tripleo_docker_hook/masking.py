@@ -9,7 +9,7 @@ text leaving the process.
 
 import logging
 import re
-from typing import Iterable, Optional
+from typing import Iterable, List, Optional
 
 MASK = '***'
 
@@ -21,6 +21,32 @@ SECRET_KEY = re.compile(
 #: Other environment values are masked from this length on; shorter ones
 #: (``1``, ``True``, ``info``) would turn unrelated output into asterisks.
 MIN_ENV_VALUE_LEN = 6
+
+
+#: Command-line options whose value is a secret (``--db-password X``,
+#: ``--token=X``).
+SECRET_OPTION = re.compile(
+    r'^--?[\w.-]*(pass(word|wd)?|secret|token|credential|api[_-]?key)'
+    r'[\w.-]*$', re.IGNORECASE)
+
+
+def argv_secrets(command) -> List[str]:
+    """Values of secret-looking options in a command (list or string)."""
+    if isinstance(command, str):
+        command = command.split()
+    if not isinstance(command, list):
+        return []
+    found = []
+    words = [w for w in command if isinstance(w, str)]
+    for i, word in enumerate(words):
+        name, eq, value = word.partition('=')
+        if not SECRET_OPTION.match(name):
+            continue
+        if eq:
+            found.append(value)
+        elif i + 1 < len(words) and not words[i + 1].startswith('-'):
+            found.append(words[i + 1])
+    return [v for v in found if v]
 
 
 class Masker:

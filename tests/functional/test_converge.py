@@ -155,11 +155,14 @@ def test_missing_image_fails_before_any_change(docker_api, deployment,
     assert apply(deployment, config({a: spec(), b: spec()}),
                  hook_env)[1] == 0
     before = snapshot(docker_api, deployment)
-    cfg = config({a: spec(image='tdh/does-not-exist:1'),
+    # A registry on a closed loopback port: the pull fails at once and no
+    # traffic leaves the machine.
+    missing = '127.0.0.1:9/tdh/does-not-exist:1'
+    cfg = config({a: spec(image=missing),
                   b: spec(environment=['CHANGED=1'])})
     answer, rc = apply(deployment, cfg, hook_env)
     assert rc != 0
-    assert 'tdh/does-not-exist:1' in answer['deploy_stderr']
+    assert missing in answer['deploy_stderr']
     assert 'nothing was changed' in answer['deploy_stderr']
     assert snapshot(docker_api, deployment) == before
 

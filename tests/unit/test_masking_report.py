@@ -76,3 +76,25 @@ def test_report_handler_collects_warnings_only():
     finally:
         log.removeHandler(handler)
     assert r.stderr == ['WARNING: careful']
+
+
+def test_secret_command_line_options():
+    from tripleo_docker_hook import masking
+    argv = ['keystone-manage', 'bootstrap', '--bootstrap-password', 's1',
+            '--token=t1', '--debug', '--passwd', '--other', 'x',
+            '--db_password', 's2']
+    assert masking.argv_secrets(argv) == ['s1', 't1', 's2']
+    assert masking.argv_secrets('x --password s3') == ['s3']
+    assert masking.argv_secrets(None) == []
+
+
+def test_keystone_bootstrap_exec_password_is_masked():
+    """The THT keystone exec puts the admin password on a command line."""
+    from tripleo_docker_hook import definitions
+    config = {'step_3': {'keystone_bootstrap': {
+        'action': 'exec',
+        'command': ['keystone', 'keystone-manage', 'bootstrap',
+                    '--bootstrap-password', 'SENTINEL-admin-pw']}}}
+    m = Masker()
+    m.add_environment(definitions.environment_values(config))
+    assert m.mask('ran with SENTINEL-admin-pw') == 'ran with ***'

@@ -21,6 +21,7 @@ import json
 from typing import Any, Dict, List, Mapping, Tuple
 
 from tripleo_docker_hook import errors
+from tripleo_docker_hook import masking
 from tripleo_docker_hook import model
 from tripleo_docker_hook.definitions import common
 
@@ -72,8 +73,9 @@ def environment_values(config: Any) -> List[Tuple[str, str]]:
 
     Run before validation so that values are masked even in the error
     messages of a definition that fails to parse: ``environment`` lists
-    and mappings, Pod ``env[].value`` and the content of ``env_file``
-    files.
+    and mappings, Pod ``env[].value``, the content of ``env_file`` files,
+    Secret data, and the values of secret-looking command-line options
+    (``keystone-manage bootstrap --bootstrap-password X``).
     """
     from tripleo_docker_hook.definitions import docker_config
     found: List[Tuple[str, str]] = []
@@ -88,6 +90,9 @@ def environment_values(config: Any) -> List[Tuple[str, str]]:
                     collect(value)
                 elif key == 'env_file':
                     files(value)
+                elif key in ('command', 'args'):
+                    found.extend(('secret', v) for v in
+                                 masking.argv_secrets(value))
                 walk(value, depth + 1)
         elif isinstance(node, list):
             for item in node:
