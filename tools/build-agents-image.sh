@@ -49,7 +49,7 @@ LABEL_SRC=tripleo-docker-hook.agents.source-hash
 LABEL_DEPS=tripleo-docker-hook.agents.deps-hash
 # What the code layer is built from (tests and docs do not go in the image).
 SOURCES=(setup.py setup.cfg requirements.txt README.rst tripleo_docker_hook
-    etc/tripleo-docker-hook.conf.sample etc/os-refresh-config)
+    etc/tripleo-docker-hook.conf.sample etc/os-refresh-config etc/systemd)
 PATH_ENV=$VENV/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 force=0
