@@ -81,4 +81,24 @@ for arg in "$@"; do
 done
 
 step "${tox[*]} ${envlist[*]} $* (setup took $(( $(date +%s) - t_start )) s)"
-exec "${tox[@]}" "${envlist[@]}" "$@"
+# Each pytest run writes .cache/junit-<env>.xml (tox.ini); tox's own summary
+# comes last, so close with one line counting the tests of every env.
+mkdir -p .cache
+rm -f .cache/junit-*.xml
+rc=0
+"${tox[@]}" "${envlist[@]}" "$@" || rc=$?
+python3 - <<'PY' || true
+import glob
+import xml.etree.ElementTree as ET
+
+counts = dict(tests=0, failures=0, errors=0, skipped=0)
+for path in sorted(glob.glob('.cache/junit-*.xml')):
+    root = ET.parse(path).getroot()
+    for suite in ([root] if root.tag == 'testsuite' else root):
+        for key in counts:
+            counts[key] += int(suite.get(key, 0))
+failed = counts['failures'] + counts['errors']
+passed = counts['tests'] - failed - counts['skipped']
+print(f"tests: {passed} passed, {failed} failed, {counts['skipped']} skipped")
+PY
+exit "$rc"
