@@ -2,7 +2,8 @@
 
 project = 'tripleo-docker-hook'
 copyright = '2026, tripleo-docker-hook developers'
-extensions = []
+# Option reference generated from the code (oslo.config's directive).
+extensions = ['oslo_config.sphinxext']
 master_doc = 'index'
 exclude_patterns = ['_build']
 html_theme = 'alabaster'
