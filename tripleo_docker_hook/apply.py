@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tripleo_docker_hook import errors
+from tripleo_docker_hook import hostpath
 from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
 
@@ -37,6 +38,7 @@ class Settings:
     task_timeout: float = 3600
     start_timeout: float = 120
     start_settle: float = 0.0
+    host_root: str = '/'
 
     @classmethod
     def from_conf(cls, conf) -> 'Settings':
@@ -64,16 +66,6 @@ def _cap(text: str) -> List[str]:
     lines = text.rstrip('\n').splitlines()[-TASK_OUTPUT_LINES:]
     return ([f'    | {cut}'] if cut else []) + [f'    | {line}'
                                                   for line in lines]
-
-
-def _prepare_host_paths(container: model.Container) -> None:
-    """DirectoryOrCreate / FileOrCreate host paths (definitions issue)."""
-    try:
-        from tripleo_docker_hook import hostpath
-    except ImportError:
-        return
-    if hasattr(hostpath, 'prepare'):
-        hostpath.prepare(container)
 
 
 class Applier:
@@ -169,7 +161,7 @@ class Applier:
 
     def _create(self, action: planning.Action) -> Outcome:
         c = action.container
-        _prepare_host_paths(c)
+        hostpath.prepare(c, self.settings.host_root)
         self.engine.create(c, c.name, self._labels(c))
         self.engine.start(c.name)
         return Outcome(action, [f'created {c.name}'], started=c.name)
@@ -177,7 +169,7 @@ class Applier:
     def _replace(self, action: planning.Action) -> Outcome:
         c, old = action.container, action.observed
         tmp = planning.temp_name(c.name)
-        _prepare_host_paths(c)
+        hostpath.prepare(c, self.settings.host_root)
         # Nothing is stopped until the new container exists: a create
         # failure (bad mount, unknown user...) leaves the old one serving.
         # (A stale temporary container was removed as a plan leftover.)
@@ -212,7 +204,7 @@ class Applier:
                     model.LABEL_KIND) == model.Kind.SERVICE.value:
                 self.engine.stop(old.id)  # was a service: stop it nicely
             self.engine.remove(old.id, force=True)
-        _prepare_host_paths(c)
+        hostpath.prepare(c, self.settings.host_root)
         self.engine.create(c, c.name, self._labels(c))
         self.engine.start(c.name)
         timeout = c.timeout or self.settings.task_timeout

@@ -53,12 +53,13 @@ def cmd_validate(args) -> int:
     from tripleo_docker_hook import definitions
     from tripleo_docker_hook import hostpath
     status = 0
+    host_root = _conf().host_root if args.host else '/'
     for path in args.files:
         for label, config in _configs_of(path):
             try:
                 deployment = definitions.parse(config)
                 if args.host:
-                    hostpath.checked(deployment)
+                    hostpath.checked(deployment, host_root)
             except errors.ValidationError as exc:
                 status = 2
                 for err in exc.errors:

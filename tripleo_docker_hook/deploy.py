@@ -29,11 +29,15 @@ def _opt(conf, name, default):
     return getattr(conf, name, default) if conf is not None else default
 
 
-def parse(doc, masker) -> model.Deployment:
-    """Validate the document's config (no host access)."""
+def parse(doc, masker, conf=None) -> model.Deployment:
+    """Validate the document's config and check its hostPath types.
+
+    Only reads the host: a deployment with any error changes nothing.
+    """
     # Mask environment values first, so even error messages hide them.
     masker.add_environment(definitions.environment_values(doc.config))
-    return hostpath.checked(definitions.parse(doc.config))
+    return hostpath.checked(definitions.parse(doc.config),
+                            _opt(conf, 'host_root', '/'))
 
 
 def resolve_images(engine, desired: model.Deployment
@@ -60,7 +64,7 @@ def dry_run(doc, conf, report, masker, engine=None) -> planning.Plan:
     observed = engine.list_containers()
     if doc.action == 'DELETE':
         return planning.delete(doc.name, doc.id, observed)
-    desired = parse(doc, masker)
+    desired = parse(doc, masker, conf)
     hashes = render.current_hashes(desired, conf)
     desired = render.with_config_hashes(desired, hashes)
     st = state.DeploymentState(conf.state_dir, doc.name)
@@ -79,7 +83,7 @@ def run(doc, conf, report, masker, engine=None) -> None:
         delete(doc.name, doc.id, conf, report, engine)
         return
     # Parse and validate everything before touching the host.
-    desired = parse(doc, masker)
+    desired = parse(doc, masker, conf)
     engine = engine or engine_mod.Engine.from_conf(conf)
     st = state.DeploymentState(conf.state_dir, doc.name)
     with state.host_lock(conf.state_dir, conf.lock_timeout):

@@ -5,6 +5,11 @@ change: a wrong type fails the deployment with nothing touched);
 :func:`prepare` creates ``DirectoryOrCreate``/``FileOrCreate`` paths and
 missing ``subPath`` directories right before a container is created.
 Messages are the kubelet's (``pkg/volume/hostpath/host_path.go``).
+
+``host_root`` is where the host's root file system is visible to the hook:
+``/`` on the host; in the agents container the unit mounts the host's ``/``
+at ``/host`` (option ``host_root``), like a containerised kubelet's
+``/rootfs``.  Messages always name the host path.
 """
 
 import os
@@ -43,13 +48,20 @@ def file_type(path: str) -> Optional[str]:
     return 'File'
 
 
+def on_host(path: str, host_root: str = '/') -> str:
+    """Where the hook sees the host's ``path``."""
+    if host_root in ('', '/'):
+        return path
+    return os.path.join(host_root, path.lstrip('/'))
+
+
 def type_error(path: str, host_path_type: str,
-               may_create: bool = False) -> str:
+               may_create: bool = False, host_root: str = '/') -> str:
     """The kubelet's message for ``path`` not matching, or ``''``."""
     if host_path_type not in _EXPECT:
         return ''
     expected, description = _EXPECT[host_path_type]
-    actual = file_type(path)
+    actual = file_type(on_host(path, host_root))
     if actual is None:
         if may_create and host_path_type.endswith('OrCreate'):
             return ''
@@ -82,7 +94,8 @@ def _escapes(root: str, sub_path: str) -> bool:
                                                      '/'))
 
 
-def check(deployment: model.Deployment) -> List[errors.FieldError]:
+def check(deployment: model.Deployment,
+          host_root: str = '/') -> List[errors.FieldError]:
     """Type checks that only read the host; one error per volume."""
     out: List[errors.FieldError] = []
     seen: Dict[Tuple[str, str], bool] = {}
@@ -91,20 +104,22 @@ def check(deployment: model.Deployment) -> List[errors.FieldError]:
         key = (c.pod or c.name, root)
         if key not in seen:
             seen[key] = True
-            message = type_error(root, m.host_path_type, may_create=True)
+            message = type_error(root, m.host_path_type, may_create=True,
+                                 host_root=host_root)
             if message:
                 out.append(errors.FieldError(_where(c, m), 'Invalid value',
                                              root, message))
                 continue
-        if m.sub_path and os.path.exists(root) and _escapes(root,
-                                                            m.sub_path):
+        local = on_host(root, host_root)
+        if m.sub_path and os.path.exists(local) and _escapes(local,
+                                                             m.sub_path):
             out.append(errors.FieldError(
                 _where(c, m), 'Invalid value', m.source,
                 f'subPath {m.sub_path} resolves outside the volume {root}'))
     return out
 
 
-def prepare(container: model.Container) -> None:
+def prepare(container: model.Container, host_root: str = '/') -> None:
     """Create ``*OrCreate`` paths and sub paths; re-check the types.
 
     Raises :class:`errors.DeploymentFailed` with the kubelet's message.
@@ -113,25 +128,26 @@ def prepare(container: model.Container) -> None:
         if m.type != 'bind' or not (m.host_path_type or m.sub_path):
             continue
         root = m.volume_root
+        local = on_host(root, host_root)
         try:
             if m.host_path_type == 'DirectoryOrCreate' and \
-                    not os.path.lexists(root):
-                os.makedirs(root, 0o755, exist_ok=True)
+                    not os.path.lexists(local):
+                os.makedirs(local, 0o755, exist_ok=True)
             elif m.host_path_type == 'FileOrCreate' and \
-                    not os.path.lexists(root):
+                    not os.path.lexists(local):
                 # Like the kubelet: the parent must exist.
-                fd = os.open(root, os.O_CREAT | os.O_WRONLY | os.O_EXCL,
+                fd = os.open(local, os.O_CREAT | os.O_WRONLY | os.O_EXCL,
                              0o644)
                 os.close(fd)
         except OSError as exc:
             raise errors.DeploymentFailed(
                 f'{container.name}: hostPath {root}: {exc.strerror}'
             ) from exc
-        message = type_error(root, m.host_path_type)
+        message = type_error(root, m.host_path_type, host_root=host_root)
         if message:
             raise errors.DeploymentFailed(f'{container.name}: {message}')
         if m.sub_path:
-            _make_sub_path(container, root, m.sub_path)
+            _make_sub_path(container, local, m.sub_path)
 
 
 def _make_sub_path(container: model.Container, root: str,
@@ -165,10 +181,11 @@ def _make_sub_path(container: model.Container, root: str,
             f'{container.name}: subPath {sub_path}: {exc.strerror}') from exc
 
 
-def checked(deployment: model.Deployment) -> model.Deployment:
+def checked(deployment: model.Deployment,
+            host_root: str = '/') -> model.Deployment:
     """``deployment`` if :func:`check` finds nothing, else raise
     :class:`errors.ValidationError` (nothing on the host changed yet)."""
-    problems = check(deployment)
+    problems = check(deployment, host_root)
     if problems:
         raise errors.ValidationError(problems)
     return deployment

@@ -63,6 +63,12 @@ default_opts = [
     cfg.BoolOpt('recreate_on_image_change', default=True,
                 help='Recreate a container when the image its tag resolves '
                      'to locally differs from the image it runs.'),
+    cfg.StrOpt('host_root', default='/',
+               help='Where the host\'s root file system is visible to the '
+                    'hook, for Pod hostPath type checks and '
+                    'DirectoryOrCreate/FileOrCreate. "/" when the hook runs '
+                    'on the host; the agents container mounts the host\'s / '
+                    'at /host and sets this to /host.'),
     cfg.IntOpt('max_output_bytes', default=262144, min=1024,
                help='Cap on deploy_stdout and deploy_stderr each; the head '
                     'of a longer text is cut so the signal stays below '

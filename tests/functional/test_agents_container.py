@@ -50,6 +50,12 @@ def unit_command(root, name, image, env, args):
         if word == '--name':
             command += ['--name', name]
             i += 2
+        elif word in ('-v', '--volume') and \
+                words[i + 1].split(':')[:2] == ['/', '/host']:
+            # The host's root stays the real one: hostPath checks and
+            # creation go through it to the paths Docker binds.
+            command += [word, words[i + 1]]
+            i += 2
         elif word in ('-v', '--volume'):
             source, target, *mode = words[i + 1].split(':')
             assert source == target, words[i + 1]
@@ -170,6 +176,27 @@ def _token(path):
     return parse.parse_qs(parse.urlsplit(path).query)['temp_url_sig'][0]
 
 
+def _pod_doc(name, host_file, server, token):
+    """A Pod with a FileOrCreate hostPath (created through /host).
+
+    FileOrCreate, because dockerd would make a missing bind source a
+    directory: a regular file on the host proves the hook created it there.
+    """
+    return helpers.signalled(helpers.make_doc(name, {
+        'apiVersion': 'v1', 'kind': 'Pod',
+        'metadata': {'name': name},
+        'spec': {'hostNetwork': True,
+                 'volumes': [{'name': 'data', 'hostPath': {
+                     'path': host_file, 'type': 'FileOrCreate'}}],
+                 'containers': [{
+                     'name': 'svc', 'image': helpers.BUSYBOX,
+                     'imagePullPolicy': 'IfNotPresent',
+                     'command': helpers.SLEEP_FOREVER,
+                     'volumeMounts': [{'name': 'data',
+                                       'mountPath': '/data/f'}]}]}}),
+        server, token)
+
+
 def _service_doc(name, server, token):
     return helpers.signalled(helpers.make_doc(name, {'docker_config': {
         'step_1': {f'{name}-svc': {'image': helpers.BUSYBOX, 'net': 'host',
@@ -180,18 +207,23 @@ def _service_doc(name, server, token):
 def test_agents_container_deploys_signals_and_cleans_up(
         docker_api, deployment, agents, signal_server, tmp_path):
     keep = f'{deployment}-keep'
+    pod = f'{deployment}-pod'
+    (tmp_path / 'pod-data').mkdir()
+    host_file = str(tmp_path / 'pod-data' / 'made-by-the-hook')
     try:
         doc = _service_doc(deployment, signal_server, 'tok-gone')
         kept = _service_doc(keep, signal_server, 'tok-keep')
+        pod_doc = _pod_doc(pod, host_file, signal_server, 'tok-pod')
 
-        log = agents([doc, kept])
+        log = agents([doc, kept, pod_doc])
         # The image's hook ran (not the host's), through heat-agents'
         # runner, and heat-config-notify reached 127.0.0.1.
         assert '/usr/libexec/heat-config/hooks/tripleo-docker-hook' in log, \
             log[-4000:]
         signals = {_token(path): body
                    for _, path, body in signal_server.received}
-        assert sorted(signals) == ['tok-gone', 'tok-keep'], log[-4000:]
+        assert sorted(signals) == ['tok-gone', 'tok-keep', 'tok-pod'], \
+            log[-4000:]
         assert all(b['deploy_status_code'] == 0 for b in signals.values()), \
             signals
         [container] = _service_containers(docker_api, deployment)
@@ -201,6 +233,12 @@ def test_agents_container_deploys_signals_and_cleans_up(
         assert container['Names'] == [f'/{deployment}-svc']
         assert container['State'] == 'running'
         [kept_container] = _service_containers(docker_api, keep)
+        # The Pod's FileOrCreate was made on the host (through the unit's
+        # /host mount), and is what the container got.
+        assert os.path.isfile(host_file)
+        [pod_container] = _service_containers(docker_api, pod)
+        assert pod_container['State'] == 'running'
+        assert {m['Source'] for m in pod_container['Mounts']} == {host_file}
         # heat-config's marker landed in the mounted directory: it survives
         # the agents container (the next run is a fresh container).
         assert os.path.isfile(
@@ -210,15 +248,16 @@ def test_agents_container_deploys_signals_and_cleans_up(
         # the metadata: the image's cleanup script (configure.d/50-...)
         # removes its containers, using the state the previous container
         # left; the other one is already deployed and untouched.
-        log = agents([kept])
+        log = agents([kept, pod_doc])
         assert _service_containers(docker_api, deployment) == [], \
             log[-4000:]
         assert [c['Id'] for c in _service_containers(docker_api, keep)] \
             == [kept_container['Id']]
-        assert len(signal_server.received) == 2
+        assert len(signal_server.received) == 3
     finally:
         from tests.functional.conftest import remove_deployment
         remove_deployment(docker_api, keep)
+        remove_deployment(docker_api, pod)
 
 
 def test_hook_in_image_answers_one_json_object_for_garbage(agents_image):

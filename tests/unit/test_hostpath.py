@@ -125,3 +125,23 @@ def test_checked_raises_validation_error(tmp_path):
         hostpath.checked(dep)
     ok = deployment(tmp_path, 'Directory')
     assert hostpath.checked(ok) is ok
+
+
+def test_host_root_checks_and_creates_under_it_but_names_host_paths(
+        tmp_path):
+    """In the agents container the host's / is seen at ``host_root``."""
+    root = tmp_path / 'host'
+    (root / 'srv').mkdir(parents=True)
+    missing = deployment('/srv/missing', 'Directory')
+    [err] = hostpath.check(missing, str(root))
+    assert str(err).endswith("hostPath /srv/missing doesn't exist")
+    (root / 'srv' / 'missing').mkdir()
+    assert hostpath.check(missing, str(root)) == []
+    # Without host_root the same path is looked up in our own file system.
+    assert hostpath.check(missing) != []
+
+    created = deployment('/srv/new/dir', 'DirectoryOrCreate')
+    assert hostpath.check(created, str(root)) == []
+    hostpath.prepare(created.containers[0], str(root))
+    assert (root / 'srv' / 'new' / 'dir').is_dir()
+    assert not os.path.exists('/srv/new/dir')
