@@ -724,6 +724,10 @@ def run_bench(args):
         interrupted = True
         log('bench: interrupted, cleaning up')
     finally:
+        for tool in tools:  # let in-flight floor calls finish first
+            pool = getattr(tool, 'pool', None)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         removed = cleanup(client, prefix)
         if removed:
             log(f'bench: removed {removed} leftover containers')
@@ -938,6 +942,8 @@ def main(argv=None):
     def on_term(signum, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
+    # Also when started with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     global QUIET
     if args.quiet_busy < 1:
         QUIET = (args.quiet_busy, args.quiet_wait)
