@@ -9,7 +9,6 @@ warnings or child output land in the log instead.
 
 import logging
 import os
-import re
 import sys
 
 from tripleo_docker_hook import errors
@@ -31,61 +30,20 @@ def _protect_stdout() -> int:
 #: Loggers quietened besides oslo.log's own defaults.
 EXTRA_LOG_LEVELS = ['docker=WARN', 'urllib3=WARN']
 
-#: LogRecord fields the stdlib formatter knows; a format string using
-#: anything else (oslo context fields) needs oslo.log's formatter.
-_STDLIB_FIELDS = frozenset({
-    'asctime', 'created', 'filename', 'funcName', 'levelname', 'levelno',
-    'lineno', 'message', 'module', 'msecs', 'name', 'pathname', 'process',
-    'processName', 'relativeCreated', 'thread', 'threadName'})
-_FIELD = re.compile(r'%\((\w+)\)')
-
-
-def _plain_format(conf):
-    """The stdlib format for stderr-only logging, None if oslo.log is needed.
-
-    oslo.log is only worth its import time when it adds something: a log
-    file, journal, syslog, JSON, colour, a logging config file, or a format
-    with oslo context fields.  The default case, stderr (which 55-heat-config
-    captures), gets the same line format from the stdlib.
-    """
-    if (conf.log_config_append or conf.log_file or conf.log_dir or
-            conf.use_journal or conf.use_syslog or conf.use_json or
-            conf.log_color or conf.publish_errors):
-        return None
-    fmt = conf.logging_default_format_string.replace('%(instance)s', '')
-    if not set(_FIELD.findall(fmt)) <= _STDLIB_FIELDS:
-        return None
-    return fmt
-
-
 def _setup_logging(conf, masker: Masker, report: Report) -> None:
-    from oslo_log import _options
-    from oslo_config import cfg
-    cfg.set_defaults(_options.log_opts, default_log_levels=list(
-        _options.DEFAULT_LOG_LEVELS) + EXTRA_LOG_LEVELS)
+    """oslo.log to stderr (which 55-heat-config captures) or ``log_file``.
+
+    Every handler masks secrets; warnings and errors are also copied into
+    ``deploy_stderr``.
+    """
+    from oslo_log import log as oslo_logging
+    oslo_logging.set_defaults(
+        default_log_levels=oslo_logging.get_default_log_levels() +
+        EXTRA_LOG_LEVELS)
     if not conf.log_file and not conf.use_journal:
         conf.set_override('use_stderr', True)
-    fmt = _plain_format(conf)
+    oslo_logging.setup(conf, 'tripleo-docker-hook')
     root = logging.getLogger()
-    if fmt is None:
-        from oslo_log import log as oslo_logging
-        # opts.load registered the options; setup hands the conf to the
-        # formatters itself.
-        oslo_logging.setup(conf, 'tripleo-docker-hook')
-    else:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        stream = logging.StreamHandler(sys.stderr)
-        stream.setFormatter(logging.Formatter(fmt, conf.log_date_format))
-        root.addHandler(stream)
-        root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
-        for pair in conf.default_log_levels:
-            name, _, level = pair.partition('=')
-            try:
-                logging.getLogger(name).setLevel(level.upper())
-            except ValueError:
-                pass  # oslo.log ignores unknown level names too
-        logging.captureWarnings(True)
     masking = MaskingFilter(masker)
     for handler in root.handlers:
         handler.addFilter(masking)

@@ -125,22 +125,6 @@ def register(conf):
     conf.register_opts(puppet_opts, group='puppet')
 
 
-def register_log_opts(conf):
-    """oslo.log's options, without importing ``oslo_log.log``.
-
-    Same options as ``oslo_log.log.register_options`` (taken from
-    ``oslo_log._options``, the module behind oslo.log's ``oslo.config.opts``
-    entry point), but ``oslo_log.log`` and its formatters cost ~30 ms of
-    start-up that a run logging to stderr does not need; the hook imports
-    it only when a log file, journal, syslog or JSON is configured.
-    """
-    from oslo_log import _options
-    conf.register_cli_opts(_options.common_cli_opts)
-    conf.register_cli_opts(_options.logging_cli_opts)
-    conf.register_opts(_options.generic_log_opts)
-    conf.register_opts(_options.log_opts)
-
-
 def load(argv=(), conf=None):
     """Register options and parse the config file and the environment.
 
@@ -149,7 +133,8 @@ def load(argv=(), conf=None):
     """
     conf = conf if conf is not None else cfg.ConfigOpts()
     register(conf)
-    register_log_opts(conf)
+    from oslo_log import log as oslo_logging
+    oslo_logging.register_options(conf)
     path = os.environ.get('TRIPLEO_DOCKER_HOOK_CONFIG', DEFAULT_CONFIG_FILE)
     files = [path] if os.path.exists(path) else []
     conf(list(argv), project='tripleo-docker-hook',
