@@ -126,9 +126,13 @@ def _print_report(report) -> int:
 
 
 def _new_report():
-    from tripleo_docker_hook.masking import Masker
+    """A report and its masker; the log on stderr is masked by it too."""
+    import logging
+    from tripleo_docker_hook.masking import Masker, MaskingFilter
     from tripleo_docker_hook.report import Report
     masker = Masker()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter(masker))
     return masker, Report(masker, max_bytes=1 << 30)
 
 
