@@ -174,7 +174,7 @@ def cmd_delete(args) -> int:
     try:
         deploy.delete(args.name, 'manual', conf, report)
     except errors.HookError as exc:
-        report.fail(str(exc), exc.status)
+        report.fail_with(exc)
     return _print_report(report)
 
 
@@ -197,7 +197,7 @@ def cmd_cleanup(args) -> int:
     try:
         cleanup.run(path, conf, report, dry_run=args.dry_run)
     except errors.HookError as exc:
-        report.fail(str(exc), exc.status)
+        report.fail_with(exc)
     return _print_report(report)
 
 
