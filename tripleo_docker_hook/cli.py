@@ -154,51 +154,44 @@ def cmd_plan(args) -> int:
     return 0
 
 
-def cmd_apply(args) -> int:
-    from tripleo_docker_hook import deploy
+def _reported(action) -> int:
+    """Run ``action(conf, report, masker)``; print its masked account."""
     conf = _conf()
-    doc = _document(args.file, args.name)
     masker, report = _new_report()
-    masker.add(doc.secrets)
     try:
-        deploy.run(doc, conf, report, masker)
+        action(conf, report, masker)
     except errors.HookError as exc:
         report.fail_with(exc)
     return _print_report(report)
+
+
+def cmd_apply(args) -> int:
+    from tripleo_docker_hook import deploy
+    doc = _document(args.file, args.name)
+
+    def apply(conf, report, masker):
+        masker.add(doc.secrets)
+        deploy.run(doc, conf, report, masker)
+    return _reported(apply)
 
 
 def cmd_delete(args) -> int:
     from tripleo_docker_hook import deploy
-    conf = _conf()
-    _, report = _new_report()
-    try:
-        deploy.delete(args.name, 'manual', conf, report)
-    except errors.HookError as exc:
-        report.fail_with(exc)
-    return _print_report(report)
+    return _reported(lambda conf, report, masker: deploy.delete(
+        args.name, 'manual', conf, report))
 
 
 def cmd_rollback(args) -> int:
     from tripleo_docker_hook import deploy
-    conf = _conf()
-    masker, report = _new_report()
-    try:
-        deploy.rollback(args.name, conf, report, masker)
-    except errors.HookError as exc:
-        report.fail_with(exc)
-    return _print_report(report)
+    return _reported(lambda conf, report, masker: deploy.rollback(
+        args.name, conf, report, masker))
 
 
 def cmd_cleanup(args) -> int:
     from tripleo_docker_hook import cleanup
-    conf = _conf()
-    _, report = _new_report()
     path = args.heat_config or cleanup.heat_config_path()
-    try:
-        cleanup.run(path, conf, report, dry_run=args.dry_run)
-    except errors.HookError as exc:
-        report.fail_with(exc)
-    return _print_report(report)
+    return _reported(lambda conf, report, masker: cleanup.run(
+        path, conf, report, dry_run=args.dry_run))
 
 
 def cmd_status(args) -> int:

@@ -74,20 +74,13 @@ def create_args(container: model.Container, name: str,
         value = getattr(container, key)
         if value:
             host[key] = value
-    if container.cap_add:
-        host['cap_add'] = list(container.cap_add)
-    if container.cap_drop:
-        host['cap_drop'] = list(container.cap_drop)
-    if container.security_opt:
-        host['security_opt'] = list(container.security_opt)
+    for key in ('cap_add', 'cap_drop', 'security_opt', 'group_add',
+                'extra_hosts', 'volumes_from'):
+        values = getattr(container, key)
+        if values:
+            host[key] = list(values)
     if container.read_only:
         host['read_only'] = True
-    if container.group_add:
-        host['group_add'] = list(container.group_add)
-    if container.extra_hosts:
-        host['extra_hosts'] = list(container.extra_hosts)
-    if container.volumes_from:
-        host['volumes_from'] = list(container.volumes_from)
     if container.auto_remove:
         host['auto_remove'] = True
     if container.kind is model.Kind.SERVICE and \

@@ -332,14 +332,23 @@ def compute(deployment_name: str, config_id: str,
                 removals, tuple(steps))
 
 
+def _change(c: model.Container, current: model.Observed, images,
+            recreate_on_image_change: bool) -> str:
+    """Why an existing container no longer matches its definition."""
+    if current.labels.get(model.LABEL_HASH) != container_hash(c):
+        return 'definition changed'
+    if _image_drift(c, current, images, recreate_on_image_change):
+        return 'image changed'
+    return ''
+
+
 def _plan_service(c: model.Container, current: Optional[model.Observed],
                   images, recreate_on_image_change: bool) -> Action:
     if current is None:
         return Action(CREATE, c.name, c, reason='new')
-    if current.labels.get(model.LABEL_HASH) != container_hash(c):
-        return Action(REPLACE, c.name, c, current, 'definition changed')
-    if _image_drift(c, current, images, recreate_on_image_change):
-        return Action(REPLACE, c.name, c, current, 'image changed')
+    change = _change(c, current, images, recreate_on_image_change)
+    if change:
+        return Action(REPLACE, c.name, c, current, change)
     if current.state not in ALIVE:
         detail = current.state or 'gone'
         if current.exit_code is not None:
@@ -352,10 +361,9 @@ def _plan_task(c: model.Container, current: Optional[model.Observed],
                images, recreate_on_image_change: bool) -> Action:
     if current is None:
         return Action(RUN, c.name, c, reason='new')
-    if current.labels.get(model.LABEL_HASH) != container_hash(c):
-        return Action(RUN, c.name, c, current, 'definition changed')
-    if _image_drift(c, current, images, recreate_on_image_change):
-        return Action(RUN, c.name, c, current, 'image changed')
+    change = _change(c, current, images, recreate_on_image_change)
+    if change:
+        return Action(RUN, c.name, c, current, change)
     if current.state in ('running', 'restarting', 'paused'):
         return Action(RUN, c.name, c, current,
                       'interrupted: still running from an earlier apply')
