@@ -11,3 +11,10 @@ heat-config's runner.
 
 #: Value of the ``managed_by`` label on every container this tool owns.
 MANAGED_BY = 'tripleo-docker-hook'
+
+#: Version of the hash contract, part of every definition hash
+#: (``source_hash``) and every container hash (the ``tripleo-docker-hook.hash``
+#: label).  Bump it only when the meaning of a definition changes: a new
+#: value recreates every managed container on every node.  The golden test
+#: ``tests/unit/test_golden_hashes.py`` pins the values it produces.
+HASH_VERSION = 1

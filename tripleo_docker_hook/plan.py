@@ -13,12 +13,11 @@ import dataclasses
 import hashlib
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from tripleo_docker_hook import HASH_VERSION
 from tripleo_docker_hook import MANAGED_BY
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 
-#: Bumped when the meaning of the hash label changes (forces one recreate).
-SCHEMA_VERSION = 1
 
 CREATE = 'create'        # service container that does not exist
 KEEP = 'keep'            # up to date (service running / task done)
@@ -41,7 +40,7 @@ def temp_name(name: str) -> str:
 
 def container_hash(container: model.Container) -> str:
     """The value of the hash label: schema version + source hash."""
-    text = f'{SCHEMA_VERSION}\0{container.source_hash}'
+    text = f'{HASH_VERSION}\0{container.source_hash}'
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -85,10 +85,10 @@ def test_definition_change_replaces_only_that_one():
     assert plan.actions[1].reason == 'definition changed'
 
 
-def test_schema_version_is_part_of_the_hash(monkeypatch):
+def test_hash_version_is_part_of_the_container_hash(monkeypatch):
     a = svc('a')
     before = planning.container_hash(a)
-    monkeypatch.setattr(planning, 'SCHEMA_VERSION', 99)
+    monkeypatch.setattr(planning, 'HASH_VERSION', 99)
     assert planning.container_hash(a) != before
 
 

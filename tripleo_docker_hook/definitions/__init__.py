@@ -20,14 +20,12 @@ import hashlib
 import json
 from typing import Any, Dict, List, Mapping, Tuple
 
+from tripleo_docker_hook import HASH_VERSION
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import masking
 from tripleo_docker_hook import model
 from tripleo_docker_hook.definitions import common
 
-#: Part of every ``source_hash``: bump it only when the meaning of a
-#: definition changes, since a new value recreates every container.
-SCHEMA_VERSION = 1
 SECTIONS = ('docker_config', 'puppet_config', 'kolla_config')
 
 
@@ -63,7 +61,7 @@ def _load(config: Any, errs: errors.ErrorList) -> _Loaded:
 
 
 def canonical_hash(data: Any) -> str:
-    text = json.dumps([SCHEMA_VERSION, common.canonical(data)],
+    text = json.dumps([HASH_VERSION, common.canonical(data)],
                       sort_keys=True, separators=(',', ':'), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
