@@ -35,9 +35,11 @@ def parse(doc, masker, conf=None) -> model.Deployment:
     Only reads the host: a deployment with any error changes nothing.
     """
     # Mask environment values first, so even error messages hide them.
-    masker.add_environment(definitions.environment_values(doc.config))
-    return hostpath.checked(definitions.parse(doc.config),
-                            _opt(conf, 'host_root', '/'))
+    host_root = _opt(conf, 'host_root', '/')
+    masker.add_environment(definitions.environment_values(doc.config,
+                                                          host_root))
+    return hostpath.checked(definitions.parse(doc.config, host_root),
+                            host_root)
 
 
 def resolve_images(engine, desired: model.Deployment

@@ -7,7 +7,6 @@ including the derived ``deploy_*`` inputs, ``options`` may be null and
 """
 
 import dataclasses
-import json
 import re
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
@@ -78,6 +77,67 @@ def secret_values(value: Any) -> List[str]:
     return [str(value)]
 
 
+#: Longest deployment name: it names a directory in ``state_dir`` (quoted,
+#: so up to three bytes a character) and every container's label.
+MAX_NAME_BYTES = 255
+
+
+def _input_items(raw: Mapping) -> List[Tuple[int, Any]]:
+    items = raw.get('inputs')
+    return list(enumerate(items)) if isinstance(items, list) else []
+
+
+def _name_text(value: Any) -> Optional[str]:
+    """A name field as heat-config coerces it: strings and integers."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)
+
+
+def identity(raw: Any) -> str:
+    """The deployment's name: THE identity rule, used by the hook and by
+    the ``configure.d`` cleanup alike (so neither can flap the other).
+
+    ``name`` (a string or an integer, as Heat's String coercion gives), else
+    the value of the **last** ``deploy_resource_name`` input (Heat appends
+    its derived inputs after the declared ones).  Raises
+    :class:`errors.ValidationError` when no valid name can be decided.
+    """
+    errs = errors.ErrorList()
+    if not isinstance(raw, Mapping):
+        errs.invalid('', type(raw).__name__, 'the deployment must be a JSON '
+                     'object')
+        errs.raise_if_any()
+    value = raw.get('name')
+    where = 'name'
+    name = None
+    if value is not None and value != '':
+        name = _name_text(value)
+        if name is None:
+            errs.invalid('name', value, 'must be a string')
+    else:
+        for i, item in _input_items(raw):
+            if isinstance(item, Mapping) and \
+                    item.get('name') == 'deploy_resource_name':
+                where = f'inputs[{i}].value'
+                name = _name_text(item.get('value', item.get('default')))
+        if name is None and where != 'name':
+            errs.invalid(where, '<value>', 'must be a string')
+    if not errs and not name:
+        errs.required('name', 'the deployment name identifies its '
+                      'containers across Heat actions')
+    elif name:
+        from tripleo_docker_hook import state
+        if len(state.dirname(name).encode()) > MAX_NAME_BYTES:
+            errs.add(where, 'Too long', detail=f'{len(name)} characters; '
+                     f'the name names a directory in state_dir and must '
+                     f'fit in {MAX_NAME_BYTES} bytes once quoted')
+        elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+            errs.invalid(where, name, 'must not hold control characters')
+    errs.raise_if_any()
+    return name
+
+
 def parse(raw: Any) -> Document:
     """Check and normalise a decoded heat-config item.
 
@@ -103,6 +163,7 @@ def parse(raw: Any) -> Document:
     doc_id = text('id')
     group = text('group', required=False)
     inputs: Dict[str, Any] = {}
+    secrets = set()
     raw_inputs = raw.get('inputs')
     if raw_inputs is None:
         raw_inputs = []
@@ -112,22 +173,23 @@ def parse(raw: Any) -> Document:
     for i, item in enumerate(raw_inputs):
         if not isinstance(item, Mapping) or not isinstance(
                 item.get('name'), str):
-            errs.invalid(f'inputs[{i}]', item, 'must be an object with a '
-                         'string "name"')
+            # Without a name nothing says it is not a credential: mask
+            # every value it holds, and never quote it.
+            secrets.update(secret_values(item))
+            errs.invalid(f'inputs[{i}]', '<input>', 'must be an object with '
+                         'a string "name"')
             continue
         inputs[item['name']] = item.get('value', item.get('default'))
 
-    secrets = set()
     for key, value in inputs.items():
         if is_secret_input(key):
             secrets.update(secret_values(value))
 
-    # name falls back like Heat does: deployment name, else resource name.
-    name = text('name', required=False) or str(
-        inputs.get('deploy_resource_name') or '')
-    if not name:
-        errs.required('name', 'the deployment name identifies its '
-                      'containers across Heat actions')
+    try:
+        name = identity(raw)
+    except errors.ValidationError as exc:
+        errs.errors.extend(exc.errors)
+        name = ''
 
     action = str(inputs.get('deploy_action') or 'CREATE').upper()
     if action not in ACTIONS:
@@ -154,25 +216,41 @@ def parse(raw: Any) -> Document:
                      'must be an object or null')
         options = {}
 
-    errs.raise_if_any()
+    if errs:
+        raise errors.ValidationError(errs.errors, secrets=secrets)
     return Document(id=doc_id, name=name, group=group, action=action,
                     inputs=inputs, outputs=tuple(outputs), options=options,
                     config=raw.get('config'), secrets=frozenset(secrets))
 
 
-def loads(text: str) -> Document:
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
+#: Largest deployment document read from stdin.
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+
+
+def decode(data: bytes) -> str:
+    """Stdin bytes → text; raises :class:`errors.ValidationError`."""
+    if len(data) > MAX_DOCUMENT_BYTES:
         raise errors.ValidationError([errors.FieldError(
-            '', 'Invalid value', detail=f'stdin is not a JSON document: '
-            f'{exc}')]) from None
-    return parse(raw)
+            '', 'Too long', detail=f'the deployment document is larger '
+            f'than {MAX_DOCUMENT_BYTES} bytes')])
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise errors.ValidationError([errors.FieldError(
+            '', 'Invalid value', detail=f'stdin is not UTF-8 (byte '
+            f'{exc.start})')]) from None
+
+
+def loads(text: str) -> Document:
+    from tripleo_docker_hook import loading
+    return parse(loading.json_loads(text, '', 'JSON'))
 
 
 def options_timeout(doc: Document, key: str) -> Optional[int]:
+    """A positive timeout in ``options`` (seconds), at most 7 days;
+    None when absent or unusable (inf, NaN, negative, a string)."""
     value = doc.options.get(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and value > 0:
-        return int(value)
+            and 0 < value < float('inf'):
+        return int(min(value, 7 * 24 * 3600))
     return None

@@ -40,30 +40,101 @@ class FieldError:
         return ': '.join(parts)
 
 
+#: Most characters of a value quoted in an error message.
+QUOTE_CHARS = 200
+
+
 def _quote(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if value is None:
-        return 'null'
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value, sort_keys=True, default=str)[:200]
+    return preview(value, QUOTE_CHARS)
+
+
+def preview(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """JSON-like text of ``value``, at most about ``limit`` characters.
+
+    Never serialises more than it prints: a value may be a huge (or, from
+    a YAML alias, shared) structure, and error formatting must stay bounded
+    (issue 11: a 10^7-leaf ``exit_codes`` took 32 s to format).
+    """
+    out: List[str] = []
+    size = 0
+    # Iterative walk: (value, depth); strings in ``out`` are emitted as is.
+    stack: List[Any] = [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        if isinstance(item, _Raw):
+            text = item.text
+        elif isinstance(item, str):
+            text = json.dumps(item[:limit + 1])
+        elif isinstance(item, bool):
+            text = 'true' if item else 'false'
+        elif item is None:
+            text = 'null'
+        elif isinstance(item, int):
+            text = str(item) if item.bit_length() < 700 else \
+                f'<integer of {item.bit_length()} bits>'
+        elif isinstance(item, float):
+            text = repr(item)
+        elif isinstance(item, dict):
+            parts: List[Any] = [_Raw('{')]
+            for i, (key, val) in enumerate(item.items()):
+                if i * 4 > limit:
+                    parts.append(_Raw(', ...'))
+                    break
+                parts += [_Raw(', ' if i else ''), str(key), _Raw(': '), val]
+            parts.append(_Raw('}'))
+            stack.extend(reversed(parts))
+            continue
+        elif isinstance(item, (list, tuple)):
+            parts = [_Raw('[')]
+            for i, val in enumerate(item):
+                if i * 3 > limit:
+                    parts.append(_Raw(', ...'))
+                    break
+                parts += [_Raw(', ' if i else ''), val]
+            parts.append(_Raw(']'))
+            stack.extend(reversed(parts))
+            continue
+        else:
+            text = json.dumps(str(item)[:limit + 1])
+        out.append(text)
+        size += len(text)
+    text = ''.join(out)
+    if size > limit or stack:
+        text = text[:limit] + '...'
+    return text
+
+
+class _Raw:
+    __slots__ = ('text',)
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 class ValidationError(HookError):
     """The definitions are invalid; nothing on the host was changed."""
 
     status = 2
+    #: Errors printed at most; the rest are counted.
+    MAX_SHOWN = 200
 
-    def __init__(self, errors: List[FieldError]):
+    def __init__(self, errors: List[FieldError], secrets=()):
         self.errors = list(errors)
+        #: Values found while failing that must be masked (for example
+        #: inputs without a valid name).
+        self.secrets = frozenset(secrets)
         super().__init__(self.message)
+
+    def lines(self) -> List[str]:
+        shown = [str(e) for e in self.errors[:self.MAX_SHOWN]]
+        rest = len(self.errors) - len(shown)
+        if rest > 0:
+            shown.append(f'... and {rest} more errors')
+        return shown
 
     @property
     def message(self) -> str:
-        return '\n'.join(str(e) for e in self.errors)
+        return '\n'.join(self.lines())
 
 
 class ErrorList:

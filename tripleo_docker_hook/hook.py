@@ -52,13 +52,16 @@ def _setup_logging(conf, masker: Masker, report: Report) -> None:
     root.addHandler(handler)
 
 
-def run(stdin_text: str, argv=()) -> Report:
-    """Run one deployment; the report holds the answer (never raises)."""
+def run(stdin_text, argv=()) -> Report:
+    """Run one deployment (stdin as text or bytes); the report holds the
+    answer (never raises)."""
     from tripleo_docker_hook import document
     masker = Masker()
     report = Report(masker)
     doc = None
     try:
+        if isinstance(stdin_text, bytes):
+            stdin_text = document.decode(stdin_text)
         doc = document.loads(stdin_text)
         masker.add(doc.secrets)
         from tripleo_docker_hook import opts
@@ -81,11 +84,12 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == '--validate':
         # Offline check of definition files (same as `-ctl validate`).
-        from tripleo_docker_hook import cli
-        return cli.main(['validate'] + list(argv[1:]))
+        from tripleo_docker_hook import offline
+        return offline.validate_files(list(argv[1:]))
     saved = _protect_stdout()
-    text = sys.stdin.read()
-    report = run(text, argv)
+    from tripleo_docker_hook.document import MAX_DOCUMENT_BYTES
+    data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    report = run(data, argv)
     answer = report.dumps(report.declared) + '\n'
     with os.fdopen(saved, 'w') as out:
         out.write(answer)

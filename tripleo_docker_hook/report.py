@@ -41,9 +41,10 @@ class Report:
         """Record a :class:`errors.HookError`: its status and its lines."""
         from tripleo_docker_hook import errors
         if isinstance(exc, errors.ValidationError):
+            self.masker.add(exc.secrets)
             self.fail('invalid deployment:', exc.status)
-            for err in exc.errors:
-                self.error(str(err))
+            for line in exc.lines():
+                self.error(line)
         else:
             self.fail(str(exc), getattr(exc, 'status', 1) or 1)
 

@@ -32,7 +32,7 @@ ATTEMPTED = 'attempted.json'  # written before an apply, removed on success
 EXECS = 'execs.json'          # results of action: exec commands
 
 
-def _dirname(name: str) -> str:
+def dirname(name: str) -> str:
     """A file-system safe, reversible directory name for a deployment."""
     return urllib.parse.quote(name, safe='').replace('.', '%2E')
 
@@ -119,7 +119,7 @@ class DeploymentState:
     def __init__(self, state_dir: str, name: str):
         self.state_dir = state_dir
         self.name = name
-        self.path = os.path.join(state_dir, DEPLOYMENTS, _dirname(name))
+        self.path = os.path.join(state_dir, DEPLOYMENTS, dirname(name))
 
     def _file(self, what: str) -> str:
         return os.path.join(self.path, what)

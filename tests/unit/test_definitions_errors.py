@@ -382,9 +382,11 @@ EXPECTED = {
     ],
     "dc_envfile_dir": [
         'svc.env_file: Invalid value: "/tmp": cannot '
-        "read env file: Is a directory"
+        "read env file: not a regular file"
     ],
-    "dc_cpu_shares": ["svc.cpu_shares: Invalid value: 1: must be at least 2"],
+    "dc_cpu_shares": [
+        "svc.cpu_shares: Invalid value: 1: must be between 2 and 262144"
+    ],
     "dc_start_order": [
         'svc.start_order: Invalid value: "1": must be an integer, not string'
     ],
@@ -427,7 +429,7 @@ EXPECTED = {
     ],
     "pod_docker_options_json": [
         "metadata.annotations[tripleo.org/docker-options]: "
-        'Invalid value: "{": not JSON: '
+        'Invalid value: not a JSON document: '
         "Expecting property name enclosed in "
         "double quotes: line 1 column 2 (char "
         "1)"

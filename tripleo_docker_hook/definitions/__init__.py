@@ -43,16 +43,12 @@ def _load(config: Any, errs: errors.ErrorList) -> _Loaded:
             errs.invalid('config', '<bytes>', 'not UTF-8')
             return _Loaded([], False)
     if isinstance(config, str):
-        import yaml
+        from tripleo_docker_hook import loading
         try:
-            docs = [d for d in yaml.safe_load_all(config) if d is not None] \
-                if config.strip() else []
-        except yaml.YAMLError as exc:
-            errs.invalid('config', '<string>', 'not YAML/JSON: ' +
-                         ' '.join(str(exc).split())[:300])
-            return _Loaded([], False)
-        except (RecursionError, ValueError, TypeError, OverflowError) as exc:
-            errs.invalid('config', '<string>', f'cannot load: {exc}'[:300])
+            docs = [d for d in loading.yaml_load_all(config)
+                    if d is not None] if config.strip() else []
+        except errors.ValidationError as exc:
+            errs.errors.extend(exc.errors)
             return _Loaded([], False)
         if len(docs) > 1:
             return _Loaded(docs, True)
@@ -66,7 +62,8 @@ def canonical_hash(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def environment_values(config: Any) -> List[Tuple[str, str]]:
+def environment_values(config: Any, host_root: str = '/'
+                       ) -> List[Tuple[str, str]]:
     """Every ``(name, value)`` of every environment in the raw config.
 
     Run before validation so that values are masked even in the error
@@ -122,23 +119,34 @@ def environment_values(config: Any) -> List[Tuple[str, str]]:
         for item in [node] + (items if isinstance(items, list) else []):
             found.extend(('secret', v) for v in pod.secret_values(item))
 
+    token = docker_config.HOST_ROOT.set(host_root or '/')
     try:
         for doc in _load(config, errs).docs:
             walk(doc)
             secrets(doc)
     except RecursionError:
         pass
+    finally:
+        docker_config.HOST_ROOT.reset(token)
     return found
 
 
-def parse(config: Any) -> model.Deployment:
-    """Parse and validate; raises :class:`errors.ValidationError`."""
+def parse(config: Any, host_root: str = '/') -> model.Deployment:
+    """Parse and validate; raises :class:`errors.ValidationError`.
+
+    ``host_root``: where the host's ``/`` is seen (``env_file`` is read
+    there).
+    """
+    from tripleo_docker_hook.definitions import docker_config
     errs = common.SafeErrorList()
+    token = docker_config.HOST_ROOT.set(host_root or '/')
     try:
         return _parse(config, errs)
     except RecursionError:
         errs.invalid('config', '<nested>', 'nested too deeply')
         raise errors.ValidationError(errs.errors) from None
+    finally:
+        docker_config.HOST_ROOT.reset(token)
 
 
 def _parse(config: Any, errs: errors.ErrorList) -> model.Deployment:

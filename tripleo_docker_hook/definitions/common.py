@@ -5,7 +5,6 @@ one run reports every problem of a document.
 """
 
 import difflib
-import json
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -36,6 +35,27 @@ IMAGE_REF = re.compile(
     rf'^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*'
     rf'(?::{_TAG})?(?:@{_DIGEST})?$')
 
+#: Bounds of what Docker, the kernel and Python can take; refused at
+#: validation so that nothing fails after a side effect (issue 11: a task
+#: ``timeout: "100000000000h"`` started the container, then died with
+#: OverflowError leaving it running, on every apply).
+INT64_MAX = 2 ** 63 - 1
+INT32_MAX = 2 ** 31 - 1
+#: Task, exec and Pod ``activeDeadlineSeconds`` timeouts (7 days).
+MAX_TIMEOUT = 7 * 24 * 3600
+#: Stop grace periods (``stop_grace_period``, Pod
+#: ``terminationGracePeriodSeconds``): one hour.  A stop longer than that
+#: holds the host lock and every other deployment of the node.
+MAX_GRACE = 3600
+#: Health check interval, timeout and start period (one day).
+MAX_PROBE = 24 * 3600
+#: Linux ``cpu.shares`` range (kernel ``MAX_SHARES``; Docker passes it on).
+MAX_CPU_SHARES = 262144
+#: CFS period range Docker accepts (1 ms to 1 s) and the largest quota we
+#: pass (1024 CPUs at a 1 s period).
+MIN_CPU_PERIOD, MAX_CPU_PERIOD = 1000, 1000000
+MAX_CPU_QUOTA = 1024 * 1000000
+
 LABEL_DETAIL = ("a lowercase RFC 1123 label must consist of lower case "
                 "alphanumeric characters or '-', and must start and end with "
                 "an alphanumeric character (e.g. 'my-name',  or '123-abc')")
@@ -46,20 +66,11 @@ SUBDOMAIN_DETAIL = ("a lowercase RFC 1123 subdomain must consist of lower "
 
 
 class SafeErrorList(errors.ErrorList):
-    """An :class:`errors.ErrorList` whose values always print: arbitrary
-    user data (mixed-type keys, sets, dates) is shown as JSON or by type."""
+    """An :class:`errors.ErrorList` for arbitrary user data: values print
+    through :func:`errors.preview`, bounded whatever their size or type."""
 
     def add(self, path: str, type_: str, value: Any = errors.NO_VALUE,
             detail: str = '') -> None:
-        if value is not errors.NO_VALUE and value is not None and \
-                not isinstance(value, (str, int, float, bool)):
-            try:
-                json.dumps(value, sort_keys=True, default=str)
-            except (TypeError, ValueError):
-                try:
-                    value = json.dumps(value, default=str)[:200]
-                except (TypeError, ValueError):
-                    value = type_name(value)
         super().add(str(path), type_, value, detail)
 
 
@@ -166,18 +177,39 @@ _UNITS = {'ns': Decimal('1e-9'), 'us': Decimal('1e-6'),
           'm': Decimal(60), 'h': Decimal(3600)}
 
 
+def check_seconds(errs: errors.ErrorList, path: str, raw: Any,
+                  value: Decimal, maximum: int) -> bool:
+    """Refuse a duration beyond ``maximum`` seconds (see :data:`MAX_TIMEOUT`
+    and friends); True when within bounds."""
+    if value > maximum:
+        errs.invalid(path, raw, f'must be at most {maximum} seconds '
+                     f'({_human(maximum)})')
+        return False
+    return True
+
+
+def _human(seconds: int) -> str:
+    for unit, size in (('days', 86400), ('hours', 3600), ('minutes', 60)):
+        if seconds >= size and seconds % size == 0:
+            return f'{seconds // size} {unit}'
+    return f'{seconds} s'
+
+
 def parse_duration(value: Any) -> Optional[Decimal]:
     """Go duration (``1m30s``, ``10s``, ``500ms``) or a number of seconds.
 
-    None when invalid or negative.
+    None when invalid or negative.  Callers bound the result with
+    :func:`check_seconds`.
     """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return None
+        if isinstance(value, int) and value.bit_length() > 64:
+            return None
         return Decimal(str(value)) if value >= 0 else None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or len(value) > 100:
         return None
     text = value.strip()
     try:
@@ -206,13 +238,15 @@ def parse_docker_bytes(value: Any) -> Optional[int]:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if not isinstance(value, str):
+        return value if 0 <= value <= INT64_MAX else None
+    if not isinstance(value, str) or len(value) > 100:
         return None
     match = _MEM.match(value.strip())
     if not match:
         return None
-    return int(Decimal(match.group(1)) * _MEM_UNITS[match.group(2).lower()])
+    result = int(Decimal(match.group(1)) *
+                 _MEM_UNITS[match.group(2).lower()])
+    return result if result <= INT64_MAX else None
 
 
 class Fields:
@@ -279,15 +313,21 @@ class Fields:
         if value is None:
             return default
         if numeric_string and isinstance(value, str) and \
-                re.match(r'^-?\d+$', value.strip()):
+                re.match(r'^-?\d{1,30}$', value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             wrong_type(self.errs, self.p(key), value, 'an integer')
             return default
-        if minimum is not None and value < minimum or \
-                maximum is not None and value > maximum:
-            bounds = (f'between {minimum} and {maximum}'
-                      if maximum is not None else f'at least {minimum}')
+        # Every integer is bounded: nothing below may overflow Docker's
+        # int64 fields (or Python's C conversions) after a side effect.
+        if maximum is None:
+            maximum = INT64_MAX
+        if minimum is None:
+            minimum = -INT64_MAX
+        if value < minimum or value > maximum:
+            bounds = (f'at least {minimum}' if maximum == INT64_MAX and
+                      minimum > -INT64_MAX else f'between {minimum} and '
+                      f'{maximum}')
             self.errs.invalid(self.p(key), value, f'must be {bounds}')
             return default
         self.canon[key] = value

@@ -7,10 +7,14 @@ changes on the host.  Keys starting with ``_`` are comments (the examples'
 ``_source``/``_note``) and ignored, also in the hash.
 """
 
+import contextvars
+import errno
 import math
 import os
 import re
 import shlex
+import stat
+from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from tripleo_docker_hook import errors
@@ -46,7 +50,7 @@ ULIMITS = ('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue',
            'sigpending', 'stack')
 _MOUNT_OPTS = {'ro', 'rw', 'z', 'Z', 'shared', 'rshared', 'slave', 'rslave',
                'private', 'rprivate'}
-_RESTART = re.compile(r'^(no|always|unless-stopped|on-failure(:\d+)?)$')
+_RESTART = re.compile(r'^(no|always|unless-stopped|on-failure(:\d{1,10})?)$')
 _ENV_KEY = re.compile(r'^[^=\s\x00]+$')
 #: Docker refuses memory limits below 6 MiB.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -64,22 +68,106 @@ def split_command(value: str) -> Optional[List[str]]:
         return None
 
 
+#: Largest env file read (Docker has no limit; ours keeps the hook's
+#: memory bounded: ``env_file: /dev/zero`` used to grow until the OOM kill).
+MAX_ENV_FILE_BYTES = 1024 * 1024
+#: Where ``env_file`` paths are read: the host's ``/`` as the hook sees it
+#: (option ``host_root``); set by :func:`definitions.parse`.
+HOST_ROOT: contextvars.ContextVar = contextvars.ContextVar(
+    'host_root', default='/')
+_MAX_LINKS = 40
+
+
+def _resolve_under(root: str, path: str) -> str:
+    """``path`` of the host, resolved inside ``root`` like a chroot would:
+    absolute symlinks restart at ``root``, ``..`` stops at it."""
+    if root in ('', '/'):
+        return path
+    root = root.rstrip('/')
+    todo = [p for p in path.split('/') if p]
+    done: List[str] = []
+    links = 0
+    while todo:
+        part = todo.pop(0)
+        if part == '.':
+            continue
+        if part == '..':
+            if done:
+                done.pop()
+            continue
+        candidate = root + '/' + '/'.join(done + [part])
+        try:
+            target = os.readlink(candidate)
+        except OSError:   # not a link (or missing: open() will tell)
+            done.append(part)
+            continue
+        links += 1
+        if links > _MAX_LINKS:
+            raise OSError(errno.ELOOP, 'too many levels of symbolic links')
+        parts = [p for p in target.split('/') if p]
+        if target.startswith('/'):
+            done = []
+        todo = parts + todo
+    return root + '/' + '/'.join(done)
+
+
+def read_host_file(path: str, max_bytes: int,
+                   host_root: Optional[str] = None) -> bytes:
+    """The content of a host's regular file, read through ``host_root``.
+
+    Never blocks (a FIFO is refused, not opened for a writer that never
+    comes) and never reads more than ``max_bytes``.  Raises
+    :class:`OSError` with a reason an operator understands.
+    """
+    real = _resolve_under(HOST_ROOT.get() if host_root is None
+                          else host_root, path)
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC |
+                 os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, 'not a regular file')
+        if info.st_size > max_bytes:
+            raise OSError(errno.EFBIG, f'larger than {max_bytes} bytes')
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(65536, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise OSError(errno.EFBIG, f'larger than {max_bytes} bytes')
+        return b''.join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_env_file(path: str, where: str, errs: errors.ErrorList
                   ) -> Optional[Tuple[str, List[Tuple[str, str]]]]:
-    """``(content, [(name, value)])`` of a Docker env file, or None."""
+    """``(content, [(name, value)])`` of a Docker env file, or None.
+
+    Read on the host (through ``host_root``), only if it is a regular
+    file of at most :data:`MAX_ENV_FILE_BYTES`.
+    """
     if not path.startswith('/'):
         errs.invalid(where, path, 'env files must be absolute paths (they '
                      'are read by the hook, not by Docker)')
         return None
+    if '\x00' in path:
+        errs.invalid(where, path, 'must not contain NUL')
+        return None
     try:
-        with open(path, encoding='utf-8') as f:
-            content = f.read()
+        content = read_host_file(path, MAX_ENV_FILE_BYTES).decode('utf-8')
     except FileNotFoundError:
         errs.not_found(where, path)
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        errs.invalid(where, path, 'cannot read env file: not UTF-8')
+        return None
+    except OSError as exc:
         errs.invalid(where, path, f'cannot read env file: '
-                     f'{getattr(exc, "strerror", None) or exc}')
+                     f'{exc.strerror or exc}')
         return None
     pairs = parse_env_file(content, where, path, errs)
     return content, pairs
@@ -307,13 +395,16 @@ def parse_healthcheck(f: common.Fields, errs: errors.ErrorList
     for key in ('interval', 'timeout', 'start_period'):
         if h.has(key):
             value = common.parse_duration(h.raw(key))
-            if value is None or (value and value < 0.001):
+            if value is None or (value and value < Decimal('0.001')):
                 errs.invalid(h.p(key), h.raw(key), 'must be a duration '
                              '(e.g. 30s, 1m30s, 500ms) of at least 1ms')
                 continue
+            if not common.check_seconds(errs, h.p(key), h.raw(key), value,
+                                        common.MAX_PROBE):
+                continue
             durations[key] = float(value)
             h.keep(key, str(value.normalize()))
-    retries = h.int('retries', 0, minimum=0)
+    retries = h.int('retries', 0, minimum=0, maximum=common.INT32_MAX)
     h.finish()
     f.keep('healthcheck', h.canon)
     return model.HealthCheck(test=parts, retries=retries or 0, **durations)
@@ -331,9 +422,16 @@ def parse_ulimits(f: common.Fields, errs: errors.ErrorList
         if not match:
             errs.invalid(path, item, 'must be NAME=SOFT[:HARD]')
             continue
+        if len(item) > 100:
+            errs.invalid(path, item, 'limits must fit in 64 bits')
+            continue
         name, soft, hard = match.group(1), int(match.group(2)), \
             int(match.group(3) if match.group(3) is not None
                 else match.group(2))
+        if not all(-1 <= v <= common.INT64_MAX for v in (soft, hard)):
+            errs.invalid(path, item, f'limits must be -1 (unlimited) or '
+                         f'between 0 and {common.INT64_MAX}')
+            continue
         if name not in ULIMITS:
             errs.unsupported(path, name, ULIMITS)
             continue
@@ -399,7 +497,8 @@ def parse_bytes(f: common.Fields, key: str, errs: errors.ErrorList,
     value = common.parse_docker_bytes(f.raw(key))
     if value is None:
         errs.invalid(f.p(key), f.raw(key), 'must be a size in bytes or '
-                     'with a unit (b, k, m, g, t; binary: 1g = 1024m)')
+                     'with a unit (b, k, m, g, t; binary: 1g = 1024m) of '
+                     'at most 8 EiB')
         return None
     if value < minimum and not (key == 'memswap_limit' and value == -1):
         errs.invalid(f.p(key), f.raw(key),
@@ -463,8 +562,12 @@ def extra_options(f: common.Fields, errs: errors.ErrorList,
                               'on-failure[:N]'])
         elif value:
             name, _, count = value.partition(':')
+            if int(count or 0) > common.INT32_MAX:
+                errs.invalid(f.p('restart'), value, f'the retry count must '
+                             f'be at most {common.INT32_MAX}')
             kw['restart_policy'] = name
-            kw['restart_max_retries'] = int(count or 0)
+            kw['restart_max_retries'] = min(int(count or 0),
+                                            common.INT32_MAX)
     if 'hostname' in keys and f.has('hostname'):
         value = f.str('hostname')
         if value and common.check_subdomain(errs, f.p('hostname'),
@@ -532,7 +635,8 @@ def extra_options(f: common.Fields, errs: errors.ErrorList,
         if value is None or value <= 0:
             errs.invalid(f.p('timeout'), f.raw('timeout'),
                          'must be a positive duration (seconds or 10m)')
-        else:
+        elif common.check_seconds(errs, f.p('timeout'), f.raw('timeout'),
+                                  value, common.MAX_TIMEOUT):
             kw['timeout'] = int(math.ceil(value))
             f.keep('timeout', kw['timeout'])
     if 'stop_signal' in keys:
@@ -558,9 +662,12 @@ def extra_options(f: common.Fields, errs: errors.ErrorList,
         mem = parse_bytes(f, 'mem_limit', errs, MIN_MEMORY) or mem
         res['mem_limit'] = mem
     if 'cpu_shares' in keys:
-        for key in ('cpu_shares', 'cpu_quota', 'cpu_period'):
-            res[key] = f.int(key, None,
-                             minimum=2 if key == 'cpu_shares' else 1000,
+        bounds = {'cpu_shares': (2, common.MAX_CPU_SHARES),
+                  'cpu_quota': (1000, common.MAX_CPU_QUOTA),
+                  'cpu_period': (common.MIN_CPU_PERIOD,
+                                 common.MAX_CPU_PERIOD)}
+        for key, (low, high) in bounds.items():
+            res[key] = f.int(key, None, minimum=low, maximum=high,
                              numeric_string=True)
     kw['resources'] = {k: v for k, v in res.items() if v not in (None, '')}
     return kw
@@ -628,7 +735,9 @@ def parse_container(name: str, step: int, spec: Any, path: str,
         if value is None:
             errs.invalid(f.p('stop_grace_period'), f.raw('stop_grace_period'),
                          'must be a duration (10s, 1m30s) or seconds')
-        else:
+        elif common.check_seconds(errs, f.p('stop_grace_period'),
+                                  f.raw('stop_grace_period'), value,
+                                  common.MAX_GRACE):
             # Docker wants whole seconds (paunch's "10.0" was refused).
             stop_timeout = int(math.ceil(value))
             f.keep('stop_grace_period', stop_timeout)

@@ -6,7 +6,6 @@ host with host networking are errors, never silently dropped.
 """
 
 import dataclasses
-import json
 import socket
 from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -223,8 +222,10 @@ def parse(data: Mapping, path: str, errs: errors.ErrorList,
                          ['ClusterFirst', 'ClusterFirstWithHostNet',
                           'Default'])
     restart = sf.str('restartPolicy', 'Always', choices=tuple(RESTART))
-    grace = sf.int('terminationGracePeriodSeconds', 30, minimum=0)
-    deadline = sf.int('activeDeadlineSeconds', None, minimum=1)
+    grace = sf.int('terminationGracePeriodSeconds', 30, minimum=0,
+                   maximum=common.MAX_GRACE)
+    deadline = sf.int('activeDeadlineSeconds', None, minimum=1,
+                      maximum=common.MAX_TIMEOUT)
     pod_sc = _pod_security(sf, errs)
     pod_sc['_hostPID'] = sf.bool('hostPID')
     pod_sc['_hostIPC'] = sf.bool('hostIPC')
@@ -405,10 +406,11 @@ def _docker_options(info: _PodInfo, meta_path: str, errs: errors.ErrorList
     if text is None:
         return {'resources': {}}
     path = f'{meta_path}.annotations[{ANN_DOCKER_OPTIONS}]'
+    from tripleo_docker_hook import loading
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        errs.invalid(path, text[:60], f'not JSON: {exc}')
+        data = loading.json_loads(text, path)
+    except errors.ValidationError as exc:
+        errs.errors.extend(exc.errors)
         return {'resources': {}}
     if not isinstance(data, Mapping):
         common.wrong_type(errs, path, data, 'a JSON object')
@@ -698,11 +700,16 @@ def _resources(raw: Any, path: str, errs: errors.ErrorList
     res: Dict[str, Any] = {}
     cpu_req = values.get('requests.cpu')
     if cpu_req is not None:
-        res['cpu_shares'] = max(2, quantity.milli(cpu_req) * 1024 // 1000)
+        # The kubelet clamps shares to the kernel's range the same way.
+        res['cpu_shares'] = min(common.MAX_CPU_SHARES, max(
+            2, quantity.milli(cpu_req) * 1024 // 1000))
     cpu_lim = values.get('limits.cpu')
     if cpu_lim is not None:
         res['cpu_quota'] = max(1000, quantity.milli(cpu_lim) * 100)
         res['cpu_period'] = 100000
+        if res['cpu_quota'] > common.MAX_CPU_QUOTA:
+            errs.invalid(f'{path}.limits[cpu]', str(cpu_lim), f'must be at '
+                         f'most {common.MAX_CPU_QUOTA // 100000} CPUs')
     mem_lim = values.get('limits.memory')
     if mem_lim is not None:
         mem = quantity.whole(mem_lim)
@@ -729,11 +736,14 @@ def _probe(raw: Any, path: str, errs: errors.ErrorList
                            'health check')
     if f.has('terminationGracePeriodSeconds'):
         errs.forbidden(f.p('terminationGracePeriodSeconds'), 'not supported')
-    delay = f.int('initialDelaySeconds', 0, minimum=0)
-    period = f.int('periodSeconds', 10, minimum=1)
-    timeout = f.int('timeoutSeconds', 1, minimum=1)
+    delay = f.int('initialDelaySeconds', 0, minimum=0,
+                  maximum=common.MAX_PROBE)
+    period = f.int('periodSeconds', 10, minimum=1, maximum=common.MAX_PROBE)
+    timeout = f.int('timeoutSeconds', 1, minimum=1,
+                    maximum=common.MAX_PROBE)
     f.int('successThreshold', 1, minimum=1, maximum=1)
-    failure = f.int('failureThreshold', 3, minimum=1)
+    failure = f.int('failureThreshold', 3, minimum=1,
+                    maximum=common.INT32_MAX)
     ex = f.mapping('exec')
     command: List[str] = []
     if ex is None:

@@ -1,0 +1,273 @@
+"""Bad input of issue 11, unit level: bounded loading, duplicate keys,
+value bounds, env files, the identity rule.  The whole-hook corpus (with
+rlimits, a real engine and host checks) is tests/reliability."""
+
+import json
+import os
+import time
+
+import pytest
+
+from tripleo_docker_hook import definitions
+from tripleo_docker_hook import document
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import hook
+from tripleo_docker_hook import loading
+from tripleo_docker_hook.definitions import docker_config
+
+
+def _bomb(levels: int = 9) -> str:
+    lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
+    for i in range(1, levels):
+        refs = ', '.join([f'*a{i - 1}'] * 10)
+        lines.append(f'a{i}: &a{i} [{refs}]')
+    return '\n'.join(lines)
+
+
+def _errors(config):
+    with pytest.raises(errors.ValidationError) as info:
+        definitions.parse(config)
+    return [str(e) for e in info.value.errors]
+
+
+def test_alias_bomb_in_ignored_key_is_refused_fast():
+    config = 'svc:\n  image: busybox\n  _note:\n' + '\n'.join(
+        '    ' + line for line in _bomb().splitlines())
+    start = time.monotonic()
+    errs = _errors(config)
+    assert time.monotonic() - start < 2
+    assert len(errs) == 1
+    assert errs[0].startswith('svc._note.a')
+    assert 'YAML aliases' in errs[0]
+
+
+def test_alias_bomb_as_exit_codes_formats_bounded():
+    config = 'svc:\n  image: busybox\n  exit_codes: *a8\n' + '\n'.join(
+        '_' + line for line in _bomb().replace('*a', '*_a').replace(
+            '&a', '&_a').splitlines()).replace('_a8: &_a8', '_a8: &a8')
+    start = time.monotonic()
+    with pytest.raises(errors.ValidationError):
+        definitions.parse(config)
+    assert time.monotonic() - start < 2
+
+
+def test_scalar_alias_is_fine():
+    d = definitions.parse('svc:\n  image: &img busybox\n'
+                          'other:\n  image: *img\n')
+    assert {c.image for c in d.containers} == {'busybox'}
+
+
+@pytest.mark.parametrize('text,path', [
+    ('svc:\n  image: a\n  image: b\n', 'svc.image'),
+    ('step_1:\n  svc: {image: a}\n  svc: {image: b}\n', 'step_1.svc'),
+    ('docker_config:\n  step_1: {}\ndocker_config: {}\n', 'docker_config'),
+])
+def test_duplicate_yaml_keys(text, path):
+    errs = _errors(text)
+    assert errs == [f'{path}: Duplicate value: the key is given more than '
+                    f'once in this mapping']
+
+
+def test_duplicate_json_keys_on_stdin():
+    text = ('{"id": "1", "name": "n", "config": {"svc": {"image": "a", '
+            '"image": "b"}}, "inputs": []}')
+    report = hook.run(text)
+    assert report.status == 2
+    assert 'config.svc.image: Duplicate value' in report.dumps()
+
+
+def test_duplicate_json_keys_in_docker_options():
+    pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+        'name': 'p', 'annotations': {
+            'tripleo.org/docker-options': '{"ipc": "host", "ipc": "host"}'}},
+        'spec': {'containers': [{'name': 'c', 'image': 'busybox'}]}}
+    assert any('docker-options].ipc: Duplicate value' in e
+               for e in _errors(json.dumps(pod)))
+
+
+@pytest.mark.parametrize('stdin,needle', [
+    ('[' * 100000 + ']' * 100000, 'nested too deeply'),
+    ('{"a":' * 150 + '1' + '}' * 150, 'nested more than 100'),
+    (b'{"id": "\xff"}', 'not UTF-8'),
+    ('{"id": "1", "name": "\\ud800", "config": {}}',
+     'name: Invalid value: not valid Unicode'),
+    (json.dumps({'id': '1', 'name': 'n' * 5000, 'config': {}}),
+     'name: Too long'),
+    (json.dumps({'id': '1', 'name': 'a\nb', 'config': {}}),
+     'name: Invalid value'),
+])
+def test_envelope_status_2(stdin, needle, tmp_path):
+    report = hook.run(stdin, ['--state_dir', str(tmp_path / 'state')])
+    assert report.status == 2, report.dumps()
+    assert needle in report.dumps()
+    assert not (tmp_path / 'state').exists()
+
+
+@pytest.mark.parametrize('spec,path', [
+    ({'detach': False, 'timeout': '100000000000h'}, 'svc.timeout'),
+    ({'timeout': 10 ** 30}, 'svc.timeout'),
+    ({'stop_grace_period': '2h'}, 'svc.stop_grace_period'),
+    ({'cpu_shares': 10 ** 30}, 'svc.cpu_shares'),
+    ({'cpu_shares': 262145}, 'svc.cpu_shares'),
+    ({'cpu_period': 2000000}, 'svc.cpu_period'),
+    ({'cpu_quota': 10 ** 19}, 'svc.cpu_quota'),
+    ({'mem_limit': '99999999p'}, 'svc.mem_limit'),
+    ({'memory': 2 ** 64}, 'svc.memory'),
+    ({'shm_size': '9999999999t'}, 'svc.shm_size'),
+    ({'ulimit': ['nofile=99999999999999999999999']}, 'svc.ulimit[0]'),
+    ({'ulimit': ['nofile=-5']}, 'svc.ulimit[0]'),
+    ({'restart': 'on-failure:99999999999'}, 'svc.restart'),
+    ({'healthcheck': {'test': 'true', 'retries': 10 ** 20}},
+     'svc.healthcheck.retries'),
+    ({'healthcheck': {'test': 'true', 'interval': '1e20s'}},
+     'svc.healthcheck.interval'),
+    ({'healthcheck': {'test': 'true', 'interval': 1e20}},
+     'svc.healthcheck.interval'),
+    ({'start_order': 10 ** 30}, 'svc.start_order'),
+    ({'mem_swappiness': '9' * 5000}, 'svc.mem_swappiness'),
+])
+def test_docker_config_value_bounds(spec, path):
+    errs = _errors({'svc': dict({'image': 'busybox'}, **spec)})
+    assert errs and all(e.startswith(path + ':') for e in errs), errs
+
+
+def _pod(spec=None, container=None):
+    return {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'p'},
+            'spec': dict({'containers': [dict(
+                {'name': 'c', 'image': 'busybox'}, **(container or {}))]},
+                **(spec or {}))}
+
+
+@pytest.mark.parametrize('spec,container,path', [
+    ({'activeDeadlineSeconds': 10 ** 20}, None,
+     'spec.activeDeadlineSeconds'),
+    ({'terminationGracePeriodSeconds': 10 ** 20}, None,
+     'spec.terminationGracePeriodSeconds'),
+    ({'terminationGracePeriodSeconds': 3601}, None,
+     'spec.terminationGracePeriodSeconds'),
+    (None, {'livenessProbe': {'exec': {'command': ['true']},
+                              'periodSeconds': 10 ** 12}},
+     'spec.containers[0].livenessProbe.periodSeconds'),
+    (None, {'livenessProbe': {'exec': {'command': ['true']},
+                              'failureThreshold': 2 ** 40}},
+     'spec.containers[0].livenessProbe.failureThreshold'),
+    (None, {'resources': {'limits': {'cpu': '1e15'}}},
+     'spec.containers[0].resources.limits[cpu]'),
+])
+def test_pod_value_bounds(spec, container, path):
+    errs = _errors(_pod(spec, container))
+    assert errs and all(e.startswith(path + ':') for e in errs), errs
+
+
+def test_grace_period_at_cap_is_fine():
+    d = definitions.parse({'svc': {'image': 'busybox',
+                                   'stop_grace_period': '1h'}})
+    assert d.containers[0].stop_timeout == 3600
+
+
+def test_huge_pod_cpu_request_is_clamped_like_the_kubelet():
+    d = definitions.parse(_pod(container={'resources': {
+        'requests': {'cpu': '100000'}}}))
+    assert d.containers[0].resources.cpu_shares == 262144
+
+
+# -- env_file ---------------------------------------------------------------
+def _env_errors(path, host_root='/'):
+    with pytest.raises(errors.ValidationError) as info:
+        definitions.parse({'svc': {'image': 'busybox', 'env_file': path}},
+                          host_root)
+    return [str(e) for e in info.value.errors]
+
+
+def test_env_file_fifo_does_not_block(tmp_path):
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    errs = _env_errors(str(fifo))
+    assert time.monotonic() - start < 2
+    assert errs == [f'svc.env_file: Invalid value: "{fifo}": cannot read '
+                    f'env file: not a regular file']
+
+
+def test_env_file_dev_zero_is_refused():
+    assert 'not a regular file' in _env_errors('/dev/zero')[0]
+
+
+def test_env_file_size_cap(tmp_path):
+    big = tmp_path / 'big.env'
+    big.write_text('A=' + 'x' * docker_config.MAX_ENV_FILE_BYTES + '\n')
+    assert 'larger than' in _env_errors(str(big))[0]
+
+
+def test_env_file_read_through_host_root(tmp_path):
+    root = tmp_path / 'host'
+    (root / 'etc').mkdir(parents=True)
+    (root / 'etc' / 'svc.env').write_text('FROM_HOST=1\n')
+    # An absolute symlink resolves inside the host root, not here.
+    os.symlink('/etc/svc.env', root / 'etc' / 'link.env')
+    d = definitions.parse({'svc': {'image': 'busybox',
+                                   'env_file': '/etc/link.env'}}, str(root))
+    assert dict(d.containers[0].environment) == {'FROM_HOST': '1'}
+    assert definitions.environment_values(
+        {'svc': {'env_file': '/etc/svc.env'}}, str(root)) == [
+            ('FROM_HOST', '1')]
+    # Without host_root the file is looked for in our own file system.
+    assert 'Not found' in _env_errors('/etc/svc.env')[0]
+
+
+def test_env_file_dotdot_stays_in_host_root(tmp_path):
+    root = tmp_path / 'host'
+    root.mkdir()
+    (tmp_path / 'outside.env').write_text('X=1\n')
+    assert 'Not found' in _env_errors('/../outside.env', str(root))[0]
+
+
+# -- preview / error formatting ---------------------------------------------
+def test_preview_is_bounded():
+    huge = [[list(range(1000))] * 1000] * 1000
+    start = time.monotonic()
+    text = errors.preview(huge)
+    assert time.monotonic() - start < 0.5
+    assert len(text) < 300
+    assert errors.preview(10 ** 5000).startswith('<integer of')
+
+
+def test_error_count_is_capped():
+    config = {f'svc{i}': {'image': 'BAD IMAGE'} for i in range(1000)}
+    with pytest.raises(errors.ValidationError) as info:
+        definitions.parse(config)
+    lines = info.value.lines()
+    assert len(lines) == errors.ValidationError.MAX_SHOWN + 1
+    assert lines[-1] == '... and 800 more errors'
+
+
+# -- identity ---------------------------------------------------------------
+@pytest.mark.parametrize('raw,name', [
+    ({'name': 'a'}, 'a'),
+    ({'name': 42}, '42'),
+    ({'name': '', 'inputs': [{'name': 'deploy_resource_name', 'value': 'x'},
+                             {'name': 'deploy_resource_name', 'value': 'y'}]},
+     'y'),
+    ({'inputs': [{'name': 'deploy_resource_name', 'value': 7}]}, '7'),
+])
+def test_identity(raw, name):
+    assert document.identity(raw) == name
+
+
+@pytest.mark.parametrize('raw', [
+    {}, {'name': True}, {'name': ['a']}, {'name': 'x' * 300},
+    {'inputs': [{'name': 'deploy_resource_name', 'value': None}]},
+])
+def test_identity_refused(raw):
+    with pytest.raises(errors.ValidationError):
+        document.identity(raw)
+
+
+def test_loading_check_tree_iterative():
+    deep = []
+    node = deep
+    for _ in range(5000):
+        node.append([])
+        node = node[0]
+    problems = loading.check_tree(deep, 'x')
+    assert problems and 'nested more than' in str(problems[0])
