@@ -57,7 +57,11 @@ class Outcome:
     started: str = ''
 
 
-def _cap(text: str) -> List[str]:
+def _cap(text: str, masker=None) -> List[str]:
+    """The tail of a task's output as report lines: masked first, then
+    cut, so no part of a secret straddling the cut can show."""
+    if masker is not None:
+        text = masker.mask(text)
     data = text.encode('utf-8', 'replace')
     cut = ''
     if len(data) > TASK_OUTPUT_BYTES:
@@ -216,7 +220,7 @@ class Applier:
             return Outcome(action, [f'ran {c.name} ({action.reason})'] + logs,
                            error=str(exc))
         lines = [f'ran {c.name} ({action.reason}): exit code {code}']
-        lines += self._logs(c.name)
+        lines += self._logs(c.name, output=True)
         if code not in c.exit_codes:
             return Outcome(action, lines, error=(
                 f'{c.name}: exited with code {code}, allowed: '
@@ -238,7 +242,8 @@ class Applier:
         ok = code in c.exit_codes
         record.update(ok=ok, exit_code=code, target_id=target_id)
         lines = [f'ran {c.name} in {c.exec_target} ({action.reason}): '
-                 f'exit code {code}'] + _cap(output)
+                 f'exit code {code}'] + _cap(output, self.report.masker)
+        self.report.outputs[c.name] = output
         if not ok:
             return Outcome(action, lines, error=(
                 f'{c.name}: exec in {c.exec_target} exited with code {code}, '
@@ -246,11 +251,17 @@ class Applier:
         return Outcome(action, lines)
 
     # -- waiting ------------------------------------------------------------
-    def _logs(self, name: str) -> List[str]:
+    def _logs(self, name: str, output: bool = False) -> List[str]:
+        """The tail of a container's log as report lines; ``output``: also
+        the value of a declared output of that name (masked and capped by
+        the report)."""
         try:
-            return _cap(self.engine.logs(name, tail=TASK_OUTPUT_LINES))
+            text = self.engine.logs(name, tail=TASK_OUTPUT_LINES)
         except errors.HookError:
             return []
+        if output:
+            self.report.outputs[name] = text
+        return _cap(text, self.report.masker)
 
     def _verify_started(self, outcomes: List[Outcome]) -> None:
         problems = self._wait_started([o.started for o in outcomes])

@@ -74,9 +74,16 @@ class Engine:
         with _CLIENT_LOCK:
             if self._client is None:
                 import docker
-                self._client = docker.APIClient(
-                    base_url=self.url, version=self.version,
-                    timeout=self.timeout, max_pool_size=32)
+                try:
+                    # version "auto" asks the engine at once.
+                    self._client = docker.APIClient(
+                        base_url=self.url, version=self.version,
+                        timeout=self.timeout, max_pool_size=32)
+                except docker.errors.DockerException as exc:
+                    raise errors.EngineError(
+                        f'cannot reach the Docker engine at {self.url} '
+                        f'(docker_api_version={self.version}): '
+                        f'{errors.first_line(exc)}') from exc
         return self._client
 
     def _call(self, what: str, func, *args, **kwargs):

@@ -72,6 +72,9 @@ def run(stdin_text, argv=()) -> Report:
         deploy.run(doc, conf, report, masker)
     except errors.HookError as exc:
         report.fail_with(exc)
+    except SystemExit as exc:  # oslo.config refused the command line
+        report.fail(f'invalid command line (exit {exc.code}); the usage '
+                    f'is in the log', 2)
     except Exception as exc:  # report, never crash without an answer
         LOG.exception('unexpected error')
         report.fail(f'unexpected error: {type(exc).__name__}: '

@@ -7,6 +7,7 @@ leaked passwords through both (``shared/reference/peers.md`` §3.6).  One
 text leaving the process.
 """
 
+import json
 import logging
 import re
 from typing import Iterable, List, Optional
@@ -58,7 +59,16 @@ class Masker:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        new = {s for s in secrets if isinstance(s, str) and s.strip()}
+        """Mask each secret and every encoding it can be printed in: error
+        messages quote values JSON-escaped (``é`` → ``\\u00e9``, ``"`` →
+        ``\\"``), logs may use ``repr``; a secret of several lines is
+        also masked line by line (output is cut and prefixed by line)."""
+        new = set()
+        for s in secrets:
+            if not isinstance(s, str) or not s.strip():
+                continue
+            new.update(encodings(s))
+        new = {s for s in new if s.strip()}
         if new - self._secrets:
             self._secrets |= new
             # Longest first so a secret containing another is masked whole.
@@ -78,6 +88,18 @@ class Masker:
 
     def __contains__(self, item: str) -> bool:
         return item in self._secrets
+
+
+def encodings(secret: str) -> List[str]:
+    """``secret`` as it may appear in text we print."""
+    forms = {secret,
+             json.dumps(secret)[1:-1],
+             json.dumps(secret, ensure_ascii=False)[1:-1],
+             repr(secret)[1:-1]}
+    lines = [line for line in secret.splitlines() if len(line.strip()) >= 4]
+    if len(lines) > 1:
+        forms.update(lines)
+    return sorted(forms)
 
 
 class MaskingFilter(logging.Filter):

@@ -271,3 +271,55 @@ def test_loading_check_tree_iterative():
         node = node[0]
     problems = loading.check_tree(deep, 'x')
     assert problems and 'nested more than' in str(problems[0])
+
+
+# -- secrets in every encoding ---------------------------------------------
+SENTINEL = 'Sëcret"Pw-8c1f'
+
+
+@pytest.mark.parametrize('doc', [
+    # A credential input's value quoted (JSON-escaped) in an error.
+    {'inputs': [{'name': 'deploy_password', 'value': SENTINEL}],
+     'config': {'svc': {'image': SENTINEL}}},
+    # An input without a name: its value is masked and never quoted.
+    {'inputs': [{'name': None, 'value': SENTINEL}],
+     'config': {'svc': {'image': 'busybox'}}},
+    {'inputs': [{'value': SENTINEL}], 'config': {}},
+    # A Secret with a non-string value.
+    {'inputs': [], 'config': [
+        {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 's'},
+         'stringData': {'password': 987654321012}},
+        {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'p'},
+         'spec': {'containers': [{'name': 'c', 'image': 'BAD',
+                                  'workingDir': '987654321012'}]}}]},
+    # An environment value echoed by an error elsewhere.
+    {'inputs': [], 'config': {'svc': {
+        'image': 'busybox', 'environment': {'DB_PASSWORD': SENTINEL},
+        'command': 5, 'user': SENTINEL}}},
+])
+def test_secrets_masked_in_errors(doc):
+    config = doc['config']
+    if isinstance(config, list):
+        import yaml
+        config = yaml.safe_dump_all(config)
+    raw = {'id': '1', 'name': 'n', 'group': 'tripleo-docker-hook',
+           'config': config, 'inputs': doc['inputs']}
+    report = hook.run(json.dumps(raw))
+    assert report.status == 2, report.dumps()
+    out = report.dumps([document.Output('err', True)])
+    for needle in (SENTINEL, json.dumps(SENTINEL)[1:-1], '987654321012',
+                   'Sëcret', 'S\\u00ebcret'):
+        assert needle not in out, out
+
+
+def test_hook_validate_masks(tmp_path, capsys):
+    path = tmp_path / 'def.json'
+    path.write_text(json.dumps({
+        'id': '1', 'name': 'n', 'group': 'tripleo-docker-hook',
+        'inputs': [{'name': 'deploy_password', 'value': SENTINEL}],
+        'config': {'svc': {'image': SENTINEL,
+                           'environment': ['A_TOKEN=' + SENTINEL + 'x']}}}))
+    assert hook.main(['--validate', str(path)]) == 2
+    out = capsys.readouterr().out
+    assert 'svc.image: Invalid value' in out
+    assert 'Sëcret' not in out and 'S\\u00ebcret' not in out

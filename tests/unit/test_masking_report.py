@@ -3,6 +3,8 @@
 import json
 import logging
 
+import pytest
+
 from tripleo_docker_hook import document
 from tripleo_docker_hook.masking import Masker, MaskingFilter
 from tripleo_docker_hook.report import Report, ReportHandler
@@ -98,3 +100,59 @@ def test_keystone_bootstrap_exec_password_is_masked():
     m = Masker()
     m.add_environment(definitions.environment_values(config))
     assert m.mask('ran with SENTINEL-admin-pw') == 'ran with ***'
+
+
+# -- issue 11: every encoding, mask then cut, capped answers ---------------
+@pytest.mark.parametrize('secret', ['pässwörd-1', 'quo"te-secret',
+                                    'back\\slash-secret', 'tab\tsecret',
+                                    'multi\nline-secret-value'])
+def test_escaped_forms_are_masked(secret):
+    from tripleo_docker_hook import errors as errs_mod
+    m = Masker([secret])
+    err = errs_mod.FieldError('env', 'Invalid value', secret, 'bad')
+    for text in (str(err), json.dumps(secret), repr(secret), secret):
+        masked = m.mask(text)
+        for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]):
+            assert form not in masked
+
+
+def test_mask_then_cut():
+    r = Report(Masker(['SECRET-LEAKED-TAIL']), max_bytes=100)
+    r.outputs['task'] = 'x' * 95 + 'SECRET-LEAKED-TAIL' + 'y' * 3
+    r.info('x' * 95 + 'SECRET-LEAKED-TAIL' + 'y' * 3)
+    answer = r.answer([document.Output('task')])
+    dumped = json.dumps(answer)
+    assert 'TAIL' not in dumped and 'LEAKED' not in dumped
+
+
+def test_many_error_outputs_stay_below_heat_limit():
+    from tripleo_docker_hook.report import MAX_ANSWER_BYTES
+    r = Report(Masker())
+    for i in range(6000):
+        r.error(f'step_1.svc{i}.image: Invalid value: "BAD IMAGE {i}"')
+    r.fail('invalid deployment:', 2)
+    declared = [document.Output(f'out{i}', error_output=(i % 2 == 0))
+                for i in range(50)]
+    text = r.dumps(declared)
+    assert len(text.encode()) <= MAX_ANSWER_BYTES
+    answer = json.loads(text)
+    assert answer['deploy_status_code'] == 2
+    assert answer['out0']          # an error output still marks FAILED
+
+
+def test_thousands_of_declared_outputs_fit():
+    from tripleo_docker_hook.report import MAX_ANSWER_BYTES
+    r = Report(Masker())
+    r.fail('x' * 200000, 2)
+    declared = [document.Output('o' * 200 + str(i), error_output=True)
+                for i in range(6000)]
+    text = r.dumps(declared)
+    assert len(text.encode()) <= MAX_ANSWER_BYTES
+    assert json.loads(text)['deploy_status_code'] == 2
+
+
+def test_non_string_output_capped():
+    r = Report(Masker(['s3cr3t']), max_bytes=50)
+    r.outputs['o'] = {'k': ['s3cr3t'] * 100}
+    value = r.answer([document.Output('o')])['o']
+    assert 's3cr3t' not in value and len(value.encode()) < 90

@@ -1320,6 +1320,9 @@ def secret_values(data: Any) -> List[str]:
         if not isinstance(values, Mapping):
             continue
         for value in values.values():
+            if isinstance(value, (int, float)) and not isinstance(
+                    value, bool):
+                value = str(value)   # invalid, but masked in the error
             if not isinstance(value, str):
                 continue
             out.append(value)
