@@ -12,18 +12,21 @@ Safety first, because the peers' scripts mass-deleted on bad input
   unreadable, truncated or otherwise odd file, or a valid ``[]``, removes
   nothing (``[]`` is what a broken metadata fetch looks like as often as
   a real "no deployments");
-- an item of our group whose name cannot be determined makes the whole
-  file suspect: nothing is removed;
+- the deployment name is decided by the hook's own rule
+  (:func:`document.identity`); an item of our group whose name the hook
+  would refuse, a key given twice, a group that is ours but for case, or a
+  list holding no item of ours makes the whole file suspect: nothing is
+  removed;
 - only deployments this host applied (registered in ``state_dir``) are
   candidates, and only containers labelled ``managed_by`` us and with that
   deployment's name are touched;
 - identity is the deployment NAME, never Heat's derived id.
 """
 
-import json
 import logging
 import os
-from typing import Iterable, List, Optional, Set
+import re
+from typing import Any, Iterable, List, Optional, Set
 
 from tripleo_docker_hook import state
 
@@ -37,54 +40,78 @@ def heat_config_path() -> str:
     return os.environ.get('HEAT_SHELL_CONFIG') or DEFAULT_HEAT_CONFIG
 
 
-def _item_name(item: dict) -> str:
-    name = item.get('name')
-    if isinstance(name, str) and name:
-        return name
-    for inp in item.get('inputs') or ():
-        if isinstance(inp, dict) and inp.get('name') == \
-                'deploy_resource_name' and isinstance(inp.get('value'), str):
-            return inp['value']
-    return ''
+#: heat-config finds a hook by its group minus these characters
+#: (hook-contract.md §4): ``tripleo-docker-hook!`` runs our hook too.
+_NOT_IN_HOOK_NAME = re.compile(r'[^A-Za-z0-9_-]')
+
+
+class Suspect(ValueError):
+    """The file cannot be read exactly as the hook would: remove nothing."""
+
+
+def _hook_of(group: Any, groups: Iterable[str]) -> bool:
+    """True when heat-config would run our hook for ``group``.
+
+    A group equal to ours but for case is suspect: on a case-insensitive
+    lookup it would be ours, here it is not, and guessing wrong removes a
+    deployment that is still listed.
+    """
+    if not isinstance(group, str):
+        return False
+    name = _NOT_IN_HOOK_NAME.sub('', group)
+    if name in groups:
+        return True
+    if name.lower() in {g.lower() for g in groups}:
+        raise Suspect(f'group {group!r} differs from ours only in case')
+    return False
 
 
 def _is_ours(item: dict, groups: Iterable[str]) -> bool:
     group = item.get('group')
-    if group in groups:
-        return True
     if group == 'component':
         config = item.get('config')
         configs = config.get('configs') if isinstance(config, dict) else None
-        return any(isinstance(c, dict) and c.get('tool') in groups
+        return any(isinstance(c, dict) and _hook_of(c.get('tool'), groups)
                    for c in configs or ())
-    return False
+    return _hook_of(group, groups)
 
 
 def wanted_deployments(text: Optional[str], groups: Iterable[str]
                        ) -> Optional[Set[str]]:
-    """Names of our deployments in a heat-config file's text.
+    """Names of our deployments in a heat-config file's text, decided by
+    the hook's own rule (:func:`document.identity`).
 
-    None when the text cannot be trusted (then nothing may be removed).
+    None when the text cannot be trusted (then nothing may be removed):
+    not a non-empty JSON list of objects, a key given twice, an item of
+    ours whose name the hook would refuse, a group that is ours but for
+    case, or no item of ours at all (a list of other groups' items is what
+    a metadata fetch gone wrong looks like as often as "all deleted").
     """
+    from tripleo_docker_hook import document
+    from tripleo_docker_hook import errors
+    from tripleo_docker_hook import loading
     groups = tuple(groups)
     if text is None or not text.strip():
         return None
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loading.json_loads(text, '', 'JSON')
+    except errors.ValidationError as exc:
+        LOG.warning('heat-config: %s', errors.first_line(exc))
         return None
     if not isinstance(data, list) or not data:
         return None
     names = set()
-    for item in data:
-        if not isinstance(item, dict):
-            return None
-        if _is_ours(item, groups):
-            name = _item_name(item)
-            if not name:
+    try:
+        for item in data:
+            if not isinstance(item, dict):
                 return None
-            names.add(name)
-    return names
+            if _is_ours(item, groups):
+                names.add(document.identity(item))
+    except (Suspect, errors.ValidationError) as exc:
+        LOG.warning('heat-config: %s; removing nothing',
+                    errors.first_line(exc))
+        return None
+    return names or None
 
 
 def read_heat_config(path: str) -> Optional[str]:

@@ -49,8 +49,18 @@ def test_bad_heat_config_removes_nothing(docker_api, hook_env, tmp_path,
     mine, other, _ = two_deployments
     before = names_of(docker_api, mine) + names_of(docker_api, other)
     path = tmp_path / 'heat-config'
+    only_others = json.dumps([{'name': 'x', 'group': 'script', 'id': '1',
+                               'inputs': []}])
+    by_case = json.dumps([{'name': mine, 'group': 'tripleo-docker-hook',
+                           'id': '1', 'inputs': []},
+                          {'name': other, 'group': 'Tripleo-Docker-Hook',
+                           'id': '2', 'inputs': []}])
+    twice = json.dumps([{'name': mine, 'group': 'tripleo-docker-hook',
+                         'id': '1', 'inputs': []}]).replace(
+        '"name"', '"name": "x", "name"', 1)
     for content in (None, '', '[]', '[{"name": "x", "group": "tripleo-do',
-                    'garbage', '{"deployments": []}'):
+                    'garbage', '{"deployments": []}', only_others, by_case,
+                    twice):
         if content is None:
             if path.exists():
                 path.unlink()

@@ -1,5 +1,6 @@
 """state_dir: lock, current/previous/attempted definitions, exec records."""
 
+import json
 import multiprocessing
 import os
 import stat
@@ -98,7 +99,15 @@ GOOD = ('[{"name": "keep", "group": "tripleo-docker-hook", "id": "1"},'
 
 @pytest.mark.parametrize('text', [
     None, '', '  \n', '[]', '{}', '[{"name": "x"', 'garbage', '[1, 2]',
-    '[{"group": "tripleo-docker-hook", "id": "nameless"}]', '"[]"'])
+    '[{"group": "tripleo-docker-hook", "id": "nameless"}]', '"[]"',
+    # issue 11: only other groups' items; a group ours but for case; a
+    # name the hook would refuse; a key given twice.
+    '[{"name": "x", "group": "script", "id": "1"}]',
+    '[{"name": "x", "group": "tripleo-docker-hook", "id": "1"},'
+    ' {"name": "y", "group": "TripleO-Docker-Hook", "id": "2"}]',
+    '[{"name": true, "group": "tripleo-docker-hook", "id": "1"}]',
+    '[{"name": "x", "name": "y", "group": "tripleo-docker-hook"}]',
+    '[{"name": "' + 'x' * 300 + '", "group": "tripleo-docker-hook"}]'])
 def test_cleanup_distrusts_bad_input(text):
     assert cleanup.wanted_deployments(text, cleanup.DEFAULT_GROUPS) is None
 
@@ -106,6 +115,29 @@ def test_cleanup_distrusts_bad_input(text):
 def test_cleanup_reads_names_of_our_groups():
     assert cleanup.wanted_deployments(GOOD, cleanup.DEFAULT_GROUPS) == {
         'keep', 'byres', 'comp'}
+
+
+@pytest.mark.parametrize('item', [
+    {'name': 12, 'id': '1'},
+    {'name': '', 'id': '1', 'inputs': [
+        {'name': 'deploy_resource_name', 'value': 'first'},
+        {'name': 'deploy_resource_name', 'value': 'last'}]},
+    {'id': '1', 'inputs': [{'name': 'deploy_resource_name', 'value': 7}]},
+    {'name': 'plain', 'id': '1'},
+])
+def test_cleanup_uses_the_hooks_identity(item):
+    """One rule for both: the name the cleanup keeps is the hook's."""
+    from tripleo_docker_hook import document
+    item = dict(item, group='tripleo-docker-hook')
+    text = json.dumps([item])
+    assert cleanup.wanted_deployments(text, cleanup.DEFAULT_GROUPS) == {
+        document.parse(dict(item, config={})).name}
+
+
+def test_cleanup_group_as_heat_config_finds_hooks():
+    text = json.dumps([{'name': 'x', 'group': 'tripleo-docker-hook!',
+                        'id': '1'}])
+    assert cleanup.wanted_deployments(text, cleanup.DEFAULT_GROUPS) == {'x'}
 
 
 def test_vanished_only_among_active_known_deployments(tmp_path):
