@@ -176,11 +176,15 @@ def _check_node(root, path: str) -> List[errors.FieldError]:
                      f'line {line}); write the value out')
             continue
         seen.add(id(node))
+        # Children are pushed in reverse: the walk is in document order,
+        # so an anchor is met before its aliases and the error names the
+        # alias.
         if isinstance(node, yaml.SequenceNode):
-            for i, child in enumerate(node.value):
+            for i, child in reversed(list(enumerate(node.value))):
                 stack.append((child, join(where, i), depth + 1))
             continue
         keys = set()
+        todo = []
         for key_node, child in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 label = key_node.value
@@ -192,8 +196,9 @@ def _check_node(root, path: str) -> List[errors.FieldError]:
                 keys.add(ident)
             else:
                 label = '<key>'
-                stack.append((key_node, join(where, label), depth + 1))
-            stack.append((child, join(where, label), depth + 1))
+                todo.append((key_node, join(where, label), depth + 1))
+            todo.append((child, join(where, label), depth + 1))
+        stack.extend(reversed(todo))
     return errs.errors
 
 
