@@ -4,7 +4,7 @@
 #   1. tools/ensure-docker.sh   docker.io + a running dockerd (root needed)
 #   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/puppet:latest
 #   3. tools/heat-agents.sh     heat-config's real runner (PyPI sdist)
-#   4. tox -e pep8,docs,py3,functional
+#   4. tox -e pep8,docs,py3,functional,reliability
 #
 # Extra arguments go to tox; when they choose environments themselves
 # (-e/--envlist) the default list is not added:
@@ -72,7 +72,7 @@ else
     fi
 fi
 
-envlist=(-e 'pep8,docs,py3,functional')
+envlist=(-e 'pep8,docs,py3,functional,reliability')
 for arg in "$@"; do
     case $arg in
         -e|-e*|--envlist|--envlist=*) envlist=(); break ;;
