@@ -56,7 +56,7 @@ def _items_of(text: str, label: str) -> List[Tuple[str, Any, frozenset]]:
 
 def validate_config(config: Any, masker: Masker,
                     host_root: Optional[str] = None) -> List[str]:
-    """Masked error lines of one config (empty when valid)."""
+    """Masked lines about one config: its errors, or one ``OK (...)``."""
     from tripleo_docker_hook import definitions
     from tripleo_docker_hook import hostpath
     masker.add_environment(definitions.environment_values(
@@ -68,7 +68,8 @@ def validate_config(config: Any, masker: Masker,
     except errors.ValidationError as exc:
         masker.add(exc.secrets)
         return [masker.mask(line) for line in exc.lines()]
-    return []
+    return [f'OK ({len(deployment.containers)} containers in '
+            f'{len(deployment.steps)} steps)']
 
 
 def validate_files(files: List[str], host_root: Optional[str] = None,
@@ -93,13 +94,11 @@ def validate_files(files: List[str], host_root: Optional[str] = None,
             continue
         for label, config, secrets in items:
             masker.add(secrets)
-            problems = validate_config(config, masker, host_root)
-            if problems:
+            lines = validate_config(config, masker, host_root)
+            if not lines[0].startswith('OK ('):
                 status = 2
-                for line in problems:
-                    out(f'{label}: {line}')
-            else:
-                out(f'{label}: OK')
+            for line in lines:
+                out(f'{label}: {line}')
     return status
 
 
@@ -119,6 +118,8 @@ def plan_file(path: str, name: Optional[str], conf, as_json: bool = False
         raw = document_data(path, name)
         doc = document.parse(raw)
         masker.add(doc.secrets)
+        if doc.action != 'DELETE':
+            deploy.parse(doc, masker, conf)   # errors before the engine
         plan = deploy.dry_run(doc, conf, report, masker)
     except errors.HookError as exc:
         report.fail_with(exc)

@@ -323,3 +323,26 @@ def test_hook_validate_masks(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'svc.image: Invalid value' in out
     assert 'Sëcret' not in out and 'S\\u00ebcret' not in out
+
+
+def test_offline_validate_and_plan_mask(tmp_path, capsys):
+    from tripleo_docker_hook import offline
+    good = tmp_path / 'good.yaml'
+    good.write_text('svc:\n  image: busybox\n')
+    lines = []
+    assert offline.validate_files([str(good)], out=lines.append) == 0
+    assert lines == [f'{good}: OK (1 containers in 1 steps)']
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps({
+        'id': '1', 'name': 'n', 'group': 'g',
+        'inputs': [{'name': 'deploy_password', 'value': SENTINEL}],
+        'config': {'svc': {'image': 'busybox', 'user': SENTINEL}}}))
+    lines = []
+    assert offline.validate_files([str(bad)], out=lines.append) == 2
+    assert lines and all('Sëcret' not in line and 'S\\u00ebcret' not in line
+                         for line in lines), lines
+    assert lines[0].startswith(f'{bad}: svc.user: Invalid value: "***"')
+    status, text = offline.plan_file(str(bad), None, conf=None)
+    assert status == 2
+    assert 'svc.user' in text and 'Sëcret' not in text and \
+        'S\\u00ebcret' not in text
