@@ -17,7 +17,6 @@ from tripleo_docker_hook import engine as engine_mod
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
-from tripleo_docker_hook import recovery
 from tripleo_docker_hook import hostpath
 from tripleo_docker_hook import render
 from tripleo_docker_hook import apply as applying
@@ -90,7 +89,10 @@ def run(doc, conf, report, masker, engine=None) -> None:
     engine = engine or engine_mod.Engine.from_conf(conf)
     st = state.DeploymentState(conf.state_dir, doc.name)
     with state.host_lock(conf.state_dir, conf.lock_timeout):
-        recovery.clear(conf)
+        left = state.clear_leftovers(conf.state_dir)
+        if left:
+            LOG.warning('removed leftovers of an interrupted run: %s',
+                        ', '.join(left))
         observed = engine.list_containers()
         planning.check_clashes(doc.name, desired, observed)
         rec = state.record(doc)

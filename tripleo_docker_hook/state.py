@@ -17,6 +17,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import tempfile
 import time
 import urllib.parse
@@ -63,7 +64,48 @@ def _write_json(path: str, data: Any) -> None:
 
 
 def _makedirs(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """Create ``path`` and its missing parents, each 0700 (``os.makedirs``
+    gives only the last one ``mode``; ``deployments/`` came out 0755)."""
+    parent = os.path.dirname(path.rstrip('/'))
+    if parent and parent != path and not os.path.isdir(parent):
+        _makedirs(parent)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+
+
+#: What ``_write_json`` leaves behind when killed between mkstemp and
+#: rename.
+_TMP_NAME = re.compile(r'^\.tmp-[A-Za-z0-9_]{8}$')
+
+
+def clear_leftovers(state_dir: str) -> List[str]:
+    """Remove the temporary files of runs killed mid-write (kill -9, OOM,
+    reboot); the paths removed.
+
+    Call only while holding :func:`host_lock`: the lock is held by at most
+    one run per host and released by the kernel when its holder dies, so
+    every temporary file found under it belongs to a dead run.
+    """
+    removed = []
+    dirs = [state_dir]
+    try:
+        dirs += [os.path.join(state_dir, DEPLOYMENTS, name) for name in
+                 os.listdir(os.path.join(state_dir, DEPLOYMENTS))]
+    except OSError:
+        pass
+    for directory in dirs:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if _TMP_NAME.match(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
+                    removed.append(os.path.join(directory, name))
+    return removed
 
 
 @contextlib.contextmanager

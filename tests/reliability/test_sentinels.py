@@ -98,6 +98,7 @@ def _pod_config(dep, fail=False):
                         'annotations': {'tripleo.org/kind': 'task'}},
            'spec': {'restartPolicy': 'Never', 'containers': [{
                'name': 'job', 'image': helpers.BUSYBOX,
+               'imagePullPolicy': 'IfNotPresent',
                'command': ['sh', '-c', 'echo "s=$PW n=$NUM"' +
                            ('; exit 4' if fail else '')],
                'env': [{'name': 'PW', 'valueFrom': {'secretKeyRef': {
@@ -191,7 +192,8 @@ def test_no_sentinel_leaks(docker_api, deps, env, figures):
          1),
         ('docker_config invalid', _doc(dep, dict(
             _docker_config(dep, env_file), docker_config={'step_1': {
-                f'{dep}-svc': {'image': helpers.BUSYBOX, 'user': S.ENV,
+                f'{dep}-svc': {'image': helpers.BUSYBOX,
+                               'working_dir': S.ENV,
                                'environment': {'DB_PASSWORD': S.ENV}}}}),
             f'{dep}-task'), 2),
         ('pod success', _doc(pod_dep, _pod_config(pod_dep),

@@ -148,28 +148,15 @@ def test_vanished_only_among_active_known_deployments(tmp_path):
 
 
 def test_recovery_clears_only_leftover_shapes(tmp_path):
-    from types import SimpleNamespace
-    from tripleo_docker_hook import recovery
-    sd, cdd, kd = (tmp_path / n for n in ('state', 'cdd', 'kolla'))
-    for d in (sd / 'puppet', sd / 'deployments' / 'x', cdd / 'keystone',
-              cdd / '.keystone.new-0123456789ab', kd):
-        d.mkdir(parents=True)
-    leftovers = [sd / '.tmp-abcd_123', sd / 'puppet' / 'keystone-0a1b.pp',
-                 sd / 'deployments' / 'x' / '.tmp-zzzzzzzz',
-                 cdd / 'keystone.md5sum.tmp-0123abcd',
-                 kd / '.svc.json.k2j4_x9a']
+    sd = tmp_path / 'state'
+    (sd / 'deployments' / 'x').mkdir(parents=True)
+    leftovers = [sd / '.tmp-abcd_123',
+                 sd / 'deployments' / 'x' / '.tmp-zzzzzzzz']
     kept = [sd / 'lock', sd / 'deployments' / 'x' / 'current.json',
-            cdd / 'keystone.md5sum', cdd / 'keystone' / 'a.conf',
-            kd / 'svc.json', cdd / '.keystone.gen-0123456789ab']
+            sd / 'deployments' / 'x' / '.tmp-short']
     for path in leftovers + kept:
-        if not path.exists():
-            path.write_text('x')
-    (cdd / '.keystone.link-0123456789ab').symlink_to('keystone')
-    conf = SimpleNamespace(state_dir=str(sd), config_data_dir=str(cdd),
-                           kolla_config_dir=str(kd))
-    removed = recovery.clear(conf)
-    assert len(removed) == len(leftovers) + 2
-    assert not any(p.exists() or p.is_symlink() for p in leftovers)
-    assert not (cdd / '.keystone.new-0123456789ab').exists()
-    assert not (cdd / '.keystone.link-0123456789ab').is_symlink()
+        path.write_text('x')
+    removed = state.clear_leftovers(str(sd))
+    assert sorted(removed) == sorted(map(str, leftovers))
+    assert not any(p.exists() for p in leftovers)
     assert all(p.exists() for p in kept)
