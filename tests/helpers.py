@@ -93,3 +93,32 @@ def signalled(doc, server, token):
         if item['name'] == 'deploy_signal_transport':
             item['value'] = 'TEMP_URL_SIGNAL'
     return doc
+
+
+HIERA_CONFIG = """---
+version: 5
+defaults:
+  datadir: {datadir}
+  data_hash: yaml_data
+hierarchy:
+  - name: common
+    path: common.yaml
+"""
+
+
+def write_puppet_conf(tmp_path, hook_env, common_yaml, **options):
+    """The hook's config file for hook_env's directories plus hieradata
+    (``common_yaml``) and an empty modules dir on the "host"."""
+    hiera_dir = tmp_path / 'hieradata'
+    hiera_dir.mkdir()
+    (hiera_dir / 'common.yaml').write_text(common_yaml)
+    hiera = tmp_path / 'hiera.yaml'
+    hiera.write_text(HIERA_CONFIG.format(datadir=hiera_dir))
+    modules = tmp_path / 'modules'
+    modules.mkdir()
+    return write_conf(
+        tmp_path / 'hook.conf', state_dir=hook_env['TDH_STATE_DIR'],
+        config_data_dir=hook_env['TDH_CONFIG_DATA_DIR'],
+        kolla_config_dir=hook_env['TDH_KOLLA_CONFIG_DIR'],
+        puppet__modules_dir=modules, puppet__hieradata_dir=hiera_dir,
+        puppet__hiera_config=hiera, **options)

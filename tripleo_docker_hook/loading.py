@@ -71,11 +71,12 @@ def _bad_text(value: str) -> bool:
     return False
 
 
-def check_tree(data: Any, path: str = '') -> List[errors.FieldError]:
-    """Depth, size, duplicate keys (of :func:`json_loads` objects) and
-    unencodable strings of decoded JSON; iterative, so any depth is safe."""
-    errs = errors.ErrorList()
-    stack: List[Tuple[Any, str, int]] = [(data, path, 0)]
+def _walk(root: Any, path: str, errs: errors.ErrorList
+          ) -> Iterator[Tuple[Any, str, int, list]]:
+    """``(node, path, depth, stack)`` of a tree, depth first, within
+    :data:`MAX_DEPTH` and :data:`MAX_NODES` (errors recorded); the caller
+    pushes a node's children onto ``stack``."""
+    stack: List[Tuple[Any, str, int]] = [(root, path, 0)]
     count = 0
     while stack:
         node, where, depth = stack.pop()
@@ -83,11 +84,19 @@ def check_tree(data: Any, path: str = '') -> List[errors.FieldError]:
         if count > MAX_NODES:
             errs.add(path, 'Too many', detail=f'more than {MAX_NODES} '
                      f'values')
-            break
+            return
         if depth > MAX_DEPTH:
             errs.add(where, 'Invalid value', detail=f'nested more than '
                      f'{MAX_DEPTH} levels deep')
             continue
+        yield node, where, depth, stack
+
+
+def check_tree(data: Any, path: str = '') -> List[errors.FieldError]:
+    """Depth, size, duplicate keys (of :func:`json_loads` objects) and
+    unencodable strings of decoded JSON; iterative, so any depth is safe."""
+    errs = errors.ErrorList()
+    for node, where, depth, stack in _walk(data, path, errs):
         if isinstance(node, str):
             if _bad_text(node):
                 errs.add(where, 'Invalid value', detail='not valid '
@@ -151,19 +160,7 @@ def _check_node(root, path: str) -> List[errors.FieldError]:
     errs = errors.ErrorList()
     seen = set()
     aliased = False
-    stack = [(root, path, 0)]
-    count = 0
-    while stack:
-        node, where, depth = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            errs.add(path, 'Too many', detail=f'more than {MAX_NODES} '
-                     f'values')
-            break
-        if depth > MAX_DEPTH:
-            errs.add(where, 'Invalid value', detail=f'nested more than '
-                     f'{MAX_DEPTH} levels deep')
-            continue
+    for node, where, depth, stack in _walk(root, path, errs):
         if isinstance(node, yaml.ScalarNode):
             continue
         if id(node) in seen:
@@ -251,18 +248,3 @@ def yaml_load_all(text: str, path: str = '') -> List[Any]:
         raise errors.ValidationError(problems)
     return docs
 
-
-def iter_strings(data: Any) -> Iterator[str]:
-    """Every string (keys included) of decoded data, iteratively."""
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            yield node
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if isinstance(key, str):
-                    yield key
-                stack.append(value)
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)

@@ -16,16 +16,6 @@ import pytest
 
 from tests import helpers
 
-HIERA = """---
-version: 5
-defaults:
-  datadir: {datadir}
-  data_hash: yaml_data
-hierarchy:
-  - name: common
-    path: common.yaml
-"""
-
 #: Each run records when it compiled (t0) and, after sleeping, t1: the
 #: test checks the intervals of two volumes overlap.  The stamp is volatile
 #: by design, so the conf leaves it out of the hash (``hash_exclude``).
@@ -59,20 +49,9 @@ def _free_port():
 @pytest.fixture
 def env(hook_env, tmp_path):
     """hook_env plus hiera and a modules dir on the "host"."""
-    hiera_dir = tmp_path / 'hieradata'
-    hiera_dir.mkdir()
-    (hiera_dir / 'common.yaml').write_text('tdh::greeting: hello-hiera\n')
-    hiera = tmp_path / 'hiera.yaml'
-    hiera.write_text(HIERA.format(datadir=hiera_dir))
-    modules = tmp_path / 'modules'
-    modules.mkdir()
-    helpers.write_conf(
-        tmp_path / 'hook.conf',
-        state_dir=hook_env['TDH_STATE_DIR'],
-        config_data_dir=hook_env['TDH_CONFIG_DATA_DIR'],
-        kolla_config_dir=hook_env['TDH_KOLLA_CONFIG_DIR'],
-        puppet__modules_dir=modules, puppet__hieradata_dir=hiera_dir,
-        puppet__hiera_config=hiera, puppet__hash_exclude='*/tdh/stamp')
+    helpers.write_puppet_conf(tmp_path, hook_env,
+                              'tdh::greeting: hello-hiera\n',
+                              puppet__hash_exclude='*/tdh/stamp')
     return hook_env
 
 

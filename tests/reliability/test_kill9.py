@@ -43,17 +43,6 @@ CHANGED = 4     # services whose environment differs between versions
 MANIFEST = """file { '/etc/tdh': ensure => directory }
 file { '/etc/tdh/version.conf': content => "version=VERSION\\n" }
 """
-HIERA = """---
-version: 5
-defaults:
-  datadir: {datadir}
-  data_hash: yaml_data
-hierarchy:
-  - name: common
-    path: common.yaml
-"""
-
-
 def _config(dep, version, hostdata):
     sleep = helpers.SLEEP_FOREVER
     data = f'{dep}-data:/data'
@@ -99,19 +88,8 @@ def _config(dep, version, hostdata):
 
 @pytest.fixture
 def kill_env(hook_env, tmp_path):
-    hiera_dir = tmp_path / 'hieradata'
-    hiera_dir.mkdir()
-    (hiera_dir / 'common.yaml').write_text('tdh::x: 1\n')
-    hiera = tmp_path / 'hiera.yaml'
-    hiera.write_text(HIERA.format(datadir=hiera_dir))
-    modules = tmp_path / 'modules'
-    modules.mkdir()
-    helpers.write_conf(
-        tmp_path / 'hook.conf', state_dir=hook_env['TDH_STATE_DIR'],
-        config_data_dir=hook_env['TDH_CONFIG_DATA_DIR'],
-        kolla_config_dir=hook_env['TDH_KOLLA_CONFIG_DIR'],
-        start_settle=0, puppet__modules_dir=modules,
-        puppet__hieradata_dir=hiera_dir, puppet__hiera_config=hiera)
+    helpers.write_puppet_conf(tmp_path, hook_env, 'tdh::x: 1\n',
+                              start_settle=0)
     hostdata = tmp_path / 'hostdata'
     hostdata.mkdir()
     (hostdata / 'precious').write_text('host data\n')

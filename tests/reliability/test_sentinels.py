@@ -26,15 +26,6 @@ from tests.reliability import sentinels as S
 
 CREDENTIALS = (S.PASSWORD, 'Snt-Sig-4b2e9d', S.TOKEN, S.JSON_SECRET)
 
-HIERA = """---
-version: 5
-defaults:
-  datadir: {datadir}
-  data_hash: yaml_data
-hierarchy:
-  - name: common
-    path: common.yaml
-"""
 MANIFEST = """file { '/etc/tdh': ensure => directory }
 file { '/etc/tdh/secret.conf': content => lookup('tdh::secret'),
        mode => '0640' }
@@ -44,22 +35,10 @@ file { '/etc/tdh/public.conf': content => "public\\n", mode => '0644' }
 
 @pytest.fixture
 def env(hook_env, tmp_path):
-    hiera_dir = tmp_path / 'hieradata'
-    hiera_dir.mkdir()
-    (hiera_dir / 'common.yaml').write_text(
-        f'tdh::secret: "{S.HIERA}"\n')
-    hiera = tmp_path / 'hiera.yaml'
-    hiera.write_text(HIERA.format(datadir=hiera_dir))
-    modules = tmp_path / 'modules'
-    modules.mkdir()
     log = tmp_path / 'hook.log'
-    helpers.write_conf(
-        tmp_path / 'hook.conf', state_dir=hook_env['TDH_STATE_DIR'],
-        config_data_dir=hook_env['TDH_CONFIG_DATA_DIR'],
-        kolla_config_dir=hook_env['TDH_KOLLA_CONFIG_DIR'],
-        log_file=log, debug=True, start_settle=0,
-        puppet__modules_dir=modules, puppet__hieradata_dir=hiera_dir,
-        puppet__hiera_config=hiera)
+    helpers.write_puppet_conf(tmp_path, hook_env,
+                              f'tdh::secret: "{S.HIERA}"\n', log_file=log,
+                              debug=True, start_settle=0)
     env_file = tmp_path / 'svc.env'
     env_file.write_text(f'API_TOKEN={S.ENV_FILE}\nPLAIN=1\n')
     return hook_env, log, env_file
