@@ -142,3 +142,47 @@ def test_bad_document(case, docker_api, hook_env, placeholders, figures):
     part['max_wall_s'] = round(max(part['max_wall_s'], wall), 2)
     part['max_cpu_s'] = round(max(part['max_cpu_s'], cpu), 2)
     part['max_rss_mib'] = round(max(part['max_rss_mib'], rss / 1024), 1)
+
+
+def test_silent_engine_with_api_version_auto(tmp_path):
+    """``docker_api_version = auto`` asks the engine at once: an engine
+    that accepts and never answers gives a clear engine error (status 1)
+    within ``docker_timeout``, not "unexpected DockerException"."""
+    import socket
+    sock_path = tmp_path / 'silent.sock'
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock_path))
+    server.listen(16)
+    accepted = []
+
+    def accept():
+        try:
+            while True:
+                accepted.append(server.accept()[0])
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    state_dir = tmp_path / 'state'
+    conf = helpers.write_conf(
+        tmp_path / 'hook.conf', docker_url=f'unix://{sock_path}',
+        docker_api_version='auto', docker_timeout=2,
+        state_dir=state_dir, config_data_dir=tmp_path / 'cdd',
+        kolla_config_dir=tmp_path / 'kolla')
+    env = dict(os.environ, TRIPLEO_DOCKER_HOOK_CONFIG=str(conf))
+    doc = helpers.make_doc('tdh-rel-silent', {'svc': {
+        'image': helpers.BUSYBOX, 'net': 'host'}})
+    try:
+        out, err, rc, wall, _, _ = run_bounded(
+            json.dumps(doc).encode(), env)
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+    answer = json.loads(out)
+    assert rc == answer['deploy_status_code'] == 1, answer
+    assert 'cannot reach the Docker engine' in answer['deploy_stderr']
+    assert 'docker_api_version=auto' in answer['deploy_stderr']
+    assert 'unexpected' not in answer['deploy_stderr']
+    assert wall < 15
