@@ -26,6 +26,11 @@ VOLATILE_LINE = re.compile(
     re.MULTILINE)
 
 CHUNK = 1 << 20
+#: Lines longer than this are hashed as they are, never dropped as
+#: volatile: memory stays bounded whatever a config image renders (a
+#: timestamp comment is a short line).
+MAX_VOLATILE_LINE = 1 << 16
+_ONE_LINE = re.compile(VOLATILE_LINE.pattern.replace(rb'(\n|$)', rb'\n?'))
 
 
 def _md5():
@@ -38,6 +43,40 @@ def _md5():
 def normalise(content: bytes) -> bytes:
     """File content without the lines that change on every render."""
     return VOLATILE_LINE.sub(b'', content)
+
+
+def _volatile(line: bytes) -> bool:
+    return _ONE_LINE.fullmatch(line) is not None
+
+
+def stream_digest(chunks: Iterable[bytes]) -> str:
+    """md5 of :func:`normalise` applied to the concatenated ``chunks``,
+    reading line by line: memory is bounded by ``MAX_VOLATILE_LINE`` and
+    the chunk size, not by the file size."""
+    h = _md5()
+    pending = b''
+    long_line = False      # inside a line already hashed in part
+    for chunk in chunks:
+        pending += chunk
+        start = 0
+        while True:
+            nl = pending.find(b'\n', start)
+            if nl < 0:
+                break
+            line = pending[start:nl + 1]
+            if long_line or len(line) > MAX_VOLATILE_LINE or \
+                    not _volatile(line):
+                h.update(line)
+            long_line = False
+            start = nl + 1
+        pending = pending[start:]
+        if len(pending) > MAX_VOLATILE_LINE:
+            h.update(pending)
+            pending = b''
+            long_line = True
+    if pending and (long_line or not _volatile(pending)):
+        h.update(pending)
+    return h.hexdigest()
 
 
 def _digest_of(data: bytes) -> str:
@@ -80,7 +119,7 @@ def tree_hash(root: str, exclude: Iterable[str] = ()) -> str:
             entries.append(f'l\0{head}{target}')
         elif stat.S_ISREG(st.st_mode):
             with open(os.path.join(root, rel), 'rb') as f:
-                digest = _digest_of(normalise(f.read()))
+                digest = stream_digest(iter(lambda: f.read(CHUNK), b''))
             entries.append(f'f\0{head}{digest}')
         else:  # devices, fifos: their identity only
             entries.append(f'o\0{head}{st.st_mode:o}:{st.st_rdev}')

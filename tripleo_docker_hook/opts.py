@@ -112,6 +112,16 @@ puppet_opts = [
                 help='Glob patterns (relative to the config volume) of '
                      'volatile files left out of the config hash, so that '
                      'they never restart containers.'),
+    cfg.IntOpt('copy_out_max_mib', default=1024, min=1,
+               help='Most MiB of file content one config volume may copy '
+                    'out of its config container; more fails the '
+                    'deployment (the config image is untrusted input).'),
+    cfg.IntOpt('copy_out_max_entries', default=200000, min=1,
+               help='Most files, directories and links one config volume '
+                    'may copy out.'),
+    cfg.IntOpt('copy_out_max_depth', default=64, min=4, max=512,
+               help='Deepest directory nesting a copied-out config tree '
+                    'may have.'),
 ]
 
 
