@@ -195,10 +195,24 @@ class Applier:
                     f'the rollback ({exc}); the next apply retries'))
             return Outcome(action, logs, error=(
                 f'{c.name}: replacement failed ({problem}); rolled back, '
-                f'the previous container is running again'))
+                f'the previous container is running again'
+                f'{self._config_of(old.id)}'))
         self.engine.remove(old.id, force=True)
         self.engine.rename(tmp, c.name)
         return Outcome(action, [f'replaced {c.name} ({action.reason})'])
+
+    def _config_of(self, name_or_id: str) -> str:
+        """`` on its own config (TRIPLEO_CONFIG_HASH=...)`` for the report:
+        it binds the config generation it was created with."""
+        try:
+            env = self.engine.inspect(name_or_id).get('Config', {}).get(
+                'Env') or ()
+        except errors.HookError:
+            return ''
+        for item in env:
+            if item.startswith('TRIPLEO_CONFIG_HASH='):
+                return f' on its previous config ({item})'
+        return ''
 
     def _task(self, action: planning.Action) -> Outcome:
         c = action.container

@@ -85,7 +85,13 @@ def run(doc, conf, report, masker, engine=None) -> None:
         delete(doc.name, doc.id, conf, report, engine)
         return
     # Parse and validate everything before touching the host.
-    desired = parse(doc, masker, conf)
+    try:
+        desired = parse(doc, masker, conf)
+    except errors.ValidationError as exc:
+        escaped = hostpath.escaping(exc.errors)
+        if escaped:
+            _quarantine(doc, escaped, conf, report, engine)
+        raise
     engine = engine or engine_mod.Engine.from_conf(conf)
     st = state.DeploymentState(conf.state_dir, doc.name)
     with state.host_lock(conf.state_dir, conf.lock_timeout):
@@ -98,24 +104,52 @@ def run(doc, conf, report, masker, engine=None) -> None:
         rec = state.record(doc)
         st.attempt(rec)
         hashes = render.render_all(desired, conf, engine, report, masker)
-        desired = render.with_config_hashes(desired, hashes)
-        execs = st.execs()
-        plan = make_plan(doc, desired, conf, engine, observed, execs)
-        if plan.pulls:
-            for ref in plan.pulls:
-                report.info(f'pulling {ref}')
-            applying.pull(plan.pulls, engine, conf)
-            plan = make_plan(doc, desired, conf, engine, observed, execs)
-            plan = planning.Plan(plan.deployment, plan.config_id, (),
-                                 plan.leftovers, plan.removals, plan.steps)
-        _report_plan(plan, report)
-        LOG.info('deployment %s (%s, config %s): %s', doc.name, doc.action,
-                 doc.id, plan.summary())
+        # New config is published, but proven only by a successful apply:
+        # on failure the previous one is published again (containers bind
+        # the generation they were created with either way).
         try:
-            applying.execute(plan, engine, report, conf, execs)
+            _converge(doc, desired, hashes, conf, engine, report, observed,
+                      st)
+        except BaseException:
+            render.undo(hashes, report)
+            raise
         finally:
-            st.save_execs(execs)
+            render.finish(hashes, conf, engine)
         st.succeeded(rec)
+
+
+def _quarantine(doc, names, conf, report, engine=None) -> None:
+    """The one change an invalid deployment makes: containers whose
+    subPath now leads outside its volume are removed, so no restart binds
+    host files (see :func:`plan.quarantine`)."""
+    engine = engine or engine_mod.Engine.from_conf(conf)
+    with state.host_lock(conf.state_dir, conf.lock_timeout):
+        plan = planning.quarantine(doc.name, doc.id, names,
+                                   engine.list_containers())
+        if plan.removals:
+            _report_plan(plan, report)
+            applying.execute(plan, engine, report, conf)
+
+
+def _converge(doc, desired, hashes, conf, engine, report, observed,
+              st) -> None:
+    desired = render.with_config_hashes(desired, hashes)
+    execs = st.execs()
+    plan = make_plan(doc, desired, conf, engine, observed, execs)
+    if plan.pulls:
+        for ref in plan.pulls:
+            report.info(f'pulling {ref}')
+        applying.pull(plan.pulls, engine, conf)
+        plan = make_plan(doc, desired, conf, engine, observed, execs)
+        plan = planning.Plan(plan.deployment, plan.config_id, (),
+                             plan.leftovers, plan.removals, plan.steps)
+    _report_plan(plan, report)
+    LOG.info('deployment %s (%s, config %s): %s', doc.name, doc.action,
+             doc.id, plan.summary())
+    try:
+        applying.execute(plan, engine, report, conf, execs)
+    finally:
+        st.save_execs(execs)
 
 
 def delete(name: str, config_id: str, conf, report, engine=None

@@ -49,6 +49,20 @@ def observed_from_list(entry: Mapping[str, Any]) -> model.Observed:
         health=health, created=int(entry.get('Created') or 0))
 
 
+class _Stream:
+    """The body of a streamed response, closable before its end."""
+
+    def __init__(self, response, chunk_size: int = 1 << 16):
+        self._response = response
+        self._chunk_size = chunk_size
+
+    def __iter__(self):
+        return self._response.iter_content(self._chunk_size, False)
+
+    def close(self) -> None:
+        self._response.close()
+
+
 class Engine:
     """A thin, typed facade over ``docker.APIClient``.
 
@@ -238,21 +252,38 @@ class Engine:
                                      f'{exc.explanation}') from exc
 
     def archive(self, name_or_id: str, path: str):
-        """A tar stream (iterator of bytes) of ``path`` in a container.
+        """A tar stream of ``path`` in a container: an iterator of bytes
+        with ``close()``; None when the path does not exist.
 
-        None when the path does not exist.  Works on stopped containers;
-        used to copy rendered config out of throw-away config containers.
+        Works on stopped containers; used to copy rendered config out of
+        throw-away config containers.  Close it when done: an unread
+        stream keeps the daemon busy and blocks removing the container.
         """
         from docker import errors as docker_errors
+        client = self.client
         try:
-            stream, _ = self.client.get_archive(name_or_id, path,
-                                               chunk_size=1 << 16)
+            res = client._get(client._url('/containers/{0}/archive',
+                                          name_or_id),
+                              params={'path': path}, stream=True)
+            client._raise_for_status(res)
         except docker_errors.NotFound:
             return None
         except docker_errors.APIError as exc:
             raise errors.EngineError(f'copy {path} out of {name_or_id}: '
                                      f'{exc.explanation}') from exc
-        return stream
+        return _Stream(res)
+
+    def bind_sources(self) -> List[str]:
+        """Host paths bind-mounted by any container (running or not):
+        what must not be removed from under them."""
+        if self._raw_ok:
+            _, entries = self._get('list containers', '/containers/json',
+                                   {'all': '1'})
+        else:
+            entries = self._call('list containers', self.client.containers,
+                                 all=True)
+        return [m.get('Source') or '' for e in entries
+                for m in e.get('Mounts') or () if m.get('Type') == 'bind']
 
     def rename(self, name_or_id: str, new_name: str) -> None:
         self._call(f'rename {name_or_id}', self.client.rename, name_or_id,

@@ -12,6 +12,7 @@ at ``/host`` (option ``host_root``), like a containerised kubelet's
 ``/rootfs``.  Messages always name the host path.
 """
 
+import dataclasses
 import os
 import stat
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -113,10 +114,26 @@ def check(deployment: model.Deployment,
         local = on_host(root, host_root)
         if m.sub_path and os.path.exists(local) and _escapes(local,
                                                              m.sub_path):
-            out.append(errors.FieldError(
+            out.append(SubPathError(
                 _where(c, m), 'Invalid value', m.source,
-                f'subPath {m.sub_path} resolves outside the volume {root}'))
+                f'subPath {m.sub_path} resolves outside the volume {root}',
+                container=c.name))
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class SubPathError(errors.FieldError):
+    """A subPath that resolves outside its volume, now: whatever runs
+    with it must not restart (Docker resolves bind sources at every
+    start)."""
+
+    container: str = ''
+
+
+def escaping(problems) -> List[str]:
+    """Names of the containers whose subPath escapes, from :func:`check`."""
+    return sorted({p.container for p in problems
+                   if isinstance(p, SubPathError)})
 
 
 def prepare(container: model.Container, host_root: str = '/') -> None:

@@ -403,3 +403,21 @@ def delete(deployment_name: str, config_id: str,
                   key=lambda o: (o.container_name, o.name))
     return Plan(deployment_name, config_id, removals=tuple(
         Action(REMOVE, o.name, observed=o, reason='DELETE') for o in ours))
+
+
+def quarantine(deployment_name: str, config_id: str,
+               names: Iterable[str],
+               observed: Iterable[model.Observed]) -> Plan:
+    """Remove the deployment's containers ``names`` (and their temporary
+    leftovers): their subPath now resolves outside its volume, and Docker
+    would bind that at their next start (restart policy, reboot).  Removed,
+    not stopped: a stopped container with ``restart: always`` comes back
+    when the daemon restarts."""
+    wanted = set(names)
+    hits = sorted((o for o in observed if _is_ours(o, deployment_name)
+                   and o.container_name in wanted),
+                  key=lambda o: (o.container_name, o.name))
+    return Plan(deployment_name, config_id, removals=tuple(
+        Action(REMOVE, o.name, observed=o,
+               reason='its subPath resolves outside the volume')
+        for o in hits))

@@ -28,22 +28,26 @@ Design (see ``docs/source/config.rst``):
 """
 
 import dataclasses
-import io
+import errno
 import os
 import posixpath
-import shutil
-import tarfile
+import re
 import time
 import uuid
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tripleo_docker_hook import MANAGED_BY
 from tripleo_docker_hook import confighash
+from tripleo_docker_hook import copyout
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
+from tripleo_docker_hook import safefs
+from tripleo_docker_hook.kolla import _under as kolla_under
 
 LABEL_CONFIG_RUN = 'tripleo-docker-hook.config-volume'
 LABEL_OWNER_PID = 'tripleo-docker-hook.owner-pid'
+#: The owner's pid namespace: a pid means something only in its own.
+LABEL_OWNER_PIDNS = 'tripleo-docker-hook.owner-pidns'
 KIND_CONFIG = 'config'
 MANIFEST_TARGET = '/var/lib/tripleo-docker-hook/manifest.pp'
 #: Files Docker bind-mounts into every container with its own network
@@ -92,6 +96,11 @@ def _gen_name(volume: str) -> str:
     return f'.{volume}.gen-{uuid.uuid4().hex[:12]}'
 
 
+_GEN = re.compile(r'^\.(.+)\.gen-[0-9a-f]{12}$')
+_LEFTOVER = re.compile(
+    r'^\.(.+)\.(new|link)-[0-9a-f]{12}$|^.+\.md5sum\.tmp-[0-9a-f]{8}$')
+
+
 def _is_gen(name: str, volume: str) -> bool:
     prefix = f'.{volume}.gen-'
     rest = name[len(prefix):]
@@ -99,15 +108,11 @@ def _is_gen(name: str, volume: str) -> bool:
         c in '0123456789abcdef' for c in rest)
 
 
-def _is_leftover(name: str, volume: str) -> bool:
-    """Staging dirs and temporary links of interrupted runs."""
-    for kind in ('new', 'link'):
-        prefix = f'.{volume}.{kind}-'
-        rest = name[len(prefix):]
-        if name.startswith(prefix) and len(rest) == 12 and all(
-                c in '0123456789abcdef' for c in rest):
-            return True
-    return False
+def is_own_gen(config_data_dir: str, path: str, volume: str) -> bool:
+    """Is ``path`` (resolved) a generation of ``volume`` directly in
+    ``config_data_dir``, not a look-alike elsewhere?"""
+    return os.path.dirname(path) == os.path.realpath(config_data_dir) and \
+        _is_gen(os.path.basename(path), volume)
 
 
 def current_dir(config_data_dir: str, volume: str) -> Optional[str]:
@@ -151,60 +156,129 @@ def _fsync_dir(path: str) -> None:
 
 
 def _rmtree(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    safefs.quiet_rmtree(path)
 
 
 def discard(rendered: Rendered) -> None:
     _rmtree(rendered.staging)
 
 
-def commit(config_data_dir: str, rendered: Rendered,
-           exclude: Sequence[str] = (), stale_after: float = 7200
-           ) -> Tuple[bool, List[str]]:
-    """Publish a render; ``(changed, warnings)``.
+@dataclasses.dataclass
+class Staged:
+    """A render moved to its (unpublished) generation directory.
 
-    An identical tree (by hash) is kept and the render discarded, so
-    containers using it see no change at all.
+    ``gen`` is the basename of the generation containers will bind: a new
+    one when the content changed, else the published one.
+    """
+
+    volume: str
+    gen: str
+    hash: str
+    changed: bool
+    #: Undo information, filled by :func:`publish`.
+    previous_link: Optional[str] = None
+    previous_md5: Optional[str] = None
+    published: bool = False
+
+
+def stage(config_data_dir: str, rendered: Rendered,
+          exclude: Sequence[str] = ()) -> Staged:
+    """Turn a render into a generation directory, not yet published.
+
+    An identical tree (by hash) is not staged: the render is discarded and
+    the published generation is used, so containers using it see no
+    change at all.
     """
     volume = rendered.volume
-    warnings: List[str] = []
-    path = volume_path(config_data_dir, volume)
     current = current_dir(config_data_dir, volume)
-    changed = not (current and confighash.tree_hash(current, exclude) ==
-                   rendered.hash)
-    previous = os.path.basename(current) if current else ''
-    if changed:
-        gen = os.path.join(config_data_dir, _gen_name(volume))
-        os.rename(rendered.staging, gen)
-        if os.path.lexists(path) and not os.path.islink(path):
-            # A real directory (first run, or left by docker-puppet):
-            # moved aside once, kept as the previous generation.
+    path = volume_path(config_data_dir, volume)
+    if current and os.path.islink(path) and \
+            is_own_gen(config_data_dir, current, volume) and \
+            confighash.tree_hash(current, exclude) == rendered.hash:
+        discard(rendered)
+        return Staged(volume, os.path.basename(current), rendered.hash,
+                      changed=False)
+    gen = _gen_name(volume)
+    os.chmod(rendered.staging, 0o755)
+    os.rename(rendered.staging, os.path.join(config_data_dir, gen))
+    return Staged(volume, gen, rendered.hash, changed=True)
+
+
+def unstage(config_data_dir: str, staged: Staged) -> None:
+    """Remove a staged generation that was never published."""
+    if staged.changed and not staged.published:
+        _rmtree(os.path.join(config_data_dir, staged.gen))
+
+
+def _read_md5(config_data_dir: str, volume: str) -> Optional[str]:
+    try:
+        with open(md5_path(config_data_dir, volume)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def publish(config_data_dir: str, staged: Staged) -> List[str]:
+    """Point ``<volume>`` at the staged generation (one ``rename(2)``) and
+    record its hash; warnings.  :func:`unpublish` reverts it."""
+    volume = staged.volume
+    path = volume_path(config_data_dir, volume)
+    warnings: List[str] = []
+    staged.previous_md5 = _read_md5(config_data_dir, volume)
+    if staged.changed:
+        if os.path.islink(path):
+            staged.previous_link = os.readlink(path)
+        elif os.path.lexists(path):
+            # A real directory (left by docker-puppet or an older
+            # version): moved aside once, kept as a generation.
             legacy = _gen_name(volume)
             os.rename(path, os.path.join(config_data_dir, legacy))
-            previous = legacy
-        link = os.path.join(config_data_dir,
-                            f'.{volume}.link-{uuid.uuid4().hex[:12]}')
-        os.symlink(os.path.basename(gen), link)
-        os.replace(link, path)
-        _fsync_dir(config_data_dir)
-        current = gen
-    else:
-        discard(rendered)
-    md5 = md5_path(config_data_dir, volume)
-    try:
-        with open(md5) as f:
-            recorded = f.read().strip()
-    except FileNotFoundError:
-        recorded = None
-    if recorded != rendered.hash:
-        _write_atomic(md5, rendered.hash + '\n')
+            staged.previous_link = legacy
+        _switch(config_data_dir, volume, staged.gen)
+    staged.published = True
+    if (staged.previous_md5 or '').strip() != staged.hash:
+        _write_atomic(md5_path(config_data_dir, volume), staged.hash + '\n')
     warnings.extend(_ensure_alias(config_data_dir, volume))
-    # Generations are collected only when one was replaced: the previous
-    # one may still be mounted by containers of other deployments.
-    _collect(config_data_dir, volume,
-             keep=(os.path.basename(current), previous) if changed else None,
-             stale_after=stale_after)
-    return changed, warnings
+    return warnings
+
+
+def unpublish(config_data_dir: str, staged: Staged) -> bool:
+    """Revert :func:`publish`: the previous generation and hash are
+    published again.  True if anything was reverted."""
+    if not staged.published:
+        return False
+    volume = staged.volume
+    reverted = False
+    if staged.changed:
+        if staged.previous_link:
+            _switch(config_data_dir, volume, staged.previous_link)
+        else:
+            os.unlink(volume_path(config_data_dir, volume))
+        reverted = True
+    md5 = md5_path(config_data_dir, volume)
+    if staged.previous_md5 is None:
+        if os.path.lexists(md5):
+            os.unlink(md5)
+    elif (staged.previous_md5 or '').strip() != staged.hash:
+        _write_atomic(md5, staged.previous_md5)
+        reverted = True
+    staged.published = False
+    return reverted
+
+
+def _switch(config_data_dir: str, volume: str, gen: str) -> None:
+    link = os.path.join(config_data_dir,
+                        f'.{volume}.link-{uuid.uuid4().hex[:12]}')
+    os.symlink(gen, link)
+    os.replace(link, volume_path(config_data_dir, volume))
+    _fsync_dir(config_data_dir)
+
+
+def commit(config_data_dir: str, rendered: Rendered,
+           exclude: Sequence[str] = ()) -> Tuple[bool, List[str]]:
+    """Stage and publish one render at once; ``(changed, warnings)``."""
+    staged = stage(config_data_dir, rendered, exclude)
+    return staged.changed, publish(config_data_dir, staged)
 
 
 def _ensure_alias(config_data_dir: str, volume: str) -> List[str]:
@@ -224,27 +298,70 @@ def _ensure_alias(config_data_dir: str, volume: str) -> List[str]:
     return []
 
 
-def _collect(config_data_dir: str, volume: str,
-             keep: Optional[Iterable[str]], stale_after: float) -> None:
-    """Remove generations but ``keep`` (all when None), and leftovers of
-    interrupted runs old enough not to belong to a running one."""
-    keep_set = None if keep is None else set(k for k in keep if k)
-    now = time.time()
-    for name in os.listdir(config_data_dir):
-        full = os.path.join(config_data_dir, name)
-        if keep_set is not None and _is_gen(name, volume) and \
-                name not in keep_set:
-            _rmtree(full)
-        elif _is_leftover(name, volume):
+def generations(config_data_dir: str) -> Dict[str, List[str]]:
+    """Volume → basenames of its generation directories."""
+    result: Dict[str, List[str]] = {}
+    try:
+        names = os.listdir(config_data_dir)
+    except FileNotFoundError:
+        return result
+    for name in names:
+        match = _GEN.match(name)
+        if match:
+            result.setdefault(match.group(1), []).append(name)
+    return result
+
+
+def collect(config_data_dir: str, referenced: Iterable[str]) -> List[str]:
+    """Remove every generation that is neither published nor named by a
+    path in ``referenced`` (bind sources of every container on the host):
+    a container always finds the generation it was created with, at every
+    restart.  Removed basenames."""
+    roots = {posixpath.normpath(config_data_dir),
+             os.path.realpath(config_data_dir)}
+    used = set()
+    for source in referenced:
+        for root in roots:
+            rel = kolla_under(posixpath.normpath(source), root)
+            if rel:
+                used.add(rel.split('/', 1)[0])
+    removed = []
+    for volume, gens in generations(config_data_dir).items():
+        current = current_dir(config_data_dir, volume)
+        keep = used | {os.path.basename(current) if current else ''}
+        for gen in gens:
+            if gen not in keep:
+                _rmtree(os.path.join(config_data_dir, gen))
+                removed.append(gen)
+    return removed
+
+
+def remove_leftovers(config_data_dir: str, state_dir: str) -> List[str]:
+    """Remove staging directories, temporary links and manifests of runs
+    that died (``kill -9``).  Renders only run under the host lock, so
+    whoever calls this (holding it) knows every one of them is dead."""
+    removed = []
+    try:
+        names = os.listdir(config_data_dir)
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        if _LEFTOVER.match(name):
+            _rmtree(os.path.join(config_data_dir, name))
+            removed.append(name)
+    manifests = os.path.join(state_dir, 'puppet')
+    try:
+        names = os.listdir(manifests)
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        if name.endswith('.pp'):
             try:
-                age = now - os.lstat(full).st_mtime
+                os.unlink(os.path.join(manifests, name))
+                removed.append(name)
             except FileNotFoundError:
-                continue
-            if age > stale_after:
-                if os.path.islink(full) or not os.path.isdir(full):
-                    os.unlink(full)
-                else:
-                    _rmtree(full)
+                pass
+    return removed
 
 
 # -- the config container --------------------------------------------------
@@ -296,7 +413,15 @@ def labels(volume: str) -> dict:
     return {model.LABEL_MANAGED_BY: MANAGED_BY,
             model.LABEL_KIND: KIND_CONFIG,
             LABEL_CONFIG_RUN: volume,
-            LABEL_OWNER_PID: str(os.getpid())}
+            LABEL_OWNER_PID: str(os.getpid()),
+            LABEL_OWNER_PIDNS: _pidns()}
+
+
+def _pidns() -> str:
+    try:
+        return os.readlink('/proc/self/ns/pid')
+    except OSError:
+        return ''
 
 
 def _pid_alive(value: str) -> bool:
@@ -315,106 +440,22 @@ def remove_stale(engine, timeout: float) -> List[str]:
     the owner lived in another pid namespace); never any other container."""
     removed = []
     now = time.time()
+    own_ns = _pidns()
     for obs in engine.list_containers():
         if not obs.managed or obs.labels.get(model.LABEL_KIND) != \
                 KIND_CONFIG:
             continue
         if _pid_alive(obs.labels.get(LABEL_OWNER_PID, '')):
             continue
-        if obs.state == 'running' and now - obs.created < timeout:
+        ours = bool(own_ns) and obs.labels.get(LABEL_OWNER_PIDNS) == own_ns
+        # Owner dead in our pid namespace: certainly dead, whatever the
+        # state (kill -9 mid-render).  Elsewhere: only once it had time.
+        if not ours and obs.state == 'running' and \
+                now - obs.created < timeout:
             continue
         engine.remove(obs.id, force=True, volumes=True)
         removed.append(obs.name)
     return removed
-
-
-class _IterReader(io.RawIOBase):
-    """A file object over an iterator of byte chunks (the archive stream)."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = iter(chunks)
-        self._buf = b''
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        while not self._buf:
-            try:
-                self._buf = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
-def _excluded(path: str, excluded: Sequence[str]) -> bool:
-    return any(path == e or path.startswith(e.rstrip('/') + '/')
-               for e in excluded)
-
-
-def _inside(root: str, path: str) -> bool:
-    return path == root or path.startswith(root + '/')
-
-
-def extract(chunks: Iterable[bytes], source_dir: str, staging: str,
-            excluded: Sequence[str]) -> int:
-    """Unpack the archive of ``source_dir`` into ``staging``; entry count.
-
-    The archive comes from an image we do not trust blindly: names with
-    ``..`` or absolute names are refused, nothing is written through a
-    symlink (an existing entry is unlinked first, as GNU tar does, and a
-    parent must resolve inside the staging root), hard links must point
-    inside, devices and fifos are skipped.  Owners are kept numerically
-    (Kolla's ``preserve_properties`` copies them into the service).
-    """
-    root = os.path.realpath(staging)
-    parent = posixpath.dirname(source_dir.rstrip('/')) or '/'
-    dest = os.path.join(root, parent.lstrip('/'))
-    os.makedirs(dest, mode=0o755, exist_ok=True)
-    kwargs = {'numeric_owner': True}
-    if hasattr(tarfile, 'fully_trusted_filter'):
-        kwargs['filter'] = 'fully_trusted'  # our checks are below
-    count = 0
-    with tarfile.open(fileobj=io.BufferedReader(_IterReader(chunks)),
-                      mode='r|') as tar:
-        for member in tar:
-            name = posixpath.normpath(member.name)
-            if name.startswith('/') or name == '..' or \
-                    name.startswith('../') or '/../' in name:
-                raise errors.DeploymentFailed(
-                    f'unsafe path in config archive: {member.name!r}')
-            if _excluded(posixpath.join(parent, name), excluded):
-                continue
-            if member.ischr() or member.isblk() or member.isfifo():
-                continue
-            target = os.path.join(dest, name)
-            if not _inside(root, os.path.realpath(os.path.dirname(target))):
-                raise errors.DeploymentFailed(
-                    f'config archive entry {member.name!r} escapes the '
-                    'staging directory')
-            if os.path.lexists(target) and not (
-                    member.isdir() and os.path.isdir(target) and
-                    not os.path.islink(target)):
-                if os.path.isdir(target) and not os.path.islink(target):
-                    shutil.rmtree(target)
-                else:
-                    os.unlink(target)
-            if member.islnk():
-                link = posixpath.normpath(member.linkname)
-                if link.startswith(('/', '../')) or link == '..':
-                    raise errors.DeploymentFailed(
-                        f'unsafe hard link in config archive: {link!r}')
-                src = os.path.join(dest, link)
-                if not os.path.isfile(src) or os.path.islink(src):
-                    continue  # its target was excluded
-                member.linkname = link
-            member.name = name
-            tar.extract(member, dest, set_attrs=True, **kwargs)
-            count += 1
-    return count
 
 
 def render(entry: model.PuppetConfig, conf, engine) -> Rendered:
@@ -461,11 +502,21 @@ def render(entry: model.PuppetConfig, conf, engine) -> Rendered:
         excluded = list(DOCKER_NETWORK_FILES) + [
             m.get('Destination', '') for m in info.get('Mounts') or ()
             if m.get('Destination')] + [m.target for m in spec.mounts]
+        stats = copyout.Stats()
         for directory in conf.puppet.config_dirs:
             directory = posixpath.normpath('/' + directory.strip('/'))
             stream = engine.archive(name, directory)
-            if stream is not None:
-                extract(stream, directory, staging, excluded)
+            if stream is None:
+                continue
+            try:
+                copyout.extract(stream, directory, staging, excluded,
+                                limits(conf), stats)
+            finally:
+                # Unread, the stream blocks the daemon, and the removal
+                # of the config container with it (until the timeout).
+                close = getattr(stream, 'close', None)
+                if close is not None:
+                    close()
         finished = time.time()
         digest = confighash.tree_hash(staging, conf.puppet.hash_exclude)
         return Rendered(volume=volume, staging=staging, hash=digest,
@@ -474,6 +525,10 @@ def render(entry: model.PuppetConfig, conf, engine) -> Rendered:
         _rmtree(staging)
         if isinstance(exc, (PuppetFailed, KeyboardInterrupt, SystemExit)):
             raise
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise PuppetFailed(volume, f'copy-out into {cdd}: No space '
+                               'left on device; the previous config is '
+                               'unchanged', output) from exc
         raise PuppetFailed(volume, errors.first_line(exc), output) from exc
     finally:
         try:
@@ -483,6 +538,14 @@ def render(entry: model.PuppetConfig, conf, engine) -> Rendered:
                 os.unlink(manifest)
             except FileNotFoundError:
                 pass
+
+
+def limits(conf) -> copyout.Limits:
+    p = conf.puppet
+    return copyout.Limits(
+        max_bytes=int(getattr(p, 'copy_out_max_mib', 1024)) << 20,
+        max_entries=int(getattr(p, 'copy_out_max_entries', 200000)),
+        max_depth=int(getattr(p, 'copy_out_max_depth', 64)))
 
 
 def _logs(engine, name: str) -> str:

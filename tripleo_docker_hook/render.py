@@ -26,6 +26,7 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
 from tripleo_docker_hook import model
 from tripleo_docker_hook import puppet
+from tripleo_docker_hook import safefs
 from tripleo_docker_hook.definitions import config_sections
 
 LOG = logging.getLogger(__name__)
@@ -37,12 +38,62 @@ ENV_CONFIG_HASH = 'TRIPLEO_CONFIG_HASH'
 class ConfigHashes(dict):
     """Host path → hash, plus ``aliases``: default path prefix → the
     configured directory, applied to container mount sources (templates
-    name ``/var/lib/config-data/...``; a node may configure another dir)."""
+    name ``/var/lib/config-data/...``; a node may configure another dir);
+    ``pins``: mount source (after aliases) → the path in the immutable
+    generation it is bound from; ``publication``: what this render
+    published, for :func:`undo` and :func:`finish`."""
 
     def __init__(self, *args, aliases: Optional[Dict[str, str]] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.aliases: Dict[str, str] = dict(aliases or {})
+        self.pins: Dict[str, str] = {}
+        #: published path → generation path (volumes, Kolla files)
+        self.roots: Dict[str, str] = {}
+        self.publication: Optional[Publication] = None
+
+
+@dataclasses.dataclass
+class Publication:
+    """What one render staged and published: all or nothing."""
+
+    config_data_dir: str
+    kolla_config_dir: str
+    volumes: List[puppet.Staged] = dataclasses.field(default_factory=list)
+    kolla_files: List['kolla.Staged'] = dataclasses.field(
+        default_factory=list)
+
+    def publish(self, report) -> None:
+        for v in self.volumes:
+            for w in puppet.publish(self.config_data_dir, v):
+                report.error(f'WARNING: {w}')
+        for k in self.kolla_files:
+            kolla.publish(self.kolla_config_dir, k)
+            if k.changed:
+                report.info(f'kolla config {k.path}: written')
+
+    def undo(self) -> List[str]:
+        """Publish the previous config again; what was reverted."""
+        lines = []
+        for k in reversed(self.kolla_files):
+            if kolla.unpublish(self.kolla_config_dir, k):
+                lines.append(f'kolla config {k.path}: previous content '
+                             'published again')
+        for v in reversed(self.volumes):
+            if not v.published:
+                # Never published, so no container binds it.
+                puppet.unstage(self.config_data_dir, v)
+            elif puppet.unpublish(self.config_data_dir, v):
+                previous = (v.previous_md5 or '').strip() or 'none'
+                lines.append(f'config volume {v.volume}: previous config '
+                             f'(hash {previous}) published again')
+        # A generation containers of this run were created on stays until
+        # none binds it (finish).
+        return lines
+
+    def finish(self) -> None:
+        for k in self.kolla_files:
+            kolla.finish(self.kolla_config_dir, k)
 
 
 def _aliases(conf) -> Dict[str, str]:
@@ -88,9 +139,10 @@ def _volume_of(path: str, config_data_dir: str) -> Optional[str]:
 
 
 def _existing(desired: model.Deployment, conf, hashes: ConfigHashes,
-              skip_volumes=(), skip_files=()) -> None:
-    """Hashes of what containers mount but this deployment does not
-    render (another deployment rendered it): read from disk."""
+              skip_volumes=(), skip_files=(), write: bool = False) -> None:
+    """Hashes (and generations) of what containers mount but this
+    deployment does not render (another deployment rendered it): read
+    from disk.  ``write``: create missing Kolla generation copies."""
     cdd = posixpath.normpath(conf.config_data_dir)
     kcd = posixpath.normpath(conf.kolla_config_dir)
     for container in desired.containers:
@@ -107,10 +159,99 @@ def _existing(desired: model.Deployment, conf, hashes: ConfigHashes,
                                          conf.puppet.hash_exclude)
                 if value:
                     _put_volume(hashes, cdd, volume, value)
+                    _put_root(hashes, cdd, volume, _published_gen(cdd,
+                                                                  volume))
                 continue
             if kolla._under(source, kcd) and source not in hashes and \
                     source not in skip_files and os.path.isfile(source):
-                hashes[source] = confighash.file_hash(source)
+                _existing_kolla(hashes, kcd, source, write)
+
+
+def _published_gen(cdd: str, volume: str) -> Optional[str]:
+    """The generation a volume's symlink points at (None: not ours, e.g. a
+    real directory left by docker-puppet: not pinned)."""
+    path = puppet.volume_path(cdd, volume)
+    if not os.path.islink(path):
+        return None
+    current = puppet.current_dir(cdd, volume)
+    if current and puppet.is_own_gen(cdd, current, volume):
+        return current
+    return None
+
+
+def _put_root(hashes: ConfigHashes, cdd: str, volume: str,
+              gen: Optional[str]) -> None:
+    if gen:
+        hashes.roots[puppet.volume_path(cdd, volume)] = gen
+        hashes.roots[puppet.alias_path(cdd, volume)] = gen
+
+
+def _existing_kolla(hashes: ConfigHashes, kcd: str, source: str,
+                    write: bool) -> None:
+    content = kolla.read(kcd, source)
+    if content is None:
+        return
+    hashes[source] = confighash.bytes_hash(content)
+    hashes.roots[source] = (kolla.ensure_generation(kcd, content) if write
+                            else kolla.generation_path(kcd, content))
+
+
+def _where(c: model.Container, m: model.Mount) -> str:
+    return f'{c.name}: volume {m.source}:{m.target}'
+
+
+def pin(desired: model.Deployment, conf, hashes: ConfigHashes,
+        strict: bool = True) -> None:
+    """Fill ``hashes.pins``: every bind source under ``config_data_dir`` or
+    ``kolla_config_dir`` resolved on this host, inside the generation it
+    belongs to.
+
+    Sources in a rendered volume or a Kolla file are moved into its
+    immutable generation, so a container reads what it was created with at
+    every restart, and its ``TRIPLEO_CONFIG_HASH`` stays true.  Every
+    source is then resolved (``realpath``) as the Docker daemon would:
+    one that a symlink in a rendered tree leads out of its generation (or
+    out of the config directories) raises :class:`errors.DeploymentFailed`;
+    with ``strict`` so does one missing in a generation (Docker would
+    create it inside an immutable tree).
+    """
+    cdd = posixpath.normpath(conf.config_data_dir)
+    kcd = posixpath.normpath(conf.kolla_config_dir)
+    problems: List[str] = []
+    roots = sorted(hashes.roots, key=len, reverse=True)
+    for container in desired.containers:
+        for m in container.mounts:
+            if m.type != 'bind' or not m.source.startswith('/'):
+                continue
+            source = _rewrite(m.source, hashes.aliases)
+            top = next((r for r in (cdd, kcd)
+                        if safefs.inside(r, source)), None)
+            if top is None:
+                continue
+            key = next((r for r in roots if safefs.inside(r, source)), None)
+            if key is None:
+                real = os.path.realpath(source)
+                if not safefs.resolved_inside(top, real):
+                    problems.append(f'{_where(container, m)}: resolves to '
+                                    f'{real}, outside {top}: refused')
+                continue
+            gen = hashes.roots[key]
+            real = os.path.realpath(gen + source[len(key):])
+            if not safefs.resolved_inside(gen, real):
+                problems.append(
+                    f'{_where(container, m)}: resolves to {real}, outside '
+                    f'the rendered config {key} (a symlink in it leads '
+                    'out): refused')
+            elif strict and not os.path.lexists(real):
+                problems.append(
+                    f'{_where(container, m)}: {source[len(key):] or "/"} '
+                    f'does not exist in the rendered config {key}')
+            else:
+                hashes.pins[source] = real
+    if problems:
+        raise errors.DeploymentFailed(
+            'config mounts refused, nothing was changed: ' +
+            '; '.join(problems))
 
 
 def current_hashes(desired: model.Deployment, conf) -> Dict[str, str]:
@@ -122,11 +263,18 @@ def current_hashes(desired: model.Deployment, conf) -> Dict[str, str]:
                                  conf.puppet.hash_exclude)
         if value:
             _put_volume(hashes, cdd, entry.config_volume, value)
+        _put_root(hashes, cdd, entry.config_volume,
+                  _published_gen(cdd, entry.config_volume))
+    kcd = posixpath.normpath(conf.kolla_config_dir)
     for cfg in desired.kolla_config:
         path = kolla.host_path(cfg.path, conf.kolla_config_dir)
         if path and os.path.isfile(path):
-            hashes[path] = confighash.file_hash(path)
+            _existing_kolla(hashes, kcd, path, write=False)
     _existing(desired, conf, hashes)
+    try:
+        pin(desired, conf, hashes, strict=False)
+    except errors.DeploymentFailed:
+        hashes.pins.clear()  # shown by the apply; a dry run only predicts
     return hashes
 
 
@@ -175,8 +323,17 @@ def _report_output(report, volume: str, output: str, failed: bool) -> None:
 
 
 def render_all(desired: model.Deployment, conf, engine, report,
-               masker) -> Dict[str, str]:
-    """Render every config volume and Kolla file; host path → hash."""
+               masker) -> ConfigHashes:
+    """Render every config volume and Kolla file; host path → hash.
+
+    All or nothing across volumes and Kolla files: everything is rendered
+    and staged (generation directories, generation copies, temporary
+    files: whatever can fail for lack of space fails here), every config
+    mount is resolved and confined (:func:`pin`), and only then is
+    everything published by renames.  The result's ``publication`` is
+    reverted by :func:`undo` when the apply fails.  Must run under the
+    host lock (leftovers of dead runs are removed at once).
+    """
     hashes = ConfigHashes(aliases=_aliases(conf))
     if not (desired.puppet_config or desired.kolla_config or
             _mounts_config(desired, conf)):
@@ -186,6 +343,12 @@ def render_all(desired: model.Deployment, conf, engine, report,
                                     conf.kolla_config_dir)
     entries = config_sections.merge_all(desired.puppet_config)
     cdd = posixpath.normpath(conf.config_data_dir)
+    kcd = posixpath.normpath(conf.kolla_config_dir)
+    left = puppet.remove_leftovers(cdd, conf.state_dir) + \
+        kolla.remove_leftovers(kcd, kolla_paths.values())
+    if left:
+        LOG.info('removed leftovers of interrupted runs: %s',
+                 ', '.join(left))
     rendered: List[puppet.Rendered] = []
     if entries:
         removed = puppet.remove_stale(engine, conf.puppet.timeout)
@@ -206,50 +369,92 @@ def render_all(desired: model.Deployment, conf, engine, report,
                 'config rendering failed for ' +
                 ', '.join(f.volume for f in failed) +
                 '; previous config and containers left unchanged')
+    pub = Publication(cdd, kcd)
     try:
         for r in rendered:
-            changed, warnings = puppet.commit(
-                cdd, r, conf.puppet.hash_exclude,
-                stale_after=conf.puppet.timeout + 600)
+            staged = puppet.stage(cdd, r, conf.puppet.hash_exclude)
+            pub.volumes.append(staged)
             _put_volume(hashes, cdd, r.volume, r.hash)
+            _put_root(hashes, cdd, r.volume, os.path.join(cdd, staged.gen))
             _report_output(report, r.volume, masker.mask(r.output),
                            failed=False)
             report.info(f'config volume {r.volume}: '
-                        f'{"changed" if changed else "unchanged"} '
+                        f'{"changed" if staged.changed else "unchanged"} '
                         f'(hash {r.hash}, {r.finished - r.started:.1f} s)')
-            for w in warnings:
-                report.error(f'WARNING: {w}')
-    except BaseException:
+        for cfg in desired.kolla_config:
+            path = kolla_paths[cfg.path]
+            staged_k = kolla.stage(kcd, path, kolla.dumps(cfg))
+            pub.kolla_files.append(staged_k)
+            hashes[path] = confighash.bytes_hash(staged_k.content)
+            hashes.roots[path] = staged_k.generation
+        _existing(desired, conf, hashes,
+                  skip_volumes={p.config_volume
+                                for p in desired.puppet_config},
+                  skip_files=set(kolla_paths.values()), write=True)
+        pin(desired, conf, hashes)
+        pub.publish(report)
+    except BaseException as exc:
         for r in rendered:
             if os.path.isdir(r.staging):
                 puppet.discard(r)
+        try:
+            pub.undo()
+        except OSError as undo_exc:
+            LOG.error('could not revert a partial publish: %s', undo_exc)
+        if isinstance(exc, OSError):
+            raise errors.DeploymentFailed(
+                f'config not published, previous config left unchanged: '
+                f'{exc.strerror or exc}: {exc.filename or ""}') from exc
         raise
-    for cfg in desired.kolla_config:
-        path = kolla_paths[cfg.path]
-        content = kolla.dumps(cfg)
-        if kolla.write(path, content):
-            report.info(f'kolla config {path}: written')
-        hashes[path] = confighash.bytes_hash(content)
-    _existing(desired, conf, hashes,
-              skip_volumes={p.config_volume for p in desired.puppet_config},
-              skip_files=set(kolla_paths.values()))
+    hashes.publication = pub
     return hashes
 
 
+def undo(hashes, report) -> None:
+    """After a failed apply: publish the previous config again (containers
+    bind their own generation and are not affected)."""
+    pub = getattr(hashes, 'publication', None)
+    if pub is None:
+        return
+    try:
+        for line in pub.undo():
+            report.error(line)
+    except OSError as exc:
+        report.error(f'could not publish the previous config again: {exc}')
+
+
+def finish(hashes, conf, engine) -> None:
+    """After an apply (either way): drop backups, and remove generations
+    that no container binds and nothing publishes."""
+    pub = getattr(hashes, 'publication', None)
+    if pub is None:
+        return
+    try:
+        pub.finish()
+        referenced = engine.bind_sources()
+        puppet.collect(pub.config_data_dir, referenced)
+        kolla.collect(pub.kolla_config_dir, referenced,
+                      keep=[k.generation for k in pub.kolla_files])
+    except (OSError, errors.HookError) as exc:
+        LOG.warning('clean-up of old config generations: %s', exc)
+
+
 def _container_hash(container: model.Container, hashes: Dict[str, str],
-                    aliases: Dict[str, str]) -> model.Container:
+                    aliases: Dict[str, str],
+                    pins: Dict[str, str]) -> model.Container:
     mounts = []
     found: List[str] = []
     for mount in container.mounts:
         if mount.type == 'bind' and mount.source:
             source = _rewrite(mount.source, aliases)
-            if source != mount.source:
-                mount = dataclasses.replace(mount, source=source)
             for key in sorted(hashes, key=len, reverse=True):
                 if source == key or source.startswith(key + '/'):
                     if hashes[key] not in found:
                         found.append(hashes[key])
                     break
+            source = pins.get(source, source)
+            if source != mount.source:
+                mount = dataclasses.replace(mount, source=source)
         mounts.append(mount)
     mounts_t = tuple(mounts)
     if not found and mounts_t == container.mounts:
@@ -271,9 +476,10 @@ def with_config_hashes(desired: model.Deployment,
                        hashes: Dict[str, str]) -> model.Deployment:
     """The model with each container's config hash folded in."""
     aliases = getattr(hashes, 'aliases', {})
+    pins = getattr(hashes, 'pins', {})
     if not hashes and not aliases:
         return desired
     steps = tuple(dataclasses.replace(step, containers=tuple(
-        _container_hash(c, hashes, aliases) for c in step.containers))
+        _container_hash(c, hashes, aliases, pins) for c in step.containers))
         for step in desired.steps)
     return dataclasses.replace(desired, steps=steps)
