@@ -14,6 +14,7 @@ import types
 import pytest
 
 from tripleo_docker_hook import confighash
+from tripleo_docker_hook import copyout
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
 from tripleo_docker_hook import model
@@ -164,8 +165,16 @@ def test_commit_swaps_atomically_and_keeps_previous(tmp_path):
         changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/b': '2'}))
         assert not changed and os.path.isdir(os.path.join(cdd, first))
         changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/c': '3'}))
+        assert os.path.isdir(os.path.join(cdd, first))
+        # Collected: what no container binds and is not published; the
+        # second is still bound (by its real path) by a container.
+        third = os.readlink(os.path.join(cdd, 'v'))
+        removed = puppet.collect(cdd, [os.path.join(cdd, second, 'etc'),
+                                       '/elsewhere'])
+        assert removed == [first]
         assert not os.path.exists(os.path.join(cdd, first))
         assert os.path.isdir(os.path.join(cdd, second))
+        assert os.path.isdir(os.path.join(cdd, third))
     finally:
         os.close(held)
     with open(os.path.join(cdd, 'v.md5sum')) as f:
@@ -235,21 +244,21 @@ def _tar(entries):
 def test_extract_skips_mounts_and_keeps_links(tmp_path):
     staging = str(tmp_path / 's')
     os.mkdir(staging)
-    count = puppet.extract(_tar([
+    count = copyout.extract(_tar([
         ('etc', 'dir', None), ('etc/hosts', 'file', 'host file'),
         ('etc/puppet', 'dir', None), ('etc/puppet/hiera.yaml', 'file', 'x'),
         ('etc/a.conf', 'file', 'a'), ('etc/alt', 'sym', '/usr/bin/x'),
         ('etc/hard', 'lnk', 'etc/a.conf')]), '/etc', staging,
         ['/etc/hosts', '/etc/puppet/hiera.yaml'])
-    assert count == 5
+    assert count.entries == 5
     assert sorted(os.listdir(os.path.join(staging, 'etc'))) == [
         'a.conf', 'alt', 'hard', 'puppet']
     assert os.readlink(os.path.join(staging, 'etc/alt')) == '/usr/bin/x'
     assert stat.S_IMODE(os.stat(os.path.join(staging, 'etc/a.conf')
                                 ).st_mode) == 0o640
     # A sub-directory of the container lands at its own path.
-    puppet.extract(_tar([('www', 'dir', None), ('www/i.html', 'file', 'i')]),
-                   '/var/www', staging, [])
+    copyout.extract(_tar([('www', 'dir', None), ('www/i.html', 'file', 'i')]),
+                    '/var/www', staging, [])
     assert os.path.isfile(os.path.join(staging, 'var/www/i.html'))
 
 
@@ -263,7 +272,7 @@ def test_extract_refuses_to_write_outside(tmp_path, entries):
     staging = str(tmp_path / 's')
     os.mkdir(staging)
     with pytest.raises(errors.DeploymentFailed):
-        puppet.extract(_tar(entries), '/etc', staging, [])
+        copyout.extract(_tar(entries), '/etc', staging, [])
     assert not os.path.exists('/tmp/evil')
 
 
@@ -272,7 +281,7 @@ def test_extract_replaces_a_symlink_instead_of_writing_through(tmp_path):
     os.mkdir(staging)
     victim = tmp_path / 'victim'
     victim.write_text('safe')
-    puppet.extract(_tar([('etc', 'dir', None),
+    copyout.extract(_tar([('etc', 'dir', None),
                          ('etc/f', 'sym', str(victim)),
                          ('etc/f', 'file', 'owned')]), '/etc', staging, [])
     assert victim.read_text() == 'safe'
@@ -453,9 +462,13 @@ def test_keystone_role_data_gets_hashes_with_moved_dirs(tmp_path):
     assert out['keystone_cron'].env['TRIPLEO_CONFIG_HASH'] == \
         f'{cron}-{vol}'
     assert 'TRIPLEO_CONFIG_HASH' not in out['keystone_init_log'].env
+    # Bound from the immutable generations, not the published names.
     sources = [m.source for m in out['keystone'].mounts]
-    assert f'{cdd}/puppet-generated/keystone' in sources
-    assert f'{conf.kolla_config_dir}/keystone.json' in sources
+    gen = os.readlink(f'{cdd}/keystone')
+    assert os.path.realpath(f'{cdd}/{gen}') in sources
+    with open(f'{conf.kolla_config_dir}/keystone.json', 'rb') as f:
+        assert kolla.generation_path(os.path.realpath(
+            conf.kolla_config_dir), f.read()) in sources
     assert '/etc/hosts' in sources
 
 
