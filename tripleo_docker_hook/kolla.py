@@ -210,19 +210,26 @@ def ensure_generation(kolla_config_dir: str, content: bytes,
     path = generation_path(kolla_config_dir, content)
     dfd = _open_parent(kolla_config_dir, GENERATIONS)
     try:
-        name = os.path.basename(path)
-        if _read(dfd, name) == content:
-            return path
-        tmp = f'.{name}.tdh-tmp-{uuid.uuid4().hex[:8]}'
-        try:
-            _write_new(dfd, tmp, content, mode)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            _unlink(dfd, tmp)
-            raise
+        _ensure(dfd, os.path.basename(path), content, mode)
         return path
     finally:
         os.close(dfd)
+
+
+def _ensure(dfd: int, name: str, content: bytes, mode: int) -> bool:
+    """``name`` holds ``content`` (replaced by one rename if it did not);
+    True if it was written."""
+    if _read(dfd, name) == content:
+        os.chmod(name, mode, dir_fd=dfd)
+        return False
+    tmp = f'.{name}.tdh-tmp-{uuid.uuid4().hex[:8]}'
+    try:
+        _write_new(dfd, tmp, content, mode)
+        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except BaseException:
+        _unlink(dfd, tmp)
+        raise
+    return True
 
 
 def _unlink(dfd: int, name: str) -> None:
@@ -339,17 +346,7 @@ def write(path: str, content: bytes, mode: int = 0o600) -> bool:
     rel_dir, name = '', os.path.basename(path)
     dfd = _open_parent(kolla_config_dir, rel_dir)
     try:
-        if _read(dfd, name) == content:
-            os.chmod(name, mode, dir_fd=dfd)
-            return False
-        tmp = f'.{name}.tdh-tmp-{uuid.uuid4().hex[:8]}'
-        try:
-            _write_new(dfd, tmp, content, mode)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            _unlink(dfd, tmp)
-            raise
-        return True
+        return _ensure(dfd, name, content, mode)
     finally:
         os.close(dfd)
 
