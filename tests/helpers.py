@@ -9,6 +9,7 @@ import uuid
 
 BUSYBOX = os.environ.get('TDH_BUSYBOX_IMAGE', 'tdh/busybox:latest')
 BUSYBOX_OTHER = os.environ.get('TDH_BUSYBOX_OTHER_IMAGE', 'tdh/busybox:other')
+FAKE_PUPPET = os.environ.get('TDH_FAKE_PUPPET_IMAGE', 'tdh/fake-puppet:latest')
 PUPPET = os.environ.get('TDH_PUPPET_IMAGE', 'tdh/puppet:latest')
 
 #: A command that runs until stopped and exits at once on SIGTERM (plain

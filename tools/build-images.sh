@@ -6,6 +6,11 @@
 #                       /tmp.  CMD ["sh"].  About one second.
 #   tdh/busybox:other   the same plus /etc/tdh-variant: a distinct image ID,
 #                       for tests of "the image changed" paths.
+#   tdh/fake-puppet:latest
+#                       tdh/busybox plus /usr/bin/puppet, a shell script
+#                       that runs its last argument (the manifest) with sh:
+#                       a config image that does whatever a test's
+#                       "manifest" says, as a broken or hostile image would.
 #   tdh/puppet:latest   mmdebstrap'ed bookworm (variant apt) with puppet and
 #                       puppetlabs-inifile.  About 30 s, needs the Debian
 #                       mirror.
@@ -36,6 +41,7 @@ esac
 
 BUSYBOX=tdh/busybox:latest
 BUSYBOX_OTHER=tdh/busybox:other
+FAKE_PUPPET=tdh/fake-puppet:latest
 PUPPET=tdh/puppet:latest
 SUITE=${TDH_PUPPET_SUITE:-bookworm}
 PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -48,7 +54,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f s", b - a}'; }
 
 want_busybox=0
 want_puppet=0
-[ "$only" != puppet ] && { have "$BUSYBOX" && have "$BUSYBOX_OTHER" || want_busybox=1; }
+[ "$only" != puppet ] && { have "$BUSYBOX" && have "$BUSYBOX_OTHER" && have "$FAKE_PUPPET" || want_busybox=1; }
 [ "$only" != busybox ] && { have "$PUPPET" || want_puppet=1; }
 # Fast path, no lock: everything asked for is there.
 [ $want_busybox = 0 ] && [ $want_puppet = 0 ] && exit 0
@@ -88,13 +94,24 @@ build_busybox() {
     printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
         'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$root/etc/passwd"
     printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' 'nobody:x:65534:' >"$root/etc/group"
-    tar_root "$root" | docker import -c 'CMD ["sh"]' -c "$PATH_ENV" \
+    # Each image only when missing: rebuilding one would change its ID
+    # under containers of other deployments.
+    have "$BUSYBOX" || tar_root "$root" | docker import -c 'CMD ["sh"]' -c "$PATH_ENV" \
         -m 'tripleo-docker-hook test image' - "$BUSYBOX" >/dev/null
     # Second, distinct image (different content, so a different ID).
     echo other >"$root/etc/tdh-variant"
-    tar_root "$root" | docker import -c 'CMD ["sh"]' -c "$PATH_ENV" \
+    have "$BUSYBOX_OTHER" || tar_root "$root" | docker import -c 'CMD ["sh"]' -c "$PATH_ENV" \
         -m 'tripleo-docker-hook test image (variant)' - "$BUSYBOX_OTHER" >/dev/null
-    log "built $BUSYBOX and $BUSYBOX_OTHER in $(elapsed "$t0")"
+    have "$FAKE_PUPPET" && { log "built $BUSYBOX and $BUSYBOX_OTHER in $(elapsed "$t0")"; return; }
+    # Fake puppet: "puppet apply ... <manifest>" runs the manifest with sh.
+    rm "$root/etc/tdh-variant"
+    mkdir -p "$root/usr/bin"
+    printf '%s\n' '#!/bin/sh' '# tripleo-docker-hook test image: the manifest is a shell script.' \
+        'for arg; do manifest=$arg; done' 'exec sh -e "$manifest"' >"$root/usr/bin/puppet"
+    chmod 0755 "$root/usr/bin/puppet"
+    tar_root "$root" | docker import -c 'CMD ["sh"]' -c "$PATH_ENV" \
+        -m 'tripleo-docker-hook test image (fake puppet)' - "$FAKE_PUPPET" >/dev/null
+    log "built $BUSYBOX, $BUSYBOX_OTHER and $FAKE_PUPPET in $(elapsed "$t0")"
 }
 
 build_puppet() {
@@ -113,7 +130,7 @@ build_puppet() {
 }
 
 # Re-check under the lock: a concurrent caller may have just built them.
-if [ "$only" != puppet ] && ! { have "$BUSYBOX" && have "$BUSYBOX_OTHER"; }; then
+if [ "$only" != puppet ] && ! { have "$BUSYBOX" && have "$BUSYBOX_OTHER" && have "$FAKE_PUPPET"; }; then
     build_busybox
 fi
 if [ "$only" != busybox ] && ! have "$PUPPET"; then

@@ -2,7 +2,8 @@
 # The test command of the README: the whole suite, on a fresh Debian machine.
 #
 #   1. tools/ensure-docker.sh   docker.io + a running dockerd (root needed)
-#   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/puppet:latest
+#   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/fake-puppet,
+#                               tdh/puppet:latest
 #   3. tools/heat-agents.sh     heat-config's real runner (PyPI sdist)
 #   4. tox -e pep8,docs,py3,functional,reliability
 #
