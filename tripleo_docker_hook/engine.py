@@ -273,17 +273,28 @@ class Engine:
                                      f'{exc.explanation}') from exc
         return _Stream(res)
 
-    def bind_sources(self) -> List[str]:
+    def bind_sources(self) -> Optional[List[str]]:
         """Host paths bind-mounted by any container (running or not):
-        what must not be removed from under them."""
+        what must not be removed from under them.  None when the engine
+        does not report mounts in its list (then nothing may be
+        removed)."""
         if self._raw_ok:
             _, entries = self._get('list containers', '/containers/json',
                                    {'all': '1'})
         else:
             entries = self._call('list containers', self.client.containers,
                                  all=True)
-        return [m.get('Source') or '' for e in entries
-                for m in e.get('Mounts') or () if m.get('Type') == 'bind']
+        sources = []
+        for entry in entries:
+            mounts = entry.get('Mounts')
+            if not isinstance(mounts, list):
+                return None
+            for m in mounts:
+                if not isinstance(m, dict):
+                    return None
+                if m.get('Type') == 'bind' and m.get('Source'):
+                    sources.append(m['Source'])
+        return sources
 
     def rename(self, name_or_id: str, new_name: str) -> None:
         self._call(f'rename {name_or_id}', self.client.rename, name_or_id,

@@ -86,7 +86,9 @@ class Publication:
             elif puppet.unpublish(self.config_data_dir, v):
                 previous = (v.previous_md5 or '').strip() or 'none'
                 lines.append(f'config volume {v.volume}: previous config '
-                             f'(hash {previous}) published again')
+                             f'(hash {previous}) published again; '
+                             f'containers this run started on hash '
+                             f'{v.hash} keep it')
         # A generation containers of this run were created on stays until
         # none binds it (finish).
         return lines
@@ -432,10 +434,14 @@ def finish(hashes, conf, engine) -> None:
     try:
         pub.finish()
         referenced = engine.bind_sources()
+        if referenced is None:
+            LOG.warning('the engine does not list mounts: old config '
+                        'generations are kept')
+            return
         puppet.collect(pub.config_data_dir, referenced)
         kolla.collect(pub.kolla_config_dir, referenced,
                       keep=[k.generation for k in pub.kolla_files])
-    except (OSError, errors.HookError) as exc:
+    except Exception as exc:  # clean-up never fails a deployment
         LOG.warning('clean-up of old config generations: %s', exc)
 
 
