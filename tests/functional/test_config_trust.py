@@ -188,9 +188,11 @@ def test_failed_replace_runs_the_old_config_and_old_kolla_file(
             (0, 'GOOD-v1\n')
         count = docker_api.inspect_container(other)['RestartCount']
         _exec(docker_api, other, ['kill', '1'])
-        _wait(lambda: docker_api.inspect_container(other)['RestartCount']
-              > count and docker_api.inspect_container(other)['State'][
-                  'Running'], what='restart policy')
+        def restarted():
+            info = docker_api.inspect_container(other)
+            return info['RestartCount'] > count and \
+                info['State']['Running'] and not info['State']['Restarting']
+        _wait(restarted, what='restart policy')
         assert _exec(docker_api, other, ['cat', '/cfg/conf']) == \
             (0, 'GOOD-v1\n')
         docker_api.restart(svc, timeout=5)
