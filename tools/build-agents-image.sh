@@ -17,7 +17,9 @@
 #       heat-agents' version, tdh/puppet's image ID and the recipe below.
 #   tdh/agents:latest   + this source tree (pip install --no-deps), our
 #       configure.d cleanup script and the hook symlinked into
-#       /usr/libexec/heat-config/hooks.  A few seconds.
+#       /usr/libexec/heat-config/hooks as tripleo-docker-hook, docker-cmd
+#       and kubelet (templates of the old hooks run unchanged).  A few
+#       seconds.
 #       Label tripleo-docker-hook.agents.source-hash: sha256 of a
 #       deterministic tar of the files the package is built from (tracked
 #       and untracked-not-ignored, as they are in the working tree).
@@ -109,7 +111,10 @@ PBR_VERSION=$(cat "$src/.pbr-version") "$venv/bin/pip" install --quiet \
     --no-deps --no-build-isolation --no-cache-dir --disable-pip-version-check .
 install -m 0755 etc/os-refresh-config/configure.d/50-heat-config-tripleo-docker-hook \
     /usr/libexec/os-refresh-config/configure.d/
-ln -sfn "$venv/bin/tripleo-docker-hook" /usr/libexec/heat-config/hooks/tripleo-docker-hook
+# Also under the groups of the old hooks: their templates run unchanged.
+for group in tripleo-docker-hook docker-cmd kubelet; do
+    ln -sfn "$venv/bin/tripleo-docker-hook" "/usr/libexec/heat-config/hooks/$group"
+done
 cd /
 rm -rf "$src" /root/.cache
 "$venv/bin/tripleo-docker-hook-ctl" --help >/dev/null

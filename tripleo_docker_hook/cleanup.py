@@ -33,7 +33,7 @@ from tripleo_docker_hook import state
 LOG = logging.getLogger(__name__)
 
 DEFAULT_HEAT_CONFIG = '/var/run/heat-config/heat-config'
-DEFAULT_GROUPS = ('tripleo-docker-hook',)
+DEFAULT_GROUPS = ('tripleo-docker-hook', 'docker-cmd', 'kubelet')
 
 
 def heat_config_path() -> str:

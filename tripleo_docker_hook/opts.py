@@ -54,10 +54,15 @@ default_opts = [
                       'without a health check that dies a moment later '
                       'is caught by the next apply; give services a health '
                       'check, or set this, to be stricter.'),
-    cfg.ListOpt('hook_groups', default=['tripleo-docker-hook'],
+    cfg.ListOpt('hook_groups',
+                default=['tripleo-docker-hook', 'docker-cmd', 'kubelet'],
                 help='heat-config groups (hook names) whose deployments '
                      'this hook applies; the cleanup script keeps the '
-                     'deployments of these groups that are still listed.'),
+                     'deployments of these groups that are still listed. '
+                     'The agents image installs the hook under all three '
+                     '(templates written for the docker-cmd and kubelet '
+                     'hooks run unchanged): a group missing here would '
+                     'make the cleanup remove its running deployments.'),
     cfg.IntOpt('pull_retries', default=3, min=0,
                help='Extra attempts to pull a missing image.'),
     cfg.BoolOpt('recreate_on_image_change', default=True,

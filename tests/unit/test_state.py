@@ -140,6 +140,22 @@ def test_cleanup_group_as_heat_config_finds_hooks():
     assert cleanup.wanted_deployments(text, cleanup.DEFAULT_GROUPS) == {'x'}
 
 
+def test_cleanup_keeps_deployments_of_the_old_hook_groups():
+    """The agents image runs the hook as docker-cmd and kubelet too: their
+    still-listed deployments must count as wanted by default (issue 13)."""
+    text = ('[{"name": "dc", "group": "docker-cmd", "id": "1"},'
+            ' {"name": "kl", "group": "kubelet", "id": "2"}]')
+    assert cleanup.wanted_deployments(text, cleanup.DEFAULT_GROUPS) == {
+        'dc', 'kl'}
+    from oslo_config import cfg
+
+    from tripleo_docker_hook import opts
+    conf = cfg.ConfigOpts()
+    opts.register(conf)
+    conf([], default_config_files=[])
+    assert tuple(conf.hook_groups) == cleanup.DEFAULT_GROUPS
+
+
 def test_vanished_only_among_active_known_deployments(tmp_path):
     for name in ('keep', 'gone', 'deleted'):
         state.DeploymentState(str(tmp_path), name).attempt(rec({}))
