@@ -279,6 +279,10 @@ case('dc-command-number', doc(svc(command=5)), 'svc.command')
 case('dc-mixed-steps', doc({'step_1': {'a': {'image': IMAGE}},
                             'b': {'image': IMAGE}}), '')
 case('dc-step-9', doc({'step_9': {'a': {'image': IMAGE}}}), 'step_9')
+case('dc-step-5000-digits', doc({'step_' + '9' * 5000: {
+    'a': {'image': IMAGE}}}), 'step_999')
+case('dc-step-unicode-digit', doc({'step_\u0663': {'a': {'image': IMAGE}}}),
+     'step_')
 case('dc-exec-no-command', doc({'step_1': {'run': {'action': 'exec'}}}),
      'step_1.run.command')
 case('dc-name-bad', doc({'bad name!': {'image': IMAGE}}), 'bad name!')
@@ -345,6 +349,12 @@ case('pod-list-bad-item', doc({'apiVersion': 'v1', 'kind': 'List',
 case('pod-host-path-relative', doc(pod({'volumes': [
     {'name': 'v', 'hostPath': {'path': 'rel/dir'}}]})),
     'spec.volumes[0].hostPath.path')
+case('pod-start-order-huge', doc(pod(meta={'annotations': {
+    'tripleo.org/start-order': '9' * 30}})),
+    'metadata.annotations[tripleo.org/start-order]')
+case('pod-start-order-5000-digits', doc(pod(meta={'annotations': {
+    'tripleo.org/start-order': '9' * 5000}})),
+    'metadata.annotations[tripleo.org/start-order]')
 case('pod-env-name-bad', doc(pod(container={'env': [
     {'name': '1BAD', 'value': 'x'}]})), 'spec.containers[0].env[0].name')
 

@@ -76,7 +76,9 @@ def run_bounded(stdin: bytes, env: dict, wall_seconds: int = WALL_SECONDS):
 
 
 def _snapshot_host(docker_api, dirs):
-    containers = sorted((c['Id'], c['State'], tuple(c['Names']))
+    # Created or removed, renamed: what the hook could do.  (Not the
+    # state: a crash-looping container of someone else's flips it.)
+    containers = sorted((c['Id'], tuple(c['Names']))
                         for c in docker_api.containers(all=True))
     files = []
     for d in dirs:

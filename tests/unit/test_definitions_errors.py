@@ -402,7 +402,7 @@ EXPECTED = {
     ],
     "pod_start_order": [
         "metadata.annotations[tripleo.org/start-order]: "
-        'Invalid value: "x": must be an integer'
+        'Invalid value: "x": must be an integer of at most 64 bits'
     ],
     "pod_kind": [
         "metadata.annotations[tripleo.org/kind]: Unsupported "

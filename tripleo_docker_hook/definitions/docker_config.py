@@ -818,8 +818,7 @@ def parse_steps(data: Any, path: str, errs: errors.ErrorList
     for key in sorted(steps, key=str):
         where = (f'{path}.{key}' if path else key) if stepped else path
         number = key[5:]
-        if not (number.isdigit() and 1 <= int(number) <= 5 and
-                number == str(int(number))):
+        if number not in ('1', '2', '3', '4', '5'):
             errs.unsupported(where, key, [f'step_{n}' for n in range(1, 6)])
             continue
         containers = steps[key]

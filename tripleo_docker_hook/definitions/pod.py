@@ -344,10 +344,13 @@ def _metadata(meta: Any, path: str, errs: errors.ErrorList,
     if ANN_START_ORDER in annotations:
         text = annotations[ANN_START_ORDER].strip()
         try:
-            start = int(text)
+            start = int(text) if len(text) <= 20 else None
         except ValueError:
+            start = None
+        if start is None or abs(start) > common.INT64_MAX:
             errs.invalid(f'{path}.annotations[{ANN_START_ORDER}]', text,
-                         'must be an integer')
+                         'must be an integer of at most 64 bits')
+            start = 0
     kind = annotations.get(ANN_KIND, 'service')
     if kind not in ('service', 'task', 'exec'):
         errs.unsupported(f'{path}.annotations[{ANN_KIND}]', kind,
