@@ -43,14 +43,18 @@ FIELDS = ['image', 'net', 'command', 'environment', 'env_file', 'volumes',
           'livenessProbe', 'periodSeconds', 'activeDeadlineSeconds',
           'puppet_config', 'kolla_config', 'docker_config', 'step_1',
           'step_2', 'config_volume', 'config_image', 'step_config',
-          'config_files', 'source', 'dest', 'perm', 'owner', '_note']
+          'config_files', 'source', 'dest', 'perm', 'owner', '_note',
+          'step_0', 'step_6', 'step_' + '9' * 5000, 'annotations',
+          'tripleo.org/start-order', 'tripleo.org/step',
+          'tripleo.org/docker-options']
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(),
     st.text(max_size=30), st.sampled_from([
         'tdh/busybox:latest', 'host', '10s', '100000000000h', '1e20s',
         '99999999p', 'on-failure:99999999999', '/dev/zero', '/etc/passwd',
         'nofile=99999999999999999999', 'quote"é', 'exec',
-        'v1', 'Pod', 'List', 'Secret', '../etc', '\ud800']))
+        'v1', 'Pod', 'List', 'Secret', '../etc', '\ud800', '9' * 5000,
+        '-' + '9' * 30, '1e400', '{"a": 1, "a": 2}']))
 TREES = st.recursive(
     SCALARS,
     lambda children: st.one_of(
@@ -178,16 +182,21 @@ def test_any_envelope(fuzz_env, raw):
     check(json.dumps(raw).encode(), fuzz_env)
 
 
+STEPS = st.sampled_from(['step_1', 'step_2', 'step_5', 'step_0', 'step_6',
+                         'step_01', 'step_x', 'step_\u0663',
+                         'step_' + '9' * 5000])
+
+
 @seed(SEED + 5)
 @FUZZ
-@given(st.dictionaries(
+@given(STEPS, st.dictionaries(
     st.from_regex(r'\A[a-z][a-z0-9_-]{1,20}\Z'),
     st.dictionaries(st.sampled_from(FIELDS[:20]), SCALARS | TREES,
                     max_size=3),
     min_size=1, max_size=4))
-def test_nearly_valid_docker_config(fuzz_env, services):
-    config = {'step_1': {name: dict(spec, image='tdh/busybox:latest')
-                         for name, spec in services.items()}}
+def test_nearly_valid_docker_config(fuzz_env, step, services):
+    config = {step: {name: dict(spec, image='tdh/busybox:latest')
+                     for name, spec in services.items()}}
     check(json.dumps(envelope(config)).encode(), fuzz_env)
 
 
