@@ -16,14 +16,16 @@ Design (see ``docs/source/config.rst``):
   bind-mounted files are never captured.  The whole tree (not "newer than
   a marker") is taken: it has no clock dependence and files Puppet stops
   producing vanish with the next render.
-* Each render lands in a fresh staging directory; only when every volume
-  of the deployment rendered does :func:`commit` publish them.  The volume
-  path ``<config_data_dir>/<volume>`` is a relative symlink to a
-  generation directory ``.<volume>.gen-<id>`` and is switched with one
-  ``rename(2)``: atomic, and crash-safe.  Docker resolves bind sources at
-  container start, so running containers keep the generation they started
-  with (the previous one is kept until the next change), and containers
-  whose hash changed are recreated onto the new one.  An unchanged render
+* Each render lands in a fresh staging directory (copy-out rules: the
+  config image is untrusted, see :mod:`copyout`).  :func:`stage` turns it
+  into a generation directory ``.<volume>.gen-<id>``; :func:`publish`
+  points ``<config_data_dir>/<volume>`` (a relative symlink) at it with
+  one ``rename(2)``: atomic and crash-safe; :func:`unpublish` reverts
+  that when the apply fails.  Containers bind the generation itself, not
+  the symlink (see :func:`render.pin`): Docker resolves bind sources at
+  every start, so only an immutable path makes a restart read what the
+  container was created with.  :func:`collect` removes generations that
+  are neither published nor bound by any container.  An unchanged render
   is discarded: nothing moves under anyone.
 """
 

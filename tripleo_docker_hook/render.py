@@ -7,10 +7,12 @@ detection: :func:`with_config_hashes` folds the hash of every config volume
 exactly the containers that use it.
 
 All or nothing: every config volume renders (in parallel, ``[puppet]
-workers``) into a staging directory first; only when all succeeded are
-they published and the Kolla files written.  A failed render fails the
-deployment before any container is touched and leaves the previous config
-complete.
+workers``) into a staging directory first; only when all succeeded, every
+Kolla file is staged and every config mount resolved inside its
+generation (:func:`pin`), is anything published.  A failed render fails
+the deployment before any container is touched and leaves the previous
+config complete; a failed apply publishes the previous config again
+(:func:`undo`).
 """
 
 import concurrent.futures
