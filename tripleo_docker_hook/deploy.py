@@ -144,8 +144,11 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
         plan = planning.Plan(plan.deployment, plan.config_id, (),
                              plan.leftovers, plan.removals, plan.steps)
     _report_plan(plan, report)
-    LOG.info('deployment %s (%s, config %s): %s', doc.name, doc.action,
-             doc.id, plan.summary())
+    # A no-op logs at DEBUG: then the run writes nothing to the operator
+    # log and never loads oslo.log (hook.DeferredOsloLog).
+    LOG.log(logging.INFO if plan.changes or plan.pulls else logging.DEBUG,
+            'deployment %s (%s, config %s): %s', doc.name, doc.action,
+            doc.id, plan.summary())
     try:
         applying.execute(plan, engine, report, conf, execs)
     finally:

@@ -30,26 +30,80 @@ def _protect_stdout() -> int:
 #: Loggers quietened besides oslo.log's own defaults.
 EXTRA_LOG_LEVELS = ['docker=WARN', 'urllib3=WARN']
 
+
+class DeferredOsloLog(logging.Handler):
+    """The operator log, set up through oslo.log at the first record worth
+    writing.
+
+    A run that only reads (a no-op) logs nothing at INFO or above, so it
+    never imports oslo.log (≈ 30–130 ms with its dependencies); any run
+    that does something logs early and gets oslo.log's handlers from then
+    on, live.  The root logger's level is what oslo.log would give it, so
+    no record is dropped that oslo.log would have written.
+    """
+
+    def __init__(self, conf, masking: logging.Filter):
+        super().__init__(logging.DEBUG)
+        self.conf = conf
+        self.masking = masking
+        self.targets = None
+        self.setup_lock = __import__('threading').Lock()
+
+    def setup(self) -> None:
+        with self.setup_lock:
+            if self.targets is not None:
+                return
+            root = logging.getLogger()
+            ours = list(root.handlers)
+            conf = self.conf
+            if hasattr(conf, 'real'):  # a confcache.Snapshot
+                conf = conf.real()
+            from oslo_log import log as oslo_logging
+            oslo_logging.set_defaults(
+                default_log_levels=oslo_logging.get_default_log_levels() +
+                EXTRA_LOG_LEVELS)
+            if not conf.log_file and not conf.use_journal:
+                conf.set_override('use_stderr', True)
+            oslo_logging.setup(conf, 'tripleo-docker-hook')
+            targets = [h for h in root.handlers if h not in ours]
+            for handler in targets:
+                handler.addFilter(self.masking)
+            # oslo.log replaced root's handlers: put ours back, in place
+            # (the list may be being iterated by this very record).
+            root.handlers[:] = ours
+            self.targets = targets
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.targets is None:
+            self.setup()
+            if not logging.getLogger(record.name).isEnabledFor(
+                    record.levelno):
+                return  # oslo.log's per-logger levels now say no
+        for handler in self.targets:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+
+
 def _setup_logging(conf, masker: Masker, report: Report) -> None:
-    """oslo.log to stderr (which 55-heat-config captures) or ``log_file``.
+    """oslo.log to stderr (which 55-heat-config captures) or ``log_file``,
+    set up at the first record that must be written (DeferredOsloLog).
 
     Every handler masks secrets; warnings and errors are also copied into
     ``deploy_stderr``.
     """
-    from oslo_log import log as oslo_logging
-    oslo_logging.set_defaults(
-        default_log_levels=oslo_logging.get_default_log_levels() +
-        EXTRA_LOG_LEVELS)
-    if not conf.log_file and not conf.use_journal:
-        conf.set_override('use_stderr', True)
-    oslo_logging.setup(conf, 'tripleo-docker-hook')
     root = logging.getLogger()
     masking = MaskingFilter(masker)
-    for handler in root.handlers:
-        handler.addFilter(masking)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    # oslo.log's root level: DEBUG with debug, else INFO.
+    root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
     handler = ReportHandler(report)
     handler.addFilter(masking)
     root.addHandler(handler)
+    deferred = DeferredOsloLog(conf, masking)
+    root.addHandler(deferred)
+    if conf.log_config_append:
+        deferred.setup()  # a logging config file decides levels itself
 
 
 def run(stdin_text, argv=()) -> Report:
@@ -64,8 +118,8 @@ def run(stdin_text, argv=()) -> Report:
             stdin_text = document.decode(stdin_text)
         doc = document.loads(stdin_text)
         masker.add(doc.secrets)
-        from tripleo_docker_hook import opts
-        conf = opts.load(argv)
+        from tripleo_docker_hook import confcache
+        conf = confcache.load_options(argv)
         report.max_bytes = conf.max_output_bytes
         _setup_logging(conf, masker, report)
         from tripleo_docker_hook import deploy

@@ -10,7 +10,9 @@ import os
 
 from oslo_config import cfg
 
-DEFAULT_CONFIG_FILE = '/etc/tripleo-docker-hook/tripleo-docker-hook.conf'
+from tripleo_docker_hook import confcache
+
+DEFAULT_CONFIG_FILE = confcache.DEFAULT_CONFIG_FILE
 
 default_opts = [
     cfg.StrOpt('docker_url',
@@ -150,8 +152,9 @@ def load(argv=(), conf=None):
     register(conf)
     from oslo_log import log as oslo_logging
     oslo_logging.register_options(conf)
-    path = os.environ.get('TRIPLEO_DOCKER_HOOK_CONFIG', DEFAULT_CONFIG_FILE)
+    path = confcache.config_file()
     files = [path] if os.path.exists(path) else []
     conf(list(argv), project='tripleo-docker-hook',
          default_config_files=files, default_config_dirs=[])
     return conf
+
