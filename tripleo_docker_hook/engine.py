@@ -170,43 +170,33 @@ class Engine:
 
     def _get(self, what: str, path: str, params=None,
              missing_ok: bool = False) -> Tuple[int, Any]:
-        """One ``GET`` over the unix socket with the standard library."""
-        import http.client
-        import socket
+        """One ``GET`` over the unix socket with the standard library.
 
-        socket_path = self.url[len('unix://'):]
-
-        class Connection(http.client.HTTPConnection):
-            def connect(conn):
-                conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                conn.sock.settimeout(conn.timeout)
-                conn.sock.connect(socket_path)
-
+        A plain HTTP/1.0 request (the engine answers without chunking and
+        closes): ``http.client`` alone, with the ``email`` parsers it
+        imports, costs ~10 ms of a ~60 ms no-op run.
+        """
         url = f'/v{self.version}{path}'
         if params:
             url += '?' + urllib.parse.urlencode(params)
-        conn = Connection('localhost', timeout=self.timeout)
         try:
-            conn.request('GET', url)
-            response = conn.getresponse()
-            raw = response.read()
+            status, raw = _unix_get(self.url[len('unix://'):], url,
+                                    self.timeout)
         except OSError as exc:
             raise errors.EngineError(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
                 f'{errors.first_line(exc)}') from exc
-        finally:
-            conn.close()
-        if response.status == 404 and missing_ok:
-            return response.status, None
+        if status == 404 and missing_ok:
+            return status, None
         try:
             result = json.loads(raw) if raw else None
         except ValueError:
             result = None
-        if response.status >= 400:
+        if status >= 400:
             detail = result.get('message') if isinstance(result, dict) \
                 else raw.decode('utf-8', 'replace')
             raise errors.EngineError(f'{what}: {detail}')
-        return response.status, result
+        return status, result
 
     def inspect(self, name_or_id: str) -> Dict[str, Any]:
         return self._call(f'inspect {name_or_id}',
@@ -365,6 +355,62 @@ class Engine:
         code = info.get('ExitCode')
         return (-1 if code is None else int(code)), text, \
             info.get('ContainerID', '')
+
+
+#: Largest engine answer read over the lean path (a listing of ~30 000
+#: containers); more is refused rather than buffered.
+MAX_RESPONSE_BYTES = 64 << 20
+
+
+def _unix_get(socket_path: str, url: str, timeout: float
+              ) -> Tuple[int, bytes]:
+    """(status, body) of ``GET url`` over HTTP/1.0 on a unix socket;
+    raises OSError (timeouts included) and on a malformed answer."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(socket_path)
+        sock.sendall(f'GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n'
+                     .encode('ascii'))
+        chunks, size = [], 0
+        while True:
+            data = sock.recv(1 << 16)
+            if not data:
+                break
+            size += len(data)
+            if size > MAX_RESPONSE_BYTES:
+                raise OSError(f'answer larger than {MAX_RESPONSE_BYTES} '
+                              'bytes')
+            chunks.append(data)
+    raw = b''.join(chunks)
+    head, sep, body = raw.partition(b'\r\n\r\n')
+    fields = head.split(b'\r\n', 1)[0].split()
+    if not sep or len(fields) < 2 or not fields[0].startswith(b'HTTP/') \
+            or not fields[1].isdigit():
+        raise OSError(f'malformed HTTP answer: {head[:80]!r}')
+    headers = head.lower()
+    if b'\r\ntransfer-encoding: chunked' in headers:
+        body = _dechunk(body)
+    return int(fields[1]), body
+
+
+def _dechunk(body: bytes) -> bytes:
+    """Chunked transfer coding (RFC 9112 §7.1), should an engine use it
+    even for HTTP/1.0."""
+    out, pos = [], 0
+    while True:
+        end = body.find(b'\r\n', pos)
+        if end < 0:
+            raise OSError('truncated chunked answer')
+        try:
+            size = int(body[pos:end].split(b';', 1)[0], 16)
+        except ValueError:
+            raise OSError('malformed chunked answer') from None
+        if size == 0:
+            return b''.join(out)
+        start = end + 2
+        out.append(body[start:start + size])
+        pos = start + size + 2
 
 
 def _split_ref(ref: str) -> Tuple[str, Optional[str]]:
