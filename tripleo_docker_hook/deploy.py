@@ -19,6 +19,7 @@ from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
 from tripleo_docker_hook import hostpath
 from tripleo_docker_hook import render
+from tripleo_docker_hook import render_cache
 from tripleo_docker_hook import apply as applying
 from tripleo_docker_hook import state
 
@@ -103,7 +104,9 @@ def run(doc, conf, report, masker, engine=None) -> None:
         planning.check_clashes(doc.name, desired, observed)
         rec = state.record(doc)
         st.attempt(rec)
-        hashes = render.render_all(desired, conf, engine, report, masker)
+        hashes = render.render_all(
+            desired, conf, engine, report, masker,
+            force=render_cache.force_requested(doc.inputs))
         # New config is published, but proven only by a successful apply:
         # on failure the previous one is published again (containers bind
         # the generation they were created with either way).

@@ -104,6 +104,15 @@ puppet_opts = [
                      'puppet_tags.'),
     cfg.IntOpt('timeout', default=1800, min=1,
                help='Seconds one puppet run may take.'),
+    cfg.BoolOpt('render_cache', default=True,
+                help='Skip the puppet run of a config volume when every '
+                     'input it reads (config image ID, manifest, tags and '
+                     'puppet options, extra volumes and their content, '
+                     'hieradata, hiera.yaml, modules, host facts) is '
+                     'unchanged since its last successful render and the '
+                     'published config is intact. The deployment input '
+                     'force_render (or ctl apply --force-render) renders '
+                     'anyway; false always renders.'),
     cfg.StrOpt('image_modulepath',
                default='/etc/puppet/modules:/etc/puppet/code/modules:'
                        '/usr/share/puppet/modules:'

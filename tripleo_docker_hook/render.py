@@ -28,6 +28,7 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
 from tripleo_docker_hook import model
 from tripleo_docker_hook import puppet
+from tripleo_docker_hook import render_cache
 from tripleo_docker_hook import safefs
 from tripleo_docker_hook.definitions import config_sections
 
@@ -327,8 +328,12 @@ def _report_output(report, volume: str, output: str, failed: bool) -> None:
 
 
 def render_all(desired: model.Deployment, conf, engine, report,
-               masker) -> ConfigHashes:
+               masker, force: bool = False) -> ConfigHashes:
     """Render every config volume and Kolla file; host path → hash.
+
+    A volume whose inputs are unchanged since its last render is not
+    rendered again: its published generation is used (:mod:`render_cache`;
+    ``force`` renders all).
 
     All or nothing across volumes and Kolla files: everything is rendered
     and staged (generation directories, generation copies, temporary
@@ -354,6 +359,15 @@ def render_all(desired: model.Deployment, conf, engine, report,
         LOG.info('removed leftovers of interrupted runs: %s',
                  ', '.join(left))
     rendered: List[puppet.Rendered] = []
+    cache, entries, skipped, decisions = render_cache.split(
+        entries, conf, engine, force, report) if entries else (
+        None, entries, [], {})
+    for d in skipped:
+        _put_volume(hashes, cdd, d.volume, d.hash)
+        _put_root(hashes, cdd, d.volume, _published_gen(cdd, d.volume))
+    if cache is not None:
+        for e in entries:
+            cache.forget(e.config_volume)
     if entries:
         removed = puppet.remove_stale(engine, conf.puppet.timeout)
         if removed:
@@ -411,6 +425,12 @@ def render_all(desired: model.Deployment, conf, engine, report,
                 f'{exc.strerror or exc}: {exc.filename or ""}') from exc
         raise
     hashes.publication = pub
+    if cache is not None:
+        # Published: a record now vouches for it (an undo after a failed
+        # apply moves the publication, which the next check notices).
+        for r in rendered:
+            cache.remember(decisions[r.volume])
+        cache.save_trees()
     return hashes
 
 

@@ -130,9 +130,9 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
     web, reader, bystander = (f'{deployment}-{n}' for n in
                               ('web', 'reader', 'bystander'))
 
-    def run(manifest):
+    def run(manifest, inputs=()):
         doc = helpers.make_doc(deployment, _config(deployment, cdd, port,
-                                                   manifest))
+                                                   manifest), inputs=inputs)
         return helpers.run_hook(doc, env=env)
 
     # 1. render: ini_setting + file resources, hiera through the ro mounts.
@@ -188,9 +188,17 @@ def test_render_serve_restart_fail_and_drop(docker_api, deployment, env):
     ids1 = _ids(docker_api, deployment)
     assert set(ids1) == {web, reader, bystander}
 
-    # 2. unchanged re-render: nothing restarts.
+    # 2. unchanged inputs: the render is skipped (render_cache); forced,
+    # an identical re-render: nothing restarts either way.
     answer, rc, _ = run(_web_manifest('one'))
     assert rc == 0, answer
+    assert f'{vweb}: inputs unchanged, render skipped' in \
+        answer['deploy_stdout']
+    assert _ids(docker_api, deployment) == ids1
+    answer, rc, _ = run(_web_manifest('one'),
+                        [{'name': 'force_render', 'value': True}])
+    assert rc == 0, answer
+    assert f'render {vweb}: render forced' in answer['deploy_stdout']
     assert f'config volume {vweb}: unchanged' in answer['deploy_stdout']
     assert _ids(docker_api, deployment) == ids1
 

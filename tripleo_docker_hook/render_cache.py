@@ -1,0 +1,456 @@
+"""Skip a puppet render when nothing it reads has changed.
+
+docker-puppet re-ran Puppet for every config volume on every stack update;
+on a 2-core node one render costs ~2.7 s, so an unchanged re-apply of a
+controller spent most of its time rendering what was already there.  A
+render is skipped when **every** input that can change its output is the
+same as at the last successful render of that volume, and the published
+generation is intact:
+
+``image``
+    the config image's local image ID (not its tag);
+``manifest``
+    the merged ``step_config``;
+``puppet``
+    the config container as the hook would create it (``puppet apply``
+    arguments: tags, modulepath, ``hiera_config``; mounts, privileged,
+    environment) plus ``[puppet] config_dirs`` and ``hash_exclude``;
+``volumes``
+    the *content* of the host paths of the entry's extra volumes;
+``hieradata``, ``hiera_config``, ``modules``
+    the content of those trees on the host;
+``facts``
+    what facter reports that a manifest may depend on and that the image
+    cannot know: hostname, the FQDN inputs (``/etc/hosts``,
+    ``/etc/resolv.conf`` of the host, which Docker copies into a
+    host-network container), network interfaces with their MAC and
+    addresses, CPU count, total memory and the kernel release.  Volatile
+    facts (uptime, free memory, load) are left out on purpose: a manifest
+    that writes them would re-render on every run.  Everything else facter
+    finds (OS release, packages) is inside the image, hence in its ID.
+
+Trees are fingerprinted per file by ``(inode, size, mtime, ctime, mode)``
+with a content fallback: a file whose stat changed is hashed again and
+only a different content counts (``ctime`` cannot be set from user space,
+so a file rewritten with a forged mtime is still seen).  The per-file
+digests live in one shared cache per tree, so the modules tree is walked
+once per run, not once per volume.
+
+Safety: the record of a volume is dropped before its render starts and
+written (atomically) only after the new generation was published, so a
+killed run never leaves a record that vouches for a render that did not
+finish; and a skip also re-checks the published tree itself against the
+digest recorded at publication, so a tampered or half-replaced tree is
+rendered again.  ``[puppet] render_cache = false`` or the deployment input
+``force_render`` (``ctl apply --force-render``) render everything.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import socket
+import stat
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from tripleo_docker_hook import model
+
+FORMAT = 1
+CACHE_DIR = 'render-cache'
+#: Input kinds, in the order the reason names them.
+KINDS = ('image', 'manifest', 'puppet', 'volumes', 'hieradata',
+         'hiera_config', 'modules', 'facts')
+#: Changed files named in a reason, at most.
+NAMED = 3
+#: Host ends of other containers' veth pairs come and go with those
+#: containers; counting them would re-render on every bridge container
+#: start.  They carry no address of the host.
+EPHEMERAL_INTERFACES = ('veth',)
+
+
+# -- tree fingerprints -------------------------------------------------------
+class TreeCache:
+    """Per-file content digests of one host tree, reused while a file's
+    stat is unchanged; persisted in ``state_dir/render-cache/trees``."""
+
+    def __init__(self, directory: str, root: str):
+        self.root = root
+        name = hashlib.sha256(root.encode()).hexdigest()[:24]
+        self.path = os.path.join(directory, 'trees', f'{name}.json')
+        old = _read_json(self.path)
+        known = isinstance(old, dict) and old.get('root') == root and \
+            old.get('format') == FORMAT
+        self.files: Dict[str, List[Any]] = old.get('files', {}) \
+            if known else {}
+        #: whether an earlier state is known (new files are then named)
+        self.known = known
+        self.dirty = not known
+
+    def digest(self) -> Tuple[str, List[str]]:
+        """(digest of the tree's content, files whose content changed
+        since this cache last saw them)."""
+        entries, changed, seen = [], [], {}
+        for rel, st in _walk(self.root):
+            if stat.S_ISLNK(st.st_mode):
+                try:
+                    content = 'link:' + os.readlink(
+                        os.path.join(self.root, rel) if rel else self.root)
+                except OSError:
+                    content = 'link:?'
+            elif stat.S_ISREG(st.st_mode):
+                key = [st.st_ino, st.st_size, st.st_mtime_ns,
+                       st.st_ctime_ns, st.st_mode]
+                old = self.files.get(rel)
+                if old and old[0] == key:
+                    content = old[1]
+                else:
+                    content = _file_digest(os.path.join(self.root, rel)
+                                           if rel else self.root)
+                    if old is not None and old[1] != content:
+                        changed.append(rel or os.path.basename(self.root))
+                    elif old is None and self.known:
+                        changed.append(rel or os.path.basename(self.root))
+                    self.dirty = True
+                seen[rel] = [key, content]
+            elif stat.S_ISDIR(st.st_mode):
+                content = 'dir'
+            else:
+                content = 'other'
+            entries.append(f'{rel}\0{stat.S_IMODE(st.st_mode):o}\0{content}')
+        gone = [rel for rel in self.files if rel not in seen]
+        if gone:
+            changed.extend(sorted(gone))
+            self.dirty = True
+        self.files = seen
+        if not entries:
+            return 'absent', changed
+        return _sha(entries), changed
+
+    def forget(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def save(self) -> None:
+        if self.dirty:
+            _write_json(self.path, {'format': FORMAT, 'root': self.root,
+                                    'files': self.files})
+            self.dirty = False
+
+
+def _walk(root: str):
+    """(relative path, lstat) of ``root`` and everything below it, sorted;
+    nothing if it is missing.  Symlinks are not followed."""
+    try:
+        st = os.lstat(root)
+    except OSError:
+        return
+    yield '', st
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    stack = ['']
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, rel) if rel else root) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for item in items:
+            path = f'{rel}/{item.name}' if rel else item.name
+            try:
+                st = item.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            yield path, st
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append(path)
+        stack.extend(reversed(subdirs))
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                h.update(chunk)
+    except OSError as exc:
+        return f'unreadable:{exc.errno}'
+    return h.hexdigest()
+
+
+# -- host facts --------------------------------------------------------------
+def host_facts(host_root: str = '/') -> Dict[str, Any]:
+    """The facts a config run can see that its image cannot know.
+
+    Network facts come from this process's network namespace (the agents
+    container and config containers both use the host's network); files
+    come from the host through ``host_root``.
+    """
+    def read(path: str, limit: int = 1 << 20) -> str:
+        try:
+            with open(path, 'rb') as f:
+                return f.read(limit).decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def on_host(path: str) -> str:
+        return os.path.join(host_root or '/', path.lstrip('/'))
+
+    mem = ''
+    for line in read('/proc/meminfo').splitlines():
+        if line.startswith('MemTotal:'):
+            mem = line.split(':', 1)[1].strip()
+    interfaces = {}
+    try:
+        names = sorted(os.listdir('/sys/class/net'))
+    except OSError:
+        names = []
+    for name in names:
+        if not name.startswith(EPHEMERAL_INTERFACES):
+            interfaces[name] = read(f'/sys/class/net/{name}/address').strip()
+    return {
+        'hostname': socket.gethostname(),
+        'hosts': read(on_host('/etc/hosts')),
+        'resolv_conf': read(on_host('/etc/resolv.conf')),
+        'interfaces': interfaces,
+        # IPv4 local addresses (fib_trie "/32 host LOCAL") and IPv6 ones.
+        'ipv4': sorted(_ipv4_local(read('/proc/net/fib_trie', 8 << 20))),
+        'ipv6': sorted(line.split()[0] + '/' + line.split()[-1]
+                       for line in read('/proc/net/if_inet6').splitlines()
+                       if line.split() and not line.split()[-1].startswith(
+                           EPHEMERAL_INTERFACES)),
+        'cpus': os.cpu_count(),
+        'memory': mem,
+        'kernel': platform.release(),
+    }
+
+
+def _ipv4_local(fib_trie: str) -> List[str]:
+    found, last = set(), ''
+    for line in fib_trie.splitlines():
+        text = line.strip()
+        if text.startswith(('|--', '+--')):
+            last = text[3:].strip().split()[0]
+        elif text.startswith('/32 host LOCAL') and last:
+            found.add(last)
+    return list(found)
+
+
+# -- records -----------------------------------------------------------------
+@dataclasses.dataclass
+class Decision:
+    """What to do with one config volume and why (for ``deploy_stdout``)."""
+
+    volume: str
+    render: bool
+    reason: str
+    parts: Dict[str, str]
+    #: the published hash to use when skipped
+    hash: Optional[str] = None
+
+
+class RenderCache:
+    """The inputs of each volume's last successful render, under
+    ``state_dir/render-cache`` (the host lock is held while it is used)."""
+
+    def __init__(self, conf, engine):
+        self.conf = conf
+        self.engine = engine
+        self.directory = os.path.join(conf.state_dir, CACHE_DIR)
+        self._trees: Dict[str, TreeCache] = {}
+        self._tree_results: Dict[str, Tuple[str, List[str]]] = {}
+        self._images: Dict[str, Optional[str]] = {}
+        self._facts: Optional[str] = None
+
+    # inputs
+    def _tree(self, root: str) -> Tuple[str, List[str]]:
+        root = os.path.normpath(root) if root else ''
+        if not root:
+            return 'none', []
+        if root not in self._tree_results:
+            tree = self._trees[root] = TreeCache(self.directory, root)
+            self._tree_results[root] = tree.digest()
+        return self._tree_results[root]
+
+    def _image(self, ref: str) -> Optional[str]:
+        if ref not in self._images:
+            self._images[ref] = self.engine.image_id(ref)
+        return self._images[ref]
+
+    def inputs(self, entry: model.PuppetConfig
+               ) -> Tuple[Dict[str, str], Dict[str, List[str]]]:
+        """(kind → digest, kind → changed files) of one volume."""
+        from tripleo_docker_hook import puppet
+        p = self.conf.puppet
+        spec = puppet.container_spec(entry, self.conf, '<manifest>')
+        spec_data = dataclasses.asdict(spec)
+        host_root = getattr(self.conf, 'host_root', '/') or '/'
+        parts: Dict[str, str] = {}
+        files: Dict[str, List[str]] = {}
+        parts['image'] = self._image(entry.config_image) or 'missing'
+        parts['manifest'] = _sha([entry.step_config])
+        parts['puppet'] = _sha([json.dumps(
+            [spec_data, list(p.config_dirs), list(p.hash_exclude)],
+            sort_keys=True, default=str)])
+        volume_digests = []
+        for mount in entry.volumes:
+            if mount.type != 'bind' or not mount.source.startswith('/'):
+                continue
+            digest, changed = self._tree(_on_host(mount.source, host_root))
+            volume_digests.append(f'{mount.source}\0{digest}')
+            files.setdefault('volumes', []).extend(
+                f'{mount.source.rstrip("/")}/{c}' for c in changed)
+        parts['volumes'] = _sha(volume_digests)
+        for kind, root in (('hieradata', p.hieradata_dir),
+                           ('hiera_config', p.hiera_config),
+                           ('modules', p.modules_dir)):
+            parts[kind], files[kind] = self._tree(root)
+        if self._facts is None:
+            self._facts = _sha([json.dumps(host_facts(host_root),
+                                           sort_keys=True)])
+        parts['facts'] = self._facts
+        return parts, files
+
+    # records
+    def _record_path(self, volume: str) -> str:
+        name = hashlib.sha256(volume.encode()).hexdigest()[:24]
+        return os.path.join(self.directory, 'volumes', f'{name}.json')
+
+    def decide(self, entry: model.PuppetConfig, force: bool = False
+               ) -> Decision:
+        from tripleo_docker_hook import puppet
+        volume = entry.config_volume
+        parts, files = self.inputs(entry)
+        if force:
+            return Decision(volume, True, 'render forced', parts)
+        rec = _read_json(self._record_path(volume))
+        if not isinstance(rec, dict) or rec.get('format') != FORMAT or \
+                rec.get('volume') != volume:
+            return Decision(volume, True, 'no record of a finished render',
+                            parts)
+        old = rec.get('parts') or {}
+        for kind in KINDS:
+            if old.get(kind) != parts.get(kind):
+                named = files.get(kind) or []
+                detail = f': {", ".join(named[:NAMED])}' if named else ''
+                more = f' (+{len(named) - NAMED})' if len(named) > NAMED \
+                    else ''
+                label = kind.replace('_', ' ')
+                return Decision(volume, True,
+                                f'{label} changed{detail}{more}', parts)
+        cdd = os.path.normpath(self.conf.config_data_dir)
+        current = puppet.current_dir(cdd, volume)
+        published = puppet.read_hash(cdd, volume,
+                                     self.conf.puppet.hash_exclude)
+        if not current or current != rec.get('published_dir') or \
+                published != rec.get('hash') or not os.path.islink(
+                    puppet.volume_path(cdd, volume)) or \
+                not puppet.is_own_gen(cdd, current, volume):
+            return Decision(volume, True, 'published config moved', parts)
+        digest, changed = self._tree(current)
+        if digest != rec.get('published_digest'):
+            detail = f': {", ".join(changed[:NAMED])}' if changed else ''
+            return Decision(volume, True,
+                            f'published config altered{detail}', parts)
+        return Decision(volume, False, 'inputs unchanged, render skipped',
+                        parts, hash=published)
+
+    def forget(self, volume: str) -> None:
+        """Before a render: a killed run must leave no record behind."""
+        try:
+            os.unlink(self._record_path(volume))
+        except FileNotFoundError:
+            pass
+
+    def remember(self, decision: Decision) -> None:
+        """After the volume's new generation was published."""
+        from tripleo_docker_hook import puppet
+        cdd = os.path.normpath(self.conf.config_data_dir)
+        current = puppet.current_dir(cdd, decision.volume)
+        published = puppet.read_hash(cdd, decision.volume,
+                                     self.conf.puppet.hash_exclude)
+        if not current or not published:
+            return
+        old = _read_json(self._record_path(decision.volume))
+        if isinstance(old, dict) and old.get('published_dir') not in (
+                None, current):
+            # The digests of a replaced generation are of no further use.
+            TreeCache(self.directory, old['published_dir']).forget()
+        self._tree_results.pop(current, None)
+        digest, _ = self._tree(current)
+        _write_json(self._record_path(decision.volume), {
+            'format': FORMAT, 'volume': decision.volume,
+            'parts': decision.parts, 'published_dir': current,
+            'hash': published, 'published_digest': digest})
+
+    def save_trees(self) -> None:
+        for tree in self._trees.values():
+            tree.save()
+
+
+def _on_host(path: str, host_root: str) -> str:
+    if host_root in ('', '/'):
+        return path
+    return os.path.join(host_root, path.lstrip('/'))
+
+
+def _sha(items: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for item in items:
+        h.update(item.encode('utf-8', 'surrogateescape'))
+        h.update(b'\n')
+    return h.hexdigest()
+
+
+def _read_json(path: str) -> Optional[Any]:
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: str, data: Any) -> None:
+    """Atomic and durable: a record is whole or absent."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w', encoding='utf-8') as f:
+        json.dump(data, f, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def force_requested(inputs) -> bool:
+    """The deployment input ``force_render`` (true/yes/1/on)."""
+    return _truthy((inputs or {}).get('force_render', ''))
+
+
+def split(entries, conf, engine, force: bool, report):
+    """(cache or None, entries to render, skipped decisions, decision of
+    each volume); reports one line per volume saying why."""
+    if not getattr(conf.puppet, 'render_cache', True):
+        for e in entries:
+            report.info(f'render {e.config_volume}: render cache disabled '
+                        '([puppet] render_cache)')
+        return None, list(entries), [], {}
+    cache = RenderCache(conf, engine)
+    render, skipped, decisions = [], [], {}
+    for entry in entries:
+        d = decisions[entry.config_volume] = cache.decide(entry, force)
+        if d.render:
+            render.append(entry)
+            report.info(f'render {d.volume}: {d.reason}')
+        else:
+            skipped.append(d)
+            report.info(f'{d.volume}: {d.reason}')
+    return cache, render, skipped, decisions
