@@ -354,6 +354,87 @@ class TDH(Tool):
         return elapsed
 
 
+class CachedRender:
+    """Issue 14: 4 puppet volumes + 20 containers (5 mount each volume):
+    deploy, re-apply unchanged (no render at all), then change the
+    hieradata key only volume ``bench_a`` uses."""
+
+    N = 20
+
+    def __init__(self, tdh, tag):
+        self.tdh = tdh
+        self.key = f'cache-{tag}'
+        base = os.path.join(tdh.workdir, f'tdh-{self.key}')
+        self.root = os.path.join(base, 'puppet')
+        for sub in ('modules', 'hieradata'):
+            os.makedirs(os.path.join(self.root, sub), exist_ok=True)
+        with open(os.path.join(self.root, 'hiera.yaml'), 'w') as f:
+            f.write('---\nversion: 5\ndefaults:\n'
+                    f'  datadir: {self.root}/hieradata\n'
+                    '  data_hash: yaml_data\nhierarchy:\n'
+                    '  - name: common\n    path: common.yaml\n')
+        self.env = tdh.make_env(
+            self.key, puppet__modules_dir=f'{self.root}/modules',
+            puppet__hieradata_dir=f'{self.root}/hieradata',
+            puppet__hiera_config=f'{self.root}/hiera.yaml',
+            puppet__workers=len(RENDER_VOLUMES))
+        self.cdd = os.path.join(base, 'config_data_dir')
+        self.name = f'{tdh.prefix}c-{tag}'
+        self.hiera(1)
+
+    def hiera(self, value_a):
+        with open(os.path.join(self.root, 'hieradata', 'common.yaml'),
+                  'w') as f:
+            f.write(f'bench::bench_a: "{value_a}"\n' + ''.join(
+                f'bench::{v}: "1"\n' for v in RENDER_VOLUMES[1:]))
+
+    def config(self):
+        entries = [{'config_volume': vol, 'config_image': PUPPET,
+                    'puppet_tags': 'file',
+                    'step_config': (
+                        f"file {{ '/etc/{vol}.conf':\n  content => "
+                        f"\"v=${{lookup('bench::{vol}')}}\\n\" }}\n")}
+                   for vol in RENDER_VOLUMES]
+        step = {}
+        for i in range(self.N):
+            vol = RENDER_VOLUMES[i % len(RENDER_VOLUMES)]
+            step[f'{self.name}-c{i:02d}'] = {
+                'image': BUSYBOX, 'net': 'host', 'restart': 'always',
+                'command': SLEEP_FOREVER,
+                'volumes': [f'{self.cdd}/{vol}:/config:ro']}
+        return {'puppet_config': entries, 'docker_config': {'step_1': step}}
+
+    def run(self, action='CREATE'):
+        return self.tdh.run(self.tdh.document(
+            self.name, self.config() if action != 'DELETE' else {}, action,
+            str(uuid.uuid4())), env=self.env)
+
+    def close(self):
+        try:
+            self.run('DELETE')
+        finally:
+            shutil.rmtree(os.path.join(self.tdh.workdir, f'tdh-{self.key}'),
+                          ignore_errors=True)
+
+
+def cached_render_scenario(results, tdh, floor, rep):
+    """render_fresh_4x20, render_noop_4x20, render_hiera1_4x20 (tdh), and
+    the floor's parallel replace of the 5 containers of one volume."""
+    scenario = CachedRender(tdh, f'{rep}')
+    try:
+        if not measure(results, 'render_fresh_4x20', tdh, scenario.run):
+            return
+        measure(results, 'render_noop_4x20', tdh, scenario.run)
+        scenario.hiera(2)
+        measure(results, 'render_hiera1_4x20', tdh, scenario.run)
+    finally:
+        try:
+            scenario.close()
+        except BenchError as exc:
+            log(f'bench: cached render clean-up: {exc}')
+    measure(results, 'restart_5', floor, floor.restart_some, 5)
+
+
 def accepts_restart():
     """Whether the definitions accept ``restart`` (early skeletons did not)."""
     try:
@@ -560,6 +641,21 @@ class Floor(Tool):
         start = time.perf_counter()
         list(self.pool.map(self._remove, self.ids.pop(n)))
         return time.perf_counter() - start
+
+    def restart_some(self, k):
+        """Replace k of 20 containers in parallel (stop, remove, create,
+        start): the restart a config change of one volume costs."""
+        self.fresh(20)
+        ids = self.ids[20]
+
+        def replace(i):
+            self._remove(ids[i])
+            ids[i] = self._create(20, i + 1, BUSYBOX)
+        start = time.perf_counter()
+        list(self.pool.map(replace, range(k)))
+        elapsed = time.perf_counter() - start
+        self.delete(20)
+        return elapsed
 
     def render(self, volumes, tag):
         """The puppet runs alone: one container per volume, in parallel,
@@ -848,6 +944,9 @@ def run_bench(args):
                     sequence(results, tool, n, True, client)
             if render:
                 render = render_scenario(results, tools[0], tools[-1], rep)
+                if render:
+                    cached_render_scenario(results, tools[0], tools[-1],
+                                           rep)
     except KeyboardInterrupt:
         interrupted = True
         log('bench: interrupted, cleaning up')
@@ -933,6 +1032,18 @@ def judge(scenario, get, touched):
         single = get('render_1_slowest', 'tdh')
         return '≤1.5×slowest single', (single is not None and
                                        tdh <= 1.5 * single)
+    if scenario == 'render_noop_4x20':
+        plain = get('noop_20', 'tdh')
+        full = get('render_4', 'tdh')
+        return '≤1.5×noop_20, ≥10× faster than render_4', (
+            plain is not None and full is not None and
+            tdh <= 1.5 * plain and full >= 10 * tdh)
+    if scenario == 'render_hiera1_4x20':
+        single = get('render_1_slowest', 'tdh')
+        restart = get('restart_5', 'floor')
+        return '≤1.2×render_1_slowest+restart_5', (
+            single is not None and restart is not None and
+            tdh <= 1.2 * single + restart)
     return '', None
 
 
