@@ -92,21 +92,17 @@ class TreeCache:
         since this cache last saw them)."""
         entries, changed, seen = [], [], {}
         for rel, st in _walk(self.root):
-            if stat.S_ISLNK(st.st_mode):
-                try:
-                    content = 'link:' + os.readlink(
-                        os.path.join(self.root, rel) if rel else self.root)
-                except OSError:
-                    content = 'link:?'
-            elif stat.S_ISREG(st.st_mode):
+            mode = st.st_mode
+            if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
                 key = [st.st_ino, st.st_size, st.st_mtime_ns,
-                       st.st_ctime_ns, st.st_mode]
+                       st.st_ctime_ns, mode]
                 old = self.files.get(rel)
                 if old and old[0] == key:
                     content = old[1]
                 else:
-                    content = _file_digest(os.path.join(self.root, rel)
-                                           if rel else self.root)
+                    path = os.path.join(self.root, rel) if rel else self.root
+                    content = _link(path) if stat.S_ISLNK(mode) else \
+                        _file_digest(path)
                     if old is not None and old[1] != content:
                         changed.append(rel or os.path.basename(self.root))
                     elif old is None and self.known:
@@ -169,6 +165,13 @@ def _walk(root: str):
             if stat.S_ISDIR(st.st_mode):
                 subdirs.append(path)
         stack.extend(reversed(subdirs))
+
+
+def _link(path: str) -> str:
+    try:
+        return 'link:' + os.readlink(path)
+    except OSError:
+        return 'link:?'
 
 
 def _file_digest(path: str) -> str:
