@@ -33,9 +33,13 @@ def _manifest(volume, extra=''):
 
 @pytest.fixture
 def setup(docker_api, deployment, hook_env, tmp_path):
+    # host_root: a "host" whose /etc/hosts the test edits; the rest of its
+    # tree is the real one (the engine mounts the extra volume from it).
     host = tmp_path / 'host'
     (host / 'etc').mkdir(parents=True)
     (host / 'etc' / 'hosts').write_text('127.0.0.1 localhost\n')
+    top = str(tmp_path).strip('/').split('/')[0]
+    os.symlink(f'/{top}', host / top)
     extra = tmp_path / 'extra.txt'
     extra.write_text('one\n')
     opts = dict(host_root=str(host))
