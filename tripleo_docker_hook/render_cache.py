@@ -49,8 +49,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import platform
-import socket
 import stat
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -193,6 +191,9 @@ def host_facts(host_root: str = '/') -> Dict[str, Any]:
     container and config containers both use the host's network); files
     come from the host through ``host_root``.
     """
+    import platform  # not on the path of runs without config volumes
+    import socket
+
     def read(path: str, limit: int = 1 << 20) -> str:
         try:
             with open(path, 'rb') as f:

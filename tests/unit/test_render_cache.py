@@ -194,7 +194,7 @@ def test_facts_ignore_veth_and_see_hostname(monkeypatch):
     assert not any(n.startswith('veth') for n in facts['interfaces'])
     assert facts['cpus'] == os.cpu_count()
     assert facts['memory']
-    monkeypatch.setattr(render_cache.socket, 'gethostname', lambda: 'other')
+    monkeypatch.setattr('socket.gethostname', lambda: 'other')
     assert render_cache.host_facts('/')['hostname'] == 'other'
 
 
