@@ -168,6 +168,10 @@ def _reported(action) -> int:
 def cmd_apply(args) -> int:
     from tripleo_docker_hook import deploy
     doc = _document(args.file, args.name)
+    if getattr(args, 'force_render', False):
+        import dataclasses
+        doc = dataclasses.replace(doc, inputs=dict(doc.inputs,
+                                                   force_render=True))
 
     def apply(conf, report, masker):
         masker.add(doc.secrets)
@@ -258,6 +262,9 @@ def _add_converge_commands(sub) -> None:
     p = sub.add_parser('apply', help='converge the host to a deployment')
     p.add_argument('file', metavar='DOC', help='as for plan')
     p.add_argument('--name', help='deployment name (overrides the item\'s)')
+    p.add_argument('--force-render', action='store_true',
+                   help='render every config volume even when its inputs '
+                        'are unchanged (the force_render input)')
     p.set_defaults(func=cmd_apply)
     p = sub.add_parser('delete', help='remove a deployment\'s containers')
     p.add_argument('name', help='deployment name')

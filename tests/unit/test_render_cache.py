@@ -202,3 +202,19 @@ def test_facts_read_files_through_host_root(tmp_path):
     write(str(tmp_path / 'etc/hosts'), '10.0.0.5 node-0.example.com node-0\n')
     facts = render_cache.host_facts(str(tmp_path))
     assert 'node-0.example.com' in facts['hosts']
+
+
+def test_ctl_apply_force_render_sets_the_input(tmp_path, monkeypatch):
+    """``ctl apply --force-render`` = the deployment input force_render."""
+    import json
+    from tripleo_docker_hook import cli, deploy
+    seen = []
+    monkeypatch.setattr(deploy, 'run',
+                        lambda doc, conf, report, masker: seen.append(doc))
+    monkeypatch.setattr(cli, '_conf', lambda: None)
+    item = tmp_path / 'doc.json'
+    item.write_text(json.dumps({'id': 'x', 'name': 'd', 'config': {}}))
+    assert cli.main(['apply', str(item), '--force-render']) == 0
+    assert render_cache.force_requested(seen[-1].inputs)
+    assert cli.main(['apply', str(item)]) == 0
+    assert not render_cache.force_requested(seen[-1].inputs)
