@@ -32,9 +32,16 @@ class FieldError:
     detail: str = ''
 
     def __str__(self) -> str:
+        return self.format()
+
+    def format(self, masker=None) -> str:
+        """The message; with a :class:`~tripleo_docker_hook.masking.Masker`
+        the quoted value is masked *before* it is cut to
+        :data:`QUOTE_CHARS` (masking the cut text would miss a secret
+        whose tail the cut removed, and show its head)."""
         parts = [f'{self.path}: {self.type}' if self.path else self.type]
         if self.value is not NO_VALUE:
-            parts.append(_quote(self.value))
+            parts.append(preview(self.value, QUOTE_CHARS, masker))
         if self.detail:
             parts.append(self.detail)
         return ': '.join(parts)
@@ -44,17 +51,18 @@ class FieldError:
 QUOTE_CHARS = 200
 
 
-def _quote(value: Any) -> str:
-    return preview(value, QUOTE_CHARS)
-
-
-def preview(value: Any, limit: int = QUOTE_CHARS) -> str:
+def preview(value: Any, limit: int = QUOTE_CHARS, masker=None) -> str:
     """JSON-like text of ``value``, at most about ``limit`` characters.
 
     Never serialises more than it prints: a value may be a huge (or, from
     a YAML alias, shared) structure, and error formatting must stay bounded
     (issue 11: a 10^7-leaf ``exit_codes`` took 32 s to format).
+
+    With ``masker``, every string is masked whole before anything is cut:
+    a cut can then only split ``***`` or text that is not a secret.
     """
+    # A secret starting before the cut ends within this many characters.
+    window = limit + 1 + (masker.longest if masker is not None else 0)
     out: List[str] = []
     size = 0
     # Iterative walk: (value, depth); strings in ``out`` are emitted as is.
@@ -64,6 +72,8 @@ def preview(value: Any, limit: int = QUOTE_CHARS) -> str:
         if isinstance(item, _Raw):
             text = item.text
         elif isinstance(item, str):
+            if masker is not None:
+                item = masker.mask(item[:window])
             text = json.dumps(item[:limit + 1])
         elif isinstance(item, bool):
             text = 'true' if item else 'false'
@@ -95,7 +105,11 @@ def preview(value: Any, limit: int = QUOTE_CHARS) -> str:
             stack.extend(reversed(parts))
             continue
         else:
-            text = json.dumps(str(item)[:limit + 1])
+            text = str(item)[:window]
+            text = json.dumps((masker.mask(text) if masker is not None
+                               else text)[:limit + 1])
+        if masker is not None and not isinstance(item, (_Raw, str)):
+            text = masker.mask(text)    # a number may be a secret too
         out.append(text)
         size += len(text)
     text = ''.join(out)
@@ -125,8 +139,10 @@ class ValidationError(HookError):
         self.secrets = frozenset(secrets)
         super().__init__(self.message)
 
-    def lines(self) -> List[str]:
-        shown = [str(e) for e in self.errors[:self.MAX_SHOWN]]
+    def lines(self, masker=None) -> List[str]:
+        """One line per error (at most :data:`MAX_SHOWN`); pass the run's
+        masker so quoted values are masked before they are cut."""
+        shown = [e.format(masker) for e in self.errors[:self.MAX_SHOWN]]
         rest = len(self.errors) - len(shown)
         if rest > 0:
             shown.append(f'... and {rest} more errors')

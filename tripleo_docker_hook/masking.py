@@ -86,6 +86,13 @@ class Masker:
             return text
         return self._pattern.sub(MASK, text)
 
+    @property
+    def longest(self) -> int:
+        """Length of the longest form masked (0 without secrets): text
+        cut at least this far after a position holds any secret starting
+        there whole."""
+        return max(map(len, self._secrets), default=0)
+
     def __contains__(self, item: str) -> bool:
         return item in self._secrets
 

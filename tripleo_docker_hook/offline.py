@@ -67,7 +67,7 @@ def validate_config(config: Any, masker: Masker,
             hostpath.checked(deployment, host_root)
     except errors.ValidationError as exc:
         masker.add(exc.secrets)
-        return [masker.mask(line) for line in exc.lines()]
+        return [masker.mask(line) for line in exc.lines(masker)]
     return [f'OK ({len(deployment.containers)} containers in '
             f'{len(deployment.steps)} steps)']
 

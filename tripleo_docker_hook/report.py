@@ -72,7 +72,7 @@ class Report:
         if isinstance(exc, errors.ValidationError):
             self.masker.add(exc.secrets)
             self.fail('invalid deployment:', exc.status)
-            for line in exc.lines():
+            for line in exc.lines(self.masker):
                 self.error(line)
         else:
             self.fail(str(exc), getattr(exc, 'status', 1) or 1)

@@ -21,6 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from tests.reliability.sentinels import INPUTS  # noqa: E402
+from tests.reliability.sentinels import PASSWORD  # noqa: E402
+from tests.reliability.sentinels import SIGNAL_URL  # noqa: E402
 
 IMAGE = 'tdh/busybox:latest'
 
@@ -249,6 +251,16 @@ case('dc-exit-codes-256', doc(task(exit_codes=[0, 256])),
      'step_1.job.exit_codes')
 case('dc-exit-codes-string', doc(task(exit_codes='zero')),
      'step_1.job.exit_codes')
+# A credential reused in a bad field: the quoted value is cut at 200
+# characters, and masking the cut text missed the secret and showed its
+# head (the padding puts the cut just after the signal URL's signature,
+# or inside the JSON-escaped password).
+case('dc-secret-straddles-quote-cut', doc(task(
+    exit_codes=['h' * 120, SIGNAL_URL])), 'step_1.job.exit_codes')
+case('dc-secret-in-long-value', doc(svc(
+    net='n' * 120 + SIGNAL_URL)), 'svc.net')
+case('dc-secret-escaped-straddles-cut', doc(task(
+    exit_codes=['i' * 175, PASSWORD])), 'step_1.job.exit_codes')
 case('dc-duration-long-string', doc(svc(stop_grace_period='1s' * 500)),
      'svc.stop_grace_period')
 

@@ -35,11 +35,14 @@ ALL = (PASSWORD, 'Snt-Sig-4b2e9d', TOKEN, JSON_SECRET, ENV, ENV_FILE, SECRET,
 
 def forms(secret: str):
     """Every way the secret can be written in text."""
-    out = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1],
-           json.dumps(json.dumps(secret))[3:-3]}
-    # A cut keeps at least 12 characters of it: look for pieces too.
-    if len(secret) > 14:
-        out.update({secret[:12], secret[-12:]})
+    whole = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1],
+             json.dumps(json.dumps(secret))[3:-3]}
+    out = set(whole)
+    # A cut keeps at least 12 characters of it: look for pieces too, of
+    # every form (an error quote is cut after JSON-escaping).
+    for form in whole:
+        if len(form) > 14:
+            out.update({form[:12], form[-12:]})
     return sorted(out)
 
 

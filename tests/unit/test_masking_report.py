@@ -156,3 +156,30 @@ def test_non_string_output_capped():
     r.outputs['o'] = {'k': ['s3cr3t'] * 100}
     value = r.answer([document.Output('o')])['o']
     assert 's3cr3t' not in value and len(value.encode()) < 90
+
+
+LONG_SECRET = 'Long-Secret-' + 'x' * 300 + '-end'
+
+
+@pytest.mark.parametrize('value, secret', [
+    # longer than the quote: the cut removed its tail, the head showed
+    (LONG_SECRET, LONG_SECRET),
+    # straddling the cut of a list, raw and JSON-escaped
+    (['h' * 190, 'Str4ddling-Secret'], 'Str4ddling-Secret'),
+    (['h' * 190, 'Str4ddling-Sécret"q'], 'Str4ddling-Sécret"q'),
+    ({'k' * 185: 'Str4ddling-Secret'}, 'Str4ddling-Secret'),
+    # a number straddling the cut
+    (['h' * 190, 987654321012345], '987654321012345'),
+])
+def test_quoted_values_masked_before_the_cut(value, secret):
+    """An error quoting a secret is masked before the quote is cut to
+    200 characters: no head of a secret shows."""
+    from tripleo_docker_hook import errors
+    masker = Masker([secret])
+    report = Report(masker)
+    report.fail_with(errors.ValidationError(
+        [errors.FieldError('svc.net', 'Invalid value', value)]))
+    text = json.dumps(report.answer())
+    head = json.dumps(secret)[1:12]
+    assert secret[:11] not in text and head not in text, text
+    assert '***' in text
