@@ -234,6 +234,10 @@ class TDH(Tool):
             f.write('\n'.join(lines) + '\n')
         env = child_env()
         env['TRIPLEO_DOCKER_HOOK_CONFIG'] = conf
+        # The hook's option memo (confcache) inside the run's workdir, so
+        # the clean-up removes it too.
+        env['TRIPLEO_DOCKER_HOOK_CACHE_DIR'] = os.path.join(self.workdir,
+                                                            'confcache')
         return env
 
     def deployment(self, n):

@@ -192,6 +192,30 @@ def values_of(conf) -> Optional[tuple]:
     return top, groups
 
 
+#: Memos kept per directory (one per config file path): a host has one
+#: or two; test runs with many temporary config files stay bounded.
+MAX_MEMOS = 32
+
+
+def _prune(directory: str, keep: str) -> None:
+    """Remove the oldest memos beyond :data:`MAX_MEMOS` (on a miss only)."""
+    memos = []
+    for name in os.listdir(directory):
+        if name.startswith('conf-') and name.endswith('.json'):
+            full = os.path.join(directory, name)
+            try:
+                memos.append((os.lstat(full).st_mtime, full))
+            except FileNotFoundError:
+                continue
+    memos.sort()
+    for _, full in memos[:max(0, len(memos) - MAX_MEMOS)]:
+        if full != keep:
+            try:
+                os.unlink(full)
+            except FileNotFoundError:
+                pass
+
+
 def _write(directory: str, path: str, want: str, conf) -> None:
     """Best effort: a memo that cannot be written just costs a parse."""
     got = values_of(conf)
@@ -207,6 +231,7 @@ def _write(directory: str, path: str, want: str, conf) -> None:
         with os.fdopen(fd, 'w') as f:
             json.dump({'key': want, 'values': got[0], 'groups': got[1]}, f)
         os.replace(tmp, path)
+        _prune(directory, keep=path)
     except OSError:
         try:
             os.unlink(tmp)

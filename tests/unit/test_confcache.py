@@ -112,6 +112,20 @@ def test_tampered_or_corrupt_memo_reparses(env):
     assert isinstance(confcache.load_options([]), confcache.Snapshot)
 
 
+def test_memos_are_bounded(env, tmp_path, monkeypatch):
+    conf, cache = env
+    monkeypatch.setattr(confcache, 'MAX_MEMOS', 3)
+    for i in range(6):
+        other = tmp_path / f'c{i}.conf'
+        other.write_text(f'[DEFAULT]\nworkers = {i + 1}\n')
+        monkeypatch.setenv(confcache.ENV_CONFIG, str(other))
+        confcache.load_options([])
+        os.utime(confcache._memo_path(str(cache), str(other)),
+                 (1000 + i, 1000 + i))
+    assert len(list(cache.iterdir())) == 3
+    assert isinstance(confcache.load_options([]), confcache.Snapshot)
+
+
 def test_symlinked_memo_is_not_followed(env, tmp_path):
     conf, cache = env
     confcache.load_options([])
