@@ -218,3 +218,14 @@ def test_ctl_apply_force_render_sets_the_input(tmp_path, monkeypatch):
     assert render_cache.force_requested(seen[-1].inputs)
     assert cli.main(['apply', str(item)]) == 0
     assert not render_cache.force_requested(seen[-1].inputs)
+
+
+def test_extra_volume_spec_change_is_a_puppet_change(setup):
+    """The mounts are part of the config container the hook creates."""
+    tmp, conf, entry = setup
+    images = Images()
+    rendered(conf, entry, images)
+    moved = model.PuppetConfig(**{**entry.__dict__, 'volumes': (
+        model.Mount(target='/etc/pki/other.pem',
+                    source=str(tmp / 'certs/ca.pem'), read_only=True),)})
+    assert rendered(conf, moved, images).reason == 'puppet changed'
