@@ -4,6 +4,7 @@ rlimits, a real engine and host checks) is tests/reliability."""
 
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -187,6 +188,33 @@ def test_env_file_fifo_does_not_block(tmp_path):
     assert time.monotonic() - start < 2
     assert errs == [f'svc.env_file: Invalid value: "{fifo}": cannot read '
                     f'env file: not a regular file']
+
+
+def test_env_file_fifo_or_device_is_never_opened(tmp_path):
+    """Opening is a side effect (a FIFO's waiting writer is released,
+    ``/dev/watchdog`` is armed): a non-regular env file, named directly,
+    through a symlink or through ``host_root``, is refused unopened."""
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    (tmp_path / 'link').symlink_to(fifo)
+    released = threading.Event()
+
+    def writer():   # blocks in open() until someone opens for reading
+        os.close(os.open(fifo, os.O_WRONLY))
+        released.set()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    time.sleep(0.3)     # the writer is waiting in open()
+    try:
+        for path, root in ((str(fifo), '/'), (str(tmp_path / 'link'), '/'),
+                           ('/fifo', str(tmp_path))):
+            assert 'not a regular file' in _env_errors(path, root)[0]
+        assert not released.wait(0.5), 'the hook opened the FIFO'
+    finally:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        thread.join(5)
+        os.close(fd)
 
 
 def test_env_file_dev_zero_is_refused():

@@ -115,12 +115,18 @@ def read_host_file(path: str, max_bytes: int,
                    host_root: Optional[str] = None) -> bytes:
     """The content of a host's regular file, read through ``host_root``.
 
-    Never blocks (a FIFO is refused, not opened for a writer that never
-    comes) and never reads more than ``max_bytes``.  Raises
+    Never opens anything but a regular file (a device or FIFO is refused
+    before it is opened), never blocks and never reads more than
+    ``max_bytes``.  Raises
     :class:`OSError` with a reason an operator understands.
     """
     real = _resolve_under(HOST_ROOT.get() if host_root is None
                           else host_root, path)
+    # Checked before opening: opening a device can change the host
+    # (``/dev/watchdog`` arms the watchdog, a tape device rewinds, a
+    # FIFO releases a writer waiting for a reader).
+    if not stat.S_ISREG(os.stat(real).st_mode):
+        raise OSError(errno.EINVAL, 'not a regular file')
     fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC |
                  os.O_NOCTTY)
     try:
