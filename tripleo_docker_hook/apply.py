@@ -159,7 +159,10 @@ class Applier:
         o = action.observed
         if o.state in ('running', 'restarting', 'paused'):
             # The container's own StopTimeout applies (stop_grace_period).
-            self.engine.stop(o.id)
+            try:
+                self.engine.stop(o.id)
+            except errors.EngineNotFound:
+                pass   # gone meanwhile: nothing left to remove
         self.engine.remove(o.id, force=True)
         return Outcome(action, [f'removed {action.name} ({action.reason})'])
 
@@ -178,8 +181,10 @@ class Applier:
         # failure (bad mount, unknown user...) leaves the old one serving.
         # (A stale temporary container was removed as a plan leftover.)
         self.engine.create(c, tmp, self._labels(c))
-        self.engine.stop(old.id)
         try:
+            # A stop that fails or times out rolls back like a failed
+            # start: the new container goes, the old one is started.
+            self.engine.stop(old.id)
             self.engine.start(tmp)
             problem = self._wait_started([tmp]).get(tmp, '')
         except errors.HookError as exc:
@@ -228,18 +233,37 @@ class Applier:
         timeout = c.timeout or self.settings.task_timeout
         try:
             code = self.engine.wait(c.name, timeout)
-        except errors.DeploymentFailed as exc:
+        except errors.EngineTimeout as exc:
             logs = self._logs(c.name)
             self.engine.stop(c.name, timeout=0)
+            self._finish_task(c, None)
             return Outcome(action, [f'ran {c.name} ({action.reason})'] + logs,
                            error=str(exc))
         lines = [f'ran {c.name} ({action.reason}): exit code {code}']
         lines += self._logs(c.name, output=True)
+        self._finish_task(c, code)
         if code not in c.exit_codes:
             return Outcome(action, lines, error=(
                 f'{c.name}: exited with code {code}, allowed: '
                 f'{", ".join(map(str, c.exit_codes))}'))
         return Outcome(action, lines)
+
+    def _finish_task(self, c: model.Container, code: Optional[int]) -> None:
+        """``remove: true``: the container goes only now, after its exit
+        code and output were collected; a record replaces it (see
+        :func:`plan._plan_removed_task`)."""
+        if not c.auto_remove:
+            return
+        try:
+            image_id = self.engine.inspect(c.name).get('Image', '')
+        except errors.EngineError:
+            image_id = ''
+        self.exec_records[c.name] = {
+            'hash': planning.container_hash(c), 'kind': c.kind.value,
+            'ok': code is not None and code in c.exit_codes,
+            'exit_code': code, 'image_id': image_id,
+            'time': int(time.time())}
+        self.engine.remove(c.name, force=True)
 
     def _exec(self, action: planning.Action) -> Outcome:
         c = action.container
@@ -341,29 +365,20 @@ def execute(plan: planning.Plan, engine, report, conf=None,
 def pull(refs: Sequence[str], engine, conf=None) -> Dict[str, str]:
     """Pull images in parallel, before any container is touched.
 
-    Retries transient failures (``pull_retries``), never "not found" or
-    "denied".  Reference → image ID; raises DeploymentFailed.
+    Each pull follows the engine's one retry policy
+    (:meth:`engine.Engine.pull`, ``pull_retries``).  Reference → image ID;
+    raises DeploymentFailed.
     """
     retries = int(getattr(conf, 'pull_retries', 3) or 0) if conf else 3
     workers = max(1, min(Settings.from_conf(conf).workers, len(refs)))
 
     def one(ref: str) -> str:
-        delay = 1.0
-        for attempt in range(retries + 1):
-            try:
-                return engine.pull(ref)
-            except errors.EngineError as exc:
-                text = str(exc).lower()
-                final = any(s in text for s in (
-                    'not found', 'denied', 'unauthorized', 'manifest unknown',
-                    'does not exist', 'invalid reference'))
-                if final or attempt == retries:
-                    raise errors.DeploymentFailed(
-                        f'image {ref} is missing and cannot be pulled: '
-                        f'{exc}; nothing was changed') from exc
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError('unreachable')
+        try:
+            return engine.pull(ref, retries)
+        except errors.EngineError as exc:
+            raise errors.DeploymentFailed(
+                f'image {ref} is missing and cannot be pulled: '
+                f'{exc}; nothing was changed') from exc
 
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         futures = {ref: pool.submit(one, ref) for ref in refs}

@@ -39,8 +39,10 @@ def parse(doc, masker, conf=None) -> model.Deployment:
     host_root = _opt(conf, 'host_root', '/')
     masker.add_environment(definitions.environment_values(doc.config,
                                                           host_root))
-    return hostpath.checked(definitions.parse(doc.config, host_root),
-                            host_root)
+    return hostpath.checked(
+        definitions.parse(doc.config, host_root), host_root,
+        rendered=(_opt(conf, 'config_data_dir', ''),
+                  _opt(conf, 'kolla_config_dir', '')))
 
 
 def resolve_images(engine, desired: model.Deployment

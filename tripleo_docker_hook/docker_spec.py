@@ -81,8 +81,9 @@ def create_args(container: model.Container, name: str,
             host[key] = list(values)
     if container.read_only:
         host['read_only'] = True
-    if container.auto_remove:
-        host['auto_remove'] = True
+    # ``remove: true`` is never AutoRemove: the engine would delete the
+    # container before its logs are read, and a stopped old service before
+    # a failed replace could be rolled back.  The hook removes instead.
     if container.kind is model.Kind.SERVICE and \
             container.restart_policy != 'no':
         policy: Dict[str, Any] = {'Name': container.restart_policy}
@@ -103,7 +104,10 @@ def create_args(container: model.Container, name: str,
         host['ulimits'] = [{'Name': u.name, 'Soft': u.soft, 'Hard': u.hard}
                            for u in container.ulimits]
     if container.log_tag:
-        host['log_config'] = {'Type': 'json-file',
+        # Only the tag: an empty driver type keeps the daemon's default
+        # driver (journald on TripleO nodes); naming one here would move
+        # the logs out of the journal.
+        host['log_config'] = {'Type': '',
                               'Config': {'tag': container.log_tag}}
 
     kwargs: Dict[str, Any] = {

@@ -11,6 +11,14 @@ image) are plain ``GET`` requests made with the standard library when the
 engine is a unix socket: importing docker-py and requests costs more than
 the whole rest of a no-op, so they are imported only when something has to
 change.
+
+Errors are typed by condition (:class:`errors.EngineNotFound`,
+``EngineConflict``, ``EngineTimeout``, ``EngineUnreachable``,
+``EngineFailed``; all :class:`errors.EngineError`), never left for callers
+to recognise by message text.  Every call has an explicit client timeout;
+the calls that wait on the server (stop, wait, remove of a running
+container) get one above their server-side bound, so a long
+``stop_grace_period`` is never cut short by the client.
 """
 
 import json
@@ -28,6 +36,41 @@ DEFAULT_URL = 'unix:///var/run/docker.sock'
 _CLIENT_LOCK = threading.Lock()
 _EXITED = re.compile(r'^Exited \((-?\d+)\)')
 _HEALTH = re.compile(r'\((healthy|unhealthy|health: starting)\)')
+#: Docker's stop timeout of a container created without StopTimeout.
+DEFAULT_STOP_TIMEOUT = 10
+#: Seconds the daemon may take to kill a container (SIGKILL, then waiting
+#: for the exit) on a forced remove, on top of ``docker_timeout``.
+KILL_BOUND = 30
+#: Pull retries: exponential back-off, seconds (1, 2, 4, 8, 10, 10...).
+PULL_BACKOFF = 1.0
+PULL_BACKOFF_MAX = 10.0
+#: Registry answers that no retry can fix (daemon errors keep the text).
+_FINAL_PULL = ('not found', 'denied', 'unauthorized', 'manifest unknown',
+               'does not exist', 'invalid reference')
+_BY_STATUS = {404: errors.EngineNotFound, 409: errors.EngineConflict}
+
+
+def error_for_status(message: str, status_code: int) -> errors.EngineError:
+    """The typed error for an Engine API answer with ``status_code``."""
+    cls = _BY_STATUS.get(status_code, errors.EngineFailed)
+    return cls(message, status_code)
+
+
+def pull_is_transient(exc: BaseException) -> bool:
+    """Whether a failed pull is worth another attempt.
+
+    Timeouts, an unreachable engine and server-side failures (5xx: the
+    registry could not be reached) are; a missing image, a denied or
+    malformed reference are not (4xx, or the registry's own words).
+    """
+    if isinstance(exc, (errors.EngineTimeout, errors.EngineUnreachable)):
+        return True
+    if not isinstance(exc, errors.EngineFailed):
+        return False
+    if exc.status_code and exc.status_code < 500:
+        return False
+    text = str(exc).lower()
+    return not any(s in text for s in _FINAL_PULL)
 
 
 def observed_from_list(entry: Mapping[str, Any]) -> model.Observed:
@@ -67,7 +110,9 @@ class Engine:
     """A thin, typed facade over ``docker.APIClient``.
 
     docker-py is imported lazily: ``--validate`` and unit tests never pay
-    for it.
+    for it.  ``timeout`` (seconds, ``docker_timeout``) is the client
+    timeout of a call that does not wait on the server; waiting calls add
+    their server-side bound to it.
     """
 
     def __init__(self, url: Optional[str] = None, version: str = '1.41',
@@ -100,21 +145,46 @@ class Engine:
                         f'{errors.first_line(exc)}') from exc
         return self._client
 
-    def _call(self, what: str, func, *args, **kwargs):
+    def _call(self, what: str, method: str, *args, **kwargs):
+        """``self.client.<method>(*args, **kwargs)``, errors typed."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            typed = self._typed(what, exc)
+            if typed is exc:
+                raise
+            raise typed from exc
+
+    def _typed(self, what: str, exc: BaseException) -> BaseException:
+        """docker-py / requests exception → :class:`errors.EngineError`."""
         from docker import errors as docker_errors
         import requests
-        try:
-            return func(*args, **kwargs)
-        except docker_errors.APIError as exc:
+        if isinstance(exc, errors.HookError):
+            return exc
+        if isinstance(exc, docker_errors.APIError):
             detail = exc.explanation or str(exc)
             if isinstance(detail, bytes):
                 detail = detail.decode('utf-8', 'replace')
-            raise errors.EngineError(f'{what}: {detail}') from exc
-        except (requests.exceptions.ConnectionError,
-                docker_errors.DockerException) as exc:
-            raise errors.EngineError(
+            return error_for_status(f'{what}: {detail}',
+                                    exc.status_code or 0)
+        if isinstance(exc, requests.exceptions.Timeout) or (
+                isinstance(exc, requests.exceptions.ConnectionError) and
+                'timed out' in str(exc).lower()):
+            # urllib3 reports a read timeout in a body as a connection
+            # error "Read timed out".
+            return errors.EngineTimeout(
+                f'{what}: no answer from the Docker engine within the '
+                f'client timeout ({errors.first_line(exc)})')
+        if isinstance(exc, (requests.exceptions.ConnectionError,
+                            OSError)) or (
+                isinstance(exc, docker_errors.DockerException) and
+                'connection' in str(exc).lower()):
+            return errors.EngineUnreachable(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
-                f'{errors.first_line(exc)}') from exc
+                f'{errors.first_line(exc)}')
+        if isinstance(exc, docker_errors.DockerException):
+            return errors.EngineFailed(f'{what}: {errors.first_line(exc)}')
+        return exc
 
     # -- reading ----------------------------------------------------------
     def list_containers(self, deployment: Optional[str] = None
@@ -123,8 +193,14 @@ class Engine:
 
         Foreign ones are needed to report name clashes; ours carry all
         the state planning needs (labels, image ID, state, exit code).
-        With ``deployment``, only that deployment's managed containers
-        (used to poll freshly started ones).
+
+        Args:
+            deployment: only that deployment's managed containers (used to
+                poll freshly started ones).
+        Returns:
+            One :class:`model.Observed` per container.
+        Raises:
+            errors.EngineError: a subclass, by condition.
         """
         filters = None
         if deployment is not None:
@@ -139,28 +215,31 @@ class Engine:
             _, entries = self._get('list containers', '/containers/json',
                                    params)
         else:
-            entries = self._call('list containers', self.client.containers,
+            entries = self._call('list containers', 'containers',
                                  all=True, filters=filters)
         return [observed_from_list(e) for e in entries]
 
     def image_id(self, ref: str) -> Optional[str]:
-        """The local image ID ``ref`` resolves to, or None if absent."""
+        """The local image ID ``ref`` resolves to.
+
+        Args:
+            ref: an image reference (``repo[:tag][@digest]``).
+        Returns:
+            The image ID, or None when the image is not present.
+        Raises:
+            errors.EngineError: any failure but "no such image".
+        """
         if self._raw_ok:
             status, data = self._get(
                 f'inspect image {ref}',
                 '/images/' + urllib.parse.quote(ref, safe='/:@') + '/json',
                 missing_ok=True)
             return None if status == 404 else data.get('Id')
-        from docker import errors as docker_errors
         try:
-            return self.client.inspect_image(ref)['Id']
-        except docker_errors.ImageNotFound:
+            return self._call(f'inspect image {ref}', 'inspect_image',
+                              ref)['Id']
+        except errors.EngineNotFound:
             return None
-        except docker_errors.APIError as exc:
-            if exc.status_code == 404:
-                return None
-            raise errors.EngineError(f'inspect image {ref}: '
-                                     f'{exc.explanation}') from exc
 
     # -- lean reads -------------------------------------------------------
     @property
@@ -182,8 +261,12 @@ class Engine:
         try:
             status, raw = _unix_get(self.url[len('unix://'):], url,
                                     self.timeout)
+        except TimeoutError as exc:
+            raise errors.EngineTimeout(
+                f'{what}: no answer from the Docker engine within '
+                f'{self.timeout} s') from exc
         except OSError as exc:
-            raise errors.EngineError(
+            raise errors.EngineUnreachable(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
                 f'{errors.first_line(exc)}') from exc
         if status == 404 and missing_ok:
@@ -195,85 +278,211 @@ class Engine:
         if status >= 400:
             detail = result.get('message') if isinstance(result, dict) \
                 else raw.decode('utf-8', 'replace')
-            raise errors.EngineError(f'{what}: {detail}')
+            raise error_for_status(f'{what}: {detail}', status)
         return status, result
 
     def inspect(self, name_or_id: str) -> Dict[str, Any]:
-        return self._call(f'inspect {name_or_id}',
-                          self.client.inspect_container, name_or_id)
+        """``GET /containers/{id}/json``.
+
+        Args:
+            name_or_id: container name or ID.
+        Returns:
+            The Engine API's container document.
+        Raises:
+            errors.EngineNotFound: no such container.
+            errors.EngineError: any other failure.
+        """
+        return self._call(f'inspect {name_or_id}', 'inspect_container',
+                          name_or_id)
 
     # -- images -----------------------------------------------------------
-    def pull(self, ref: str) -> str:
+    def pull(self, ref: str, retries: int = 0) -> str:
+        """Pull ``ref``; THE retry policy of every pull (services' images
+        and config images alike).
+
+        Transient failures (see :func:`pull_is_transient`) are retried
+        with exponential back-off (1 s doubling, at most 10 s apart);
+        config images were pulled with retries since LP#1715136.
+
+        Args:
+            ref: image reference.
+            retries: extra attempts after the first (``pull_retries``).
+        Returns:
+            The pulled image's local ID.
+        Raises:
+            errors.EngineError: the last attempt's error (a final one at
+                once).
+        """
+        import tenacity
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(0, retries) + 1),
+            wait=tenacity.wait_exponential(multiplier=PULL_BACKOFF,
+                                           max=PULL_BACKOFF_MAX),
+            retry=tenacity.retry_if_exception(pull_is_transient),
+            reraise=True)
+        return retrying(self._pull_once, ref)
+
+    def _pull_once(self, ref: str) -> str:
         repo, tag = _split_ref(ref)
-        self._call(f'pull {ref}', self.client.pull, repo, tag=tag)
+        output = self._call(f'pull {ref}', 'pull', repo, tag=tag)
+        # A failure after the stream started arrives as an "error" line
+        # of a 200 answer.
+        for line in reversed(str(output or '').splitlines()):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and item.get('error'):
+                raise errors.EngineFailed(f'pull {ref}: {item["error"]}')
         image = self.image_id(ref)
         if image is None:
-            raise errors.EngineError(f'pull {ref}: image still missing')
+            raise errors.EngineFailed(f'pull {ref}: image still missing')
         return image
 
     # -- containers -------------------------------------------------------
     def create(self, container: model.Container, name: str,
                labels: Mapping[str, str]) -> str:
+        """Create (not start) ``container`` under ``name``.
+
+        Args:
+            container: what to run (translated by :mod:`docker_spec`).
+            name: the Docker name (the definition's, or a temporary one).
+            labels: every label, the hook's own included.
+        Returns:
+            The new container's ID.
+        Raises:
+            errors.EngineConflict: the name is in use.
+            errors.EngineNotFound: the image is missing.
+            errors.EngineError: any other failure.
+        """
         kwargs, host = docker_spec.create_args(container, name, labels)
-        host_config = self.client.create_host_config(**host)
-        result = self._call(f'create {name}', self.client.create_container,
+        host_config = self._call(f'create {name}', 'create_host_config',
+                                 **host)
+        result = self._call(f'create {name}', 'create_container',
                             host_config=host_config, **kwargs)
         return result['Id']
 
     def start(self, name_or_id: str) -> None:
-        self._call(f'start {name_or_id}', self.client.start, name_or_id)
+        """Start a created or stopped container (a running one: no-op).
+
+        Raises:
+            errors.EngineNotFound: no such container.
+            errors.EngineError: any other failure (bad mount, user...).
+        """
+        self._call(f'start {name_or_id}', 'start', name_or_id)
+
+    def stop_timeout(self, name_or_id: str) -> int:
+        """The container's own stop timeout (``StopTimeout``), seconds.
+
+        Raises:
+            errors.EngineNotFound: no such container.
+        """
+        config = self.inspect(name_or_id).get('Config') or {}
+        value = config.get('StopTimeout')
+        return DEFAULT_STOP_TIMEOUT if value is None else int(value)
 
     def stop(self, name_or_id: str, timeout: Optional[int] = None) -> None:
-        """Stop; ``timeout`` None means the container's own StopTimeout."""
-        kwargs = {} if timeout is None else {'timeout': timeout}
-        self._call(f'stop {name_or_id}', self.client.stop, name_or_id,
-                   **kwargs)
+        """Stop: the stop signal, then SIGKILL after ``timeout`` seconds.
+
+        The client waits ``timeout`` + ``docker_timeout`` seconds, so a
+        long grace period is honoured (the server-side bound is what is
+        passed as ``t``; docker-py's default assumed 10 s).
+
+        Args:
+            name_or_id: container name or ID.
+            timeout: seconds before SIGKILL; None means the container's own
+                ``StopTimeout`` (``stop_grace_period``), read first.
+        Raises:
+            errors.EngineNotFound: no such container.
+            errors.EngineTimeout: no answer within the bound.
+            errors.EngineError: any other failure.
+        """
+        if timeout is None:
+            timeout = self.stop_timeout(name_or_id)
+        self._call(f'stop {name_or_id}', 'stop', name_or_id,
+                   timeout=int(timeout))
 
     def remove(self, name_or_id: str, force: bool = True,
                volumes: bool = False) -> None:
-        """Remove; a container that is already gone is fine."""
-        from docker import errors as docker_errors
+        """Remove; a container that is already gone is fine.
+
+        A forced remove of a running container kills it: the client waits
+        ``docker_timeout`` + :data:`KILL_BOUND` seconds.
+
+        Args:
+            name_or_id: container name or ID.
+            force: kill a running container first (SIGKILL, no grace).
+            volumes: also remove its anonymous volumes (never binds or
+                named volumes).
+        Raises:
+            errors.EngineConflict: running and not ``force``, or being
+                removed already.
+            errors.EngineTimeout: no answer within the bound.
+            errors.EngineError: any other failure.
+        """
+        client = self.client
+        what = f'remove {name_or_id}'
         try:
-            self.client.remove_container(name_or_id, force=force, v=volumes)
-        except docker_errors.NotFound:
-            pass
-        except docker_errors.APIError as exc:
-            raise errors.EngineError(f'remove {name_or_id}: '
-                                     f'{exc.explanation}') from exc
+            # docker-py's remove_container has no timeout argument; this
+            # is its own request with an explicit one.
+            res = client._delete(
+                client._url('/containers/{0}', name_or_id),
+                params={'v': volumes, 'link': False, 'force': force},
+                timeout=self.timeout + KILL_BOUND)
+            client._raise_for_status(res)
+        except Exception as exc:
+            typed = self._typed(what, exc)
+            if isinstance(typed, errors.EngineNotFound):
+                return
+            raise typed from exc
 
     def archive(self, name_or_id: str, path: str):
-        """A tar stream of ``path`` in a container: an iterator of bytes
-        with ``close()``; None when the path does not exist.
+        """A tar stream of ``path`` in a (possibly stopped) container.
 
-        Works on stopped containers; used to copy rendered config out of
-        throw-away config containers.  Close it when done: an unread
-        stream keeps the daemon busy and blocks removing the container.
+        Used to copy rendered config out of throw-away config containers.
+        Close it when done: an unread stream keeps the daemon busy and
+        blocks removing the container.
+
+        Args:
+            name_or_id: container name or ID.
+            path: absolute path inside the container.
+        Returns:
+            An iterator of bytes with ``close()``, or None when the path
+            does not exist.
+        Raises:
+            errors.EngineError: any other failure, typed by condition.
         """
-        from docker import errors as docker_errors
         client = self.client
         try:
             res = client._get(client._url('/containers/{0}/archive',
                                           name_or_id),
-                              params={'path': path}, stream=True)
+                              params={'path': path}, stream=True,
+                              timeout=self.timeout)
             client._raise_for_status(res)
-        except docker_errors.NotFound:
-            return None
-        except docker_errors.APIError as exc:
-            raise errors.EngineError(f'copy {path} out of {name_or_id}: '
-                                     f'{exc.explanation}') from exc
+        except Exception as exc:
+            typed = self._typed(f'copy {path} out of {name_or_id}', exc)
+            if isinstance(typed, errors.EngineNotFound):
+                return None
+            if typed is exc:
+                raise
+            raise typed from exc
         return _Stream(res)
 
     def bind_sources(self) -> Optional[List[str]]:
         """Host paths bind-mounted by any container (running or not):
-        what must not be removed from under them.  None when the engine
-        does not report mounts in its list (then nothing may be
-        removed)."""
+        what must not be removed from under them.
+
+        Returns:
+            The sources, or None when the engine does not report mounts in
+            its list (then nothing may be removed).
+        Raises:
+            errors.EngineError: a subclass, by condition.
+        """
         if self._raw_ok:
             _, entries = self._get('list containers', '/containers/json',
                                    {'all': '1'})
         else:
-            entries = self._call('list containers', self.client.containers,
-                                 all=True)
+            entries = self._call('list containers', 'containers', all=True)
         sources = []
         for entry in entries:
             mounts = entry.get('Mounts')
@@ -287,28 +496,42 @@ class Engine:
         return sources
 
     def rename(self, name_or_id: str, new_name: str) -> None:
-        self._call(f'rename {name_or_id}', self.client.rename, name_or_id,
-                   new_name)
+        """Rename a container.
 
-    def wait(self, name_or_id: str, timeout: Optional[float]) -> int:
-        """Block until the container exits; its exit code."""
-        import requests
+        Raises:
+            errors.EngineConflict: ``new_name`` is taken.
+            errors.EngineError: any other failure.
+        """
+        self._call(f'rename {name_or_id}', 'rename', name_or_id, new_name)
+
+    def wait(self, name_or_id: str, timeout: float) -> int:
+        """Block until the container exits.
+
+        Args:
+            name_or_id: container name or ID.
+            timeout: seconds to wait (the client timeout of the call; the
+                server waits as long as the container runs).
+        Returns:
+            The exit code.
+        Raises:
+            errors.EngineTimeout: still running after ``timeout`` seconds.
+            errors.EngineError: any other failure.
+        """
         try:
-            result = self.client.wait(name_or_id, timeout=timeout)
-        except requests.exceptions.ReadTimeout as exc:
-            raise errors.DeploymentFailed(
+            result = self._call(f'wait for {name_or_id}', 'wait',
+                                name_or_id, timeout=timeout)
+        except errors.EngineTimeout as exc:
+            raise errors.EngineTimeout(
                 f'{name_or_id}: still running after {timeout} s') from exc
-        except requests.exceptions.ConnectionError as exc:
-            # urllib3 reports some read timeouts as connection errors.
-            if 'timed out' in str(exc).lower():
-                raise errors.DeploymentFailed(
-                    f'{name_or_id}: still running after {timeout} s'
-                ) from exc
-            raise
         return int(result.get('StatusCode', -1))
 
     def logs(self, name_or_id: str, tail: int = 200) -> str:
-        data = self._call(f'logs {name_or_id}', self.client.logs,
+        """The container's last ``tail`` lines of stdout and stderr.
+
+        Raises:
+            errors.EngineError: a subclass, by condition.
+        """
+        data = self._call(f'logs {name_or_id}', 'logs',
                           name_or_id, stdout=True, stderr=True, tail=tail)
         return data.decode('utf-8', 'replace') if isinstance(
             data, bytes) else str(data)
@@ -320,13 +543,23 @@ class Engine:
                  ) -> Tuple[int, str, str]:
         """Run a command in a running container.
 
-        Returns ``(exit code, output, container id)``.  The Engine API
-        cannot kill an exec, so the timeout abandons it (a daemon thread
-        keeps reading) and fails the step.
+        The Engine API cannot kill an exec, so the timeout abandons it (a
+        daemon thread keeps reading) and fails the step.
+
+        Args:
+            name_or_id: the running container.
+            command: argv.
+            user, privileged, environment: as ``docker exec``.
+            timeout: seconds; None waits as long as it runs.
+        Returns:
+            ``(exit code, output, container id)``.
+        Raises:
+            errors.EngineTimeout: still running after ``timeout`` seconds.
+            errors.EngineError: the exec could not be created or run.
         """
         import threading
         created = self._call(
-            f'exec in {name_or_id}', self.client.exec_create, name_or_id,
+            f'exec in {name_or_id}', 'exec_create', name_or_id,
             command, user=user, privileged=privileged,
             environment=environment or None)
         box: Dict[str, Any] = {}
@@ -334,8 +567,7 @@ class Engine:
         def run():
             try:
                 box['output'] = self._call(f'exec in {name_or_id}',
-                                           self.client.exec_start,
-                                           created['Id'])
+                                           'exec_start', created['Id'])
             except BaseException as exc:  # re-raised in the caller
                 box['error'] = exc
 
@@ -343,11 +575,11 @@ class Engine:
         thread.start()
         thread.join(timeout)
         if thread.is_alive():
-            raise errors.DeploymentFailed(
+            raise errors.EngineTimeout(
                 f'exec in {name_or_id}: still running after {timeout} s')
         if 'error' in box:
             raise box['error']
-        info = self._call(f'exec in {name_or_id}', self.client.exec_inspect,
+        info = self._call(f'exec in {name_or_id}', 'exec_inspect',
                           created['Id'])
         output = box.get('output')
         text = output.decode('utf-8', 'replace') if isinstance(

@@ -191,9 +191,39 @@ class ErrorList:
 
 
 class EngineError(HookError):
-    """The Docker engine refused or failed an operation."""
+    """The Docker engine refused or failed an operation.
+
+    Raised as one of the subclasses below, by condition, so callers
+    decide on the type rather than on message text.  ``status_code`` is
+    the Engine API's HTTP status (0 when no response arrived).
+    """
 
     status = 1
+
+    def __init__(self, message: str = '', status_code: int = 0):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class EngineNotFound(EngineError):
+    """No such container or image (HTTP 404)."""
+
+
+class EngineConflict(EngineError):
+    """The request conflicts with the container's state or a name in use
+    (HTTP 409)."""
+
+
+class EngineTimeout(EngineError):
+    """No answer within the client timeout of the call."""
+
+
+class EngineUnreachable(EngineError):
+    """The engine's socket or address cannot be reached."""
+
+
+class EngineFailed(EngineError):
+    """Any other refusal or failure (4xx/5xx, malformed answer)."""
 
 
 class DeploymentFailed(HookError):

@@ -6,6 +6,14 @@ change: a wrong type fails the deployment with nothing touched);
 missing ``subPath`` directories right before a container is created.
 Messages are the kubelet's (``pkg/volume/hostpath/host_path.go``).
 
+docker_config binds (:attr:`model.Mount.must_exist`) get one more rule:
+the source must exist, since Docker would create a missing one as an
+empty *directory* (a missing ``foo.conf`` became a directory the service
+could not read; paunch refused such volumes).  Only the hook's own output
+directories (config rendering, :data:`RENDERED_ROOTS` and their configured
+equivalents) may be missing at validation, because rendering creates them
+later; right before a container is created every source must exist.
+
 ``host_root`` is where the host's root file system is visible to the hook:
 ``/`` on the host; in the agents container the unit mounts the host's ``/``
 at ``/host`` (option ``host_root``), like a containerised kubelet's
@@ -19,6 +27,11 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
+
+#: Where the hook itself writes config before creating containers: binds
+#: below these may be missing at validation time (defaults of
+#: ``config_data_dir`` and ``kolla_config_dir``).
+RENDERED_ROOTS = ('/var/lib/config-data', '/var/lib/kolla/config_files')
 
 #: hostPath type → (file type it requires, kubelet description).
 _EXPECT = {
@@ -95,10 +108,46 @@ def _escapes(root: str, sub_path: str) -> bool:
                                                      '/'))
 
 
-def check(deployment: model.Deployment,
-          host_root: str = '/') -> List[errors.FieldError]:
-    """Type checks that only read the host; one error per volume."""
+def _under(path: str, roots: Iterable[str]) -> bool:
+    path = os.path.normpath(path)
+    return any(path == os.path.normpath(r) or
+               path.startswith(os.path.normpath(r).rstrip('/') + '/')
+               for r in roots if r)
+
+
+def missing_sources(deployment: model.Deployment, host_root: str = '/',
+                    rendered: Iterable[str] = ()) -> List[errors.FieldError]:
+    """docker_config binds whose source does not exist on the host.
+
+    Sources under :data:`RENDERED_ROOTS` or ``rendered`` (the configured
+    config directories) are left to :func:`prepare`: rendering creates
+    them after validation.
+    """
+    roots = RENDERED_ROOTS + tuple(rendered)
     out: List[errors.FieldError] = []
+    for c in deployment.containers:
+        for m in c.mounts:
+            if not m.must_exist or _under(m.source, roots):
+                continue
+            if not os.path.exists(on_host(m.source, host_root)):
+                out.append(errors.FieldError(
+                    m.origin or f'{c.name}.volumes[{m.target}]',
+                    'Not found', m.source,
+                    'the bind source does not exist on the host (Docker '
+                    'would create it as an empty directory); create it '
+                    'first or fix the path'))
+    return out
+
+
+def check(deployment: model.Deployment, host_root: str = '/',
+          rendered: Iterable[str] = ()) -> List[errors.FieldError]:
+    """Checks that only read the host; one error per volume.
+
+    Pod hostPath types (kubelet rules) and missing docker_config bind
+    sources (see :func:`missing_sources`).
+    """
+    out: List[errors.FieldError] = missing_sources(deployment, host_root,
+                                                   rendered)
     seen: Dict[Tuple[str, str], bool] = {}
     for c, m in _mounts(deployment):
         root = m.volume_root
@@ -139,9 +188,17 @@ def escaping(problems) -> List[str]:
 def prepare(container: model.Container, host_root: str = '/') -> None:
     """Create ``*OrCreate`` paths and sub paths; re-check the types.
 
-    Raises :class:`errors.DeploymentFailed` with the kubelet's message.
+    Raises :class:`errors.DeploymentFailed` with the kubelet's message,
+    or when a docker_config bind source is missing (rendering did not
+    create it either).
     """
     for m in container.mounts:
+        if m.must_exist and not os.path.exists(on_host(m.source,
+                                                        host_root)):
+            raise errors.DeploymentFailed(
+                f'{container.name}: bind source {m.source} does not exist '
+                f'on the host ({m.origin or m.target}); Docker would create '
+                f'it as an empty directory')
         if m.type != 'bind' or not (m.host_path_type or m.sub_path):
             continue
         root = m.volume_root
@@ -198,11 +255,11 @@ def _make_sub_path(container: model.Container, root: str,
             f'{container.name}: subPath {sub_path}: {exc.strerror}') from exc
 
 
-def checked(deployment: model.Deployment,
-            host_root: str = '/') -> model.Deployment:
+def checked(deployment: model.Deployment, host_root: str = '/',
+            rendered: Iterable[str] = ()) -> model.Deployment:
     """``deployment`` if :func:`check` finds nothing, else raise
     :class:`errors.ValidationError` (nothing on the host changed yet)."""
-    problems = check(deployment, host_root)
+    problems = check(deployment, host_root, rendered)
     if problems:
         raise errors.ValidationError(problems)
     return deployment

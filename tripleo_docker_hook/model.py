@@ -51,6 +51,11 @@ class Mount:
     sub_path: str = ''
     #: tmpfs only: size in bytes (``emptyDir.sizeLimit``).
     tmpfs_size: Optional[int] = None
+    #: docker_config binds: the source must exist on the host (Docker
+    #: would create a missing one as an empty directory).
+    must_exist: bool = False
+    #: Where the mount was written (``step_3.nova.volumes[2]``), for errors.
+    origin: str = ''
 
     @property
     def volume_root(self) -> str:
@@ -118,8 +123,8 @@ class Container:
     user: str = ''
     mounts: Tuple[Mount, ...] = ()
     privileged: bool = False
-    pid_mode: str = ''              # '' | 'host'
-    ipc_mode: str = ''              # '' | 'host'
+    pid_mode: str = ''              # '' | 'host' | 'container:<name>'
+    ipc_mode: str = ''              # '' | 'host' | 'shareable' | ...
     uts_mode: str = ''              # '' | 'host'
     cap_add: Tuple[str, ...] = ()
     cap_drop: Tuple[str, ...] = ()
@@ -150,6 +155,10 @@ class Container:
     pod_container: str = ''
     hostname: str = ''
     volumes_from: Tuple[str, ...] = ()
+    #: ``remove: true``.  Never sent as Docker's AutoRemove (the hook owns
+    #: removal): a one-shot task's container is removed after its exit
+    #: code and output are collected and recorded; a service's is
+    #: removed by the hook when it is replaced or deleted, as always.
     auto_remove: bool = False
     #: Pod input: an init container (runs to completion before the app
     #: containers of its Pod).
@@ -162,6 +171,23 @@ class Container:
     @property
     def is_one_shot(self) -> bool:
         return self.kind is not Kind.SERVICE
+
+    @property
+    def depends_on(self) -> Tuple[Tuple[str, str], ...]:
+        """``(field, container name)`` of every field naming another
+        container: ``pid``/``ipc: container:<name>`` and ``volumes_from``.
+
+        Such a container joins the other's namespaces or volumes as they
+        are when it is created: it must be recreated after the other one.
+        """
+        out = []
+        for field, value in (('pid', self.pid_mode), ('ipc', self.ipc_mode),
+                             ('uts', self.uts_mode)):
+            if value.startswith('container:'):
+                out.append((field, value[len('container:'):]))
+        for i, item in enumerate(self.volumes_from):
+            out.append((f'volumes_from[{i}]', item.split(':')[0]))
+        return tuple(out)
 
 
 @dataclasses.dataclass(frozen=True)

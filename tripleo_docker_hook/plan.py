@@ -223,6 +223,71 @@ def _exec_target(c: model.Container, deployment: str,
     return None
 
 
+def with_dependency_hashes(desired: model.Deployment,
+                           observed: Iterable[model.Observed],
+                           errs: errors.ErrorList) -> model.Deployment:
+    """Fold into each dependent's source hash the hashes of the containers
+    it names (:attr:`model.Container.depends_on`), so a changed container
+    changes its dependents' hashes too, transitively.
+
+    A name of this deployment uses its (already folded) desired hash;
+    another name must be a container managed by tripleo-docker-hook on
+    this host (another deployment's), and its hash label is used.  A name
+    held by no container, or by a container this tool does not manage,
+    is an error naming the field.
+    """
+    by_name = {o.name: o for o in observed}
+    hashes: Dict[str, str] = {}
+    steps = []
+    for step in desired.steps:
+        members = []
+        for c in step.containers:   # a container's parents come first
+            if c.kind is not model.Kind.EXEC and c.depends_on:
+                parts = [c.source_hash]
+                for field, target in c.depends_on:
+                    if target in hashes:
+                        parts.append(hashes[target])
+                        continue
+                    holder = by_name.get(target)
+                    path = f'step_{c.step}.{c.name}.{field}'
+                    if holder is not None and holder.managed and \
+                            holder.container_name == holder.name:
+                        parts.append(holder.labels.get(model.LABEL_HASH, ''))
+                    elif holder is not None:
+                        errs.forbidden(path, f'{target} belongs to a '
+                                       f'container this tool does not '
+                                       f'manage')
+                    else:
+                        errs.add(path, 'Not found', target,
+                                 'no container of this deployment or '
+                                 'another one managed by '
+                                 'tripleo-docker-hook has this name')
+                text = '\0'.join(parts)
+                c = dataclasses.replace(c, source_hash=hashlib.sha256(
+                    text.encode()).hexdigest())
+            hashes[c.name] = container_hash(c)
+            members.append(c)
+        steps.append(dataclasses.replace(step, containers=tuple(members)))
+    return dataclasses.replace(desired, steps=tuple(steps))
+
+
+def _stale_dependency(c: model.Container, current: model.Observed,
+                      recreated, ours: Mapping[str, model.Observed],
+                      by_name: Mapping[str, model.Observed]) -> str:
+    """Why a kept dependent must be recreated with what it names, or ''.
+
+    It joined the namespaces/volumes of a container that this plan
+    recreates, or of one created after it (replaced by an earlier or an
+    interrupted run, or by another deployment)."""
+    for field, target in c.depends_on:
+        if target in recreated:
+            return f'{target} is recreated ({field})'
+        parent = ours.get(target) or by_name.get(target)
+        if parent is not None and parent.created > current.created:
+            return f'joined an older {target} ({field})'
+    return ''
+
+
 def compute(deployment_name: str, config_id: str,
             desired: model.Deployment,
             observed: Iterable[model.Observed],
@@ -251,8 +316,9 @@ def compute(deployment_name: str, config_id: str,
             ours[o.container_name] = o
         else:
             temps.append(o)
-    desired_names = {c.name: c for c in desired.containers}
     errs = errors.ErrorList()
+    desired = with_dependency_hashes(desired, observed, errs)
+    desired_names = {c.name: c for c in desired.containers}
     #: names this plan (re)creates: an exec into one of them must re-run.
     recreated = set()
 
@@ -312,9 +378,16 @@ def compute(deployment_name: str, config_id: str,
                 if c.kind is model.Kind.SERVICE:
                     action = _plan_service(c, current, images,
                                            recreate_on_image_change)
+                    if not action.changes and c.depends_on:
+                        why = _stale_dependency(c, current, recreated,
+                                                ours, by_name)
+                        if why:
+                            action = Action(REPLACE, c.name, c, current,
+                                            why)
                 else:
                     action = _plan_task(c, current, images,
-                                        recreate_on_image_change)
+                                        recreate_on_image_change,
+                                        exec_records.get(c.name))
                 if action.changes:
                     recreated.add(c.name)
                 want_image(c, action.changes)
@@ -357,8 +430,12 @@ def _plan_service(c: model.Container, current: Optional[model.Observed],
 
 
 def _plan_task(c: model.Container, current: Optional[model.Observed],
-               images, recreate_on_image_change: bool) -> Action:
+               images, recreate_on_image_change: bool,
+               record: Optional[Mapping[str, Any]] = None) -> Action:
     if current is None:
+        if c.auto_remove and record is not None:
+            return _plan_removed_task(c, record, images,
+                                      recreate_on_image_change)
         return Action(RUN, c.name, c, reason='new')
     change = _change(c, current, images, recreate_on_image_change)
     if change:
@@ -373,6 +450,23 @@ def _plan_task(c: model.Container, current: Optional[model.Observed],
         return Action(RUN, c.name, c, current,
                       f'failed before with code {current.exit_code}')
     return Action(KEEP, c.name, c, current, f'done, code {current.exit_code}')
+
+
+def _plan_removed_task(c: model.Container, record: Mapping[str, Any],
+                       images, recreate_on_image_change: bool) -> Action:
+    """A ``remove: true`` task leaves no container: its record decides
+    (written by apply after the exit code and output were collected)."""
+    if record.get('hash') != container_hash(c):
+        return Action(RUN, c.name, c, reason='definition changed')
+    wanted = images.get(c.image)
+    if recreate_on_image_change and wanted and record.get('image_id') and \
+            wanted != record['image_id']:
+        return Action(RUN, c.name, c, reason='image changed')
+    if not record.get('ok'):
+        return Action(RUN, c.name, c, reason=f'failed before with code '
+                      f'{record.get("exit_code")}')
+    return Action(KEEP, c.name, c, reason=f'done, code '
+                  f'{record.get("exit_code")} (container removed)')
 
 
 def _plan_exec(c: model.Container, target: Optional[model.Observed],

@@ -492,7 +492,7 @@ def render(entry: model.PuppetConfig, conf, engine) -> Rendered:
         engine.start(name)
         try:
             code = engine.wait(name, conf.puppet.timeout)
-        except errors.DeploymentFailed as exc:
+        except errors.EngineTimeout as exc:
             output = _logs(engine, name)
             raise PuppetFailed(volume, str(exc), output) from exc
         output = _logs(engine, name)
@@ -558,12 +558,6 @@ def _logs(engine, name: str) -> str:
 
 
 def _pull(engine, ref: str, retries: int) -> None:
-    """Pull a missing config image; retried (LP#1715136)."""
-    for attempt in range(retries + 1):
-        try:
-            engine.pull(ref)
-            return
-        except errors.EngineError:
-            if attempt == retries:
-                raise
-            time.sleep(min(3 * (attempt + 1), 10))
+    """Pull a missing config image; retried (LP#1715136) by the engine's
+    one retry policy (:meth:`engine.Engine.pull`)."""
+    engine.pull(ref, retries)

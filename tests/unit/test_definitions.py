@@ -93,7 +93,15 @@ def test_paunch_all_options(tmp_path):
     (tmp_path / 'bar.env').write_text('BAR=file\n')
     text = example('paunch-all-options.json').replace('/srv/env',
                                                       str(tmp_path))
-    dep = definitions.parse(text)
+    # paunch's fixture has "two" take volumes from itself: a cycle Docker
+    # refuses too (issue 9); it is an error naming the field.
+    with pytest.raises(errors.ValidationError) as err:
+        definitions.parse(text)
+    assert str(err.value) == ('step_1.two.volumes_from[0]: Invalid value: '
+                              '"two": dependency cycle: two → two')
+    dep = definitions.parse(text.replace(
+        '"volumes_from": ["two", "three"]',
+        '"volumes_from": ["three", "four"]'))
     one_, two = dep.container('one'), dep.container('two')
     assert one_.privileged and one_.user == 'bar'
     assert (one_.ipc_mode, one_.pid_mode, one_.uts_mode) == (
@@ -122,7 +130,7 @@ def test_paunch_all_options(tmp_path):
                            model.Ulimit('nproc', 1024, 1024))
     assert [(m.source, m.target, m.read_only) for m in two.mounts] == [
         ('/foo', '/foo', False), ('/bar', '/bar', True)]
-    assert two.volumes_from == ('two', 'three')
+    assert two.volumes_from == ('three', 'four')
     assert two.group_add == ('docker', 'zuul')
     assert two.resources.cpuset_cpus == '0-2'
 
@@ -358,3 +366,68 @@ def test_puppet_and_kolla_sections_are_delegated():
     except errors.ValidationError as exc:  # pragma: no cover
         pytest.fail(str(exc))
     assert dep.puppet_config == () and dep.kolla_config == ()
+
+
+# -- issue 9: fields naming another container are dependencies --------------
+
+def _dc(**containers):
+    return {'docker_config': {'step_1': containers}}
+
+
+def _svc(**kw):
+    return dict({'image': 'img', 'net': 'host'}, **kw)
+
+
+def _errors(config):
+    with pytest.raises(errors.ValidationError) as err:
+        definitions.parse(config)
+    return [str(e) for e in err.value.errors]
+
+
+def test_dependency_in_order_is_accepted():
+    dep = definitions.parse(_dc(
+        parent=_svc(ipc='shareable', restart='always'),
+        child=_svc(start_order=1, pid='container:parent',
+                   ipc='container:parent', volumes_from=['parent:ro'])))
+    assert dep.container('child').depends_on == (
+        ('pid', 'parent'), ('ipc', 'parent'), ('volumes_from[0]', 'parent'))
+
+
+def test_dependency_cycles_are_errors():
+    assert _errors(_dc(aa=_svc(pid='container:bb'),
+                       bb=_svc(volumes_from=['aa']))) == [
+        'step_1.aa.pid: Invalid value: "container:bb": dependency cycle: '
+        'aa → bb → aa',
+        'step_1.bb.volumes_from[0]: Invalid value: "aa": dependency cycle: '
+        'aa → bb → aa']
+    assert _errors(_dc(aa=_svc(ipc='container:aa'))) == [
+        'step_1.aa.ipc: Invalid value: "container:aa": dependency cycle: '
+        'aa → aa']
+
+
+def test_dependency_must_start_first_and_be_a_service():
+    assert _errors(_dc(aa=_svc(), bb=_svc(pid='container:aa'))) == [
+        'step_1.bb.pid: Invalid value: "container:aa": aa must start before '
+        'bb: give it an earlier step or a lower start_order (step_1.aa is '
+        'step 1, start_order 0)']
+    assert _errors(_dc(aa=_svc(detach=False, command='true'),
+                       bb=_svc(start_order=1, ipc='container:aa'))) == [
+        'step_1.bb.ipc: Invalid value: "container:aa": only a long-running '
+        'container\'s namespaces can be joined (a one-shot\'s are gone '
+        'when it exits)']
+    # volumes from a finished one-shot are fine
+    definitions.parse(_dc(aa=_svc(detach=False, command='true'),
+                          bb=_svc(start_order=1, volumes_from=['aa'])))
+    # another deployment's container: checked by the plan
+    definitions.parse(_dc(bb=_svc(pid='container:elsewhere')))
+
+
+def test_pod_dependency_errors_name_the_annotation():
+    import json as json_
+    pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+        'name': 'p', 'annotations': {'tripleo.org/docker-options':
+                                     json_.dumps({'pid': 'container:p-c'})}},
+        'spec': {'containers': [{'name': 'c', 'image': 'img'}]}}
+    assert _errors(pod) == [
+        'metadata.annotations[tripleo.org/docker-options].pid: Invalid '
+        'value: "container:p-c": dependency cycle: p-c → p-c']

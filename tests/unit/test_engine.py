@@ -4,6 +4,7 @@ import pytest
 
 from tripleo_docker_hook import docker_spec
 from tripleo_docker_hook import engine
+from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 
 
@@ -91,3 +92,142 @@ def test_observed_from_list(status, state, code, health):
     assert (observed.name, observed.state, observed.exit_code,
             observed.health) == ('web', state, code, health)
     assert observed.managed
+
+
+# -- the engine boundary: typed errors, timeouts, one retry policy ----------
+
+class _Response:
+    def __init__(self, status):
+        self.status_code = status
+        self.reason = 'x'
+        self.url = 'http://docker/x'
+
+
+@pytest.mark.parametrize('status, cls', [
+    (404, 'EngineNotFound'), (409, 'EngineConflict'),
+    (500, 'EngineFailed'), (400, 'EngineFailed')])
+def test_api_errors_are_typed_by_status(status, cls):
+    from docker import errors as docker_errors
+    eng = engine.Engine('unix:///nonexistent.sock')
+    exc = docker_errors.APIError('boom', _Response(status), 'said no')
+    typed = eng._typed('start x', exc)
+    assert type(typed).__name__ == cls
+    assert isinstance(typed, errors.EngineError)
+    assert typed.status_code == status
+    assert str(typed) == 'start x: said no'
+
+
+def test_timeouts_and_unreachable_are_typed():
+    import requests
+    eng = engine.Engine('unix:///nonexistent.sock')
+    assert isinstance(eng._typed('stop x', requests.exceptions.ReadTimeout(
+        'read timed out')), errors.EngineTimeout)
+    # urllib3 reports a timed-out body read as a connection error
+    assert isinstance(eng._typed('stop x', requests.exceptions.ConnectionError(
+        'Read timed out.')), errors.EngineTimeout)
+    assert isinstance(eng._typed('stop x', requests.exceptions.ConnectionError(
+        'Connection refused')), errors.EngineUnreachable)
+
+
+def test_unreachable_socket_through_both_paths(tmp_path):
+    """The stdlib read path and docker-py's path agree on the type."""
+    url = f'unix://{tmp_path}/no.sock'
+    with pytest.raises(errors.EngineUnreachable, match='cannot reach'):
+        engine.Engine(url).list_containers()
+    with pytest.raises(errors.EngineUnreachable, match='cannot reach'):
+        engine.Engine(url).start('x')
+    with pytest.raises(errors.EngineUnreachable):
+        engine.Engine(url, version='auto').list_containers()
+
+
+def test_silent_socket_is_a_timeout(tmp_path):
+    """An engine that accepts and never answers: a typed timeout."""
+    import socket
+    path = str(tmp_path / 'silent.sock')
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    try:
+        eng = engine.Engine(f'unix://{path}', timeout=0.3)
+        with pytest.raises(errors.EngineTimeout):
+            eng.list_containers()
+        with pytest.raises(errors.EngineTimeout):
+            eng.stop('x', timeout=0)
+        with pytest.raises(errors.EngineTimeout, match='still running'):
+            eng.wait('x', timeout=0.3)
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize('exc, transient', [
+    (errors.EngineTimeout('t'), True),
+    (errors.EngineUnreachable('u'), True),
+    (errors.EngineFailed('pull x: dial tcp: connection refused', 500), True),
+    (errors.EngineFailed('pull x: stream broke'), True),
+    (errors.EngineNotFound('pull x: manifest unknown', 404), False),
+    (errors.EngineFailed('pull x: denied', 403), False),
+    (errors.EngineFailed('pull x: pull access denied', 500), False),
+    (errors.EngineConflict('c', 409), False),
+])
+def test_pull_retry_policy(exc, transient):
+    assert engine.pull_is_transient(exc) is transient
+
+
+def test_pull_retries_transient_then_succeeds(monkeypatch):
+    monkeypatch.setattr(engine, 'PULL_BACKOFF', 0.001)
+    eng = engine.Engine('unix:///nonexistent.sock')
+    calls = []
+
+    def once(ref):
+        calls.append(ref)
+        if len(calls) < 3:
+            raise errors.EngineFailed('pull: registry 502', 502)
+        return 'sha256:ok'
+
+    monkeypatch.setattr(eng, '_pull_once', once)
+    assert eng.pull('img:1', retries=3) == 'sha256:ok'
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize('retries, exc, attempts', [
+    (2, errors.EngineFailed('pull: registry 502', 502), 3),
+    (5, errors.EngineNotFound('pull: manifest unknown', 404), 1),
+    (0, errors.EngineTimeout('pull: t'), 1),
+])
+def test_pull_gives_up_with_the_last_error(monkeypatch, retries, exc,
+                                           attempts):
+    monkeypatch.setattr(engine, 'PULL_BACKOFF', 0.001)
+    eng = engine.Engine('unix:///nonexistent.sock')
+    calls = []
+
+    def once(ref):
+        calls.append(ref)
+        raise exc
+
+    monkeypatch.setattr(eng, '_pull_once', once)
+    with pytest.raises(type(exc)):
+        eng.pull('img:1', retries=retries)
+    assert len(calls) == attempts
+
+
+def test_config_image_pulls_use_the_same_policy(monkeypatch):
+    from tripleo_docker_hook import puppet
+    seen = []
+
+    class Eng:
+        def pull(self, ref, retries=0):
+            seen.append((ref, retries))
+            return 'sha256:x'
+
+    puppet._pull(Eng(), 'cfg:1', 4)
+    assert seen == [('cfg:1', 4)]
+
+
+def test_public_methods_document_args_returns_raises():
+    import inspect
+    for name, func in inspect.getmembers(engine.Engine,
+                                         inspect.isfunction):
+        if name.startswith('_') or name == 'from_conf':
+            continue
+        doc = inspect.getdoc(func) or ''
+        assert 'Raises:' in doc, name

@@ -145,3 +145,55 @@ def test_host_root_checks_and_creates_under_it_but_names_host_paths(
     hostpath.prepare(created.containers[0], str(root))
     assert (root / 'srv' / 'new' / 'dir').is_dir()
     assert not os.path.exists('/srv/new/dir')
+
+
+# -- issue 9: a missing docker_config bind source is an error ----------------
+
+def _binds(*volumes):
+    return definitions.parse({'docker_config': {'step_2': {'app': {
+        'image': 'img', 'volumes': list(volumes)}}}})
+
+
+def test_missing_docker_config_bind_source(tmp_path):
+    (tmp_path / 'etc').mkdir()
+    (tmp_path / 'etc' / 'here.conf').write_text('x')
+    dep = _binds(f'{tmp_path}/etc/here.conf:/etc/here.conf:ro',
+                 f'{tmp_path}/etc/app/missing.conf:/etc/app.conf:ro',
+                 'named:/data')
+    assert [str(e) for e in hostpath.check(dep)] == [
+        f'step_2.app.volumes[1]: Not found: "{tmp_path}/etc/app/missing.conf"'
+        ': the bind source does not exist on the host (Docker would create '
+        'it as an empty directory); create it first or fix the path']
+    with pytest.raises(errors.DeploymentFailed, match='missing.conf does '
+                       'not exist on the host'):
+        hostpath.prepare(dep.containers[0])
+    assert not (tmp_path / 'etc' / 'app').exists()
+
+
+def test_bind_sources_are_looked_up_through_host_root(tmp_path):
+    root = tmp_path / 'host'
+    (root / 'srv').mkdir(parents=True)
+    (root / 'srv' / 'x.conf').write_text('x')
+    dep = _binds('/srv/x.conf:/x.conf')
+    assert hostpath.check(dep, str(root)) == []
+    assert len(hostpath.check(_binds('/srv/y.conf:/y.conf'),
+                              str(root))) == 1
+    hostpath.prepare(dep.containers[0], str(root))
+
+
+def test_rendered_config_may_be_missing_at_validation_only(tmp_path):
+    """Config rendering creates these after validation; right before a
+    container is created they must exist."""
+    dep = _binds('/var/lib/config-data/puppet-generated/x-tdh-test:/c:ro',
+                 '/var/lib/kolla/config_files/x-tdh-test.json:/k.json',
+                 f'{tmp_path}/cdd/x:/y')
+    assert hostpath.check(dep, rendered=[str(tmp_path / 'cdd')]) == []
+    with pytest.raises(errors.DeploymentFailed):
+        hostpath.prepare(dep.containers[0])
+
+
+def test_pod_host_paths_keep_kubernetes_rules(tmp_path):
+    """hostPath type "" leaves a missing path to the engine."""
+    dep = deployment(tmp_path / 'nothing-here', '')
+    assert hostpath.check(dep) == []
+    hostpath.prepare(dep.containers[0])

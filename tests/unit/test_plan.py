@@ -1,5 +1,7 @@
 """The planner is pure: desired model + one container list → actions."""
 
+import dataclasses
+
 import pytest
 
 from tripleo_docker_hook import errors
@@ -271,3 +273,116 @@ def test_labels_identify_by_name_not_config_id():
     assert labels['container_name'] == 'a'
     assert labels['config_id'] == 'cfg'
     assert labels['managed_by'] == 'tripleo-docker-hook'
+
+
+# -- issue 9: namespace dependents and remove: true tasks --------------------
+
+def _pair(parent_h='p1'):
+    parent = svc('parent', h=parent_h, ipc_mode='shareable')
+    child = svc('child', order=1, pid_mode='container:parent',
+                ipc_mode='container:parent')
+    return parent, child
+
+
+def _folded(*containers):
+    return planning.with_dependency_hashes(
+        deployment(*containers), [], errors.ErrorList())
+
+
+def test_a_dependents_hash_covers_what_it_names():
+    parent, child = _pair('p1')
+    one = _folded(parent, child).container('child')
+    two = _folded(dataclasses.replace(parent, source_hash='p2'),
+                  child).container('child')
+    assert one.source_hash != two.source_hash != child.source_hash
+    assert _folded(parent, child).container('parent') == parent
+
+
+def test_replacing_a_container_replaces_its_dependents_after_it():
+    parent, child = _pair()
+    old = _folded(parent, child)
+    observed = [seen(old.container('parent')), seen(old.container('child'))]
+    assert verbs(compute(deployment(parent, child), observed)) == [
+        ('keep', 'parent'), ('keep', 'child')]
+    changed = dataclasses.replace(parent, source_hash='p2')
+    plan = compute(deployment(changed, child), observed)
+    assert verbs(plan) == [('replace', 'parent'), ('replace', 'child')]
+    assert [len(level) for level in plan.steps[0].levels] == [1, 1]
+
+
+def test_a_recreated_parent_recreates_a_kept_dependent():
+    """Same definitions, but the parent exited: it is recreated, so is the
+    child that joined its namespaces."""
+    parent, child = _pair()
+    old = _folded(parent, child)
+    observed = [seen(old.container('parent'), state='exited', exit_code=0),
+                seen(old.container('child'))]
+    plan = compute(deployment(parent, child), observed)
+    assert [(a.verb, a.name, a.reason) for a in plan.actions] == [
+        ('replace', 'parent', 'container is exited with code 0'),
+        ('replace', 'child', 'parent is recreated (pid)')]
+
+
+def test_a_dependent_older_than_its_parent_is_recreated():
+    """The parent was replaced by an interrupted run (or by another
+    deployment) after the child joined it."""
+    parent, child = _pair()
+    old = _folded(parent, child)
+    p = dataclasses.replace(seen(old.container('parent')), created=200)
+    c = dataclasses.replace(seen(old.container('child')), created=100)
+    plan = compute(deployment(parent, child), [p, c])
+    assert [(a.verb, a.reason) for a in plan.actions] == [
+        ('keep', ''), ('replace', 'joined an older parent (pid)')]
+    c = dataclasses.replace(c, created=200)
+    assert verbs(compute(deployment(parent, child), [p, c])) == [
+        ('keep', 'parent'), ('keep', 'child')]
+
+
+def test_a_parent_in_another_deployment():
+    other = svc('db', h='d1')
+    child = svc('child', volumes_from=('db:ro',))
+    held = seen(other, deployment='other-dep')
+    plan = compute(deployment(child), [held])
+    assert verbs(plan) == [('create', 'child')]
+    # the other deployment changes db: the child's hash follows
+    first = plan.actions[0].container
+    again = compute(deployment(child), [held, seen(first)])
+    assert verbs(again) == [('keep', 'child')]
+    moved = seen(dataclasses.replace(other, source_hash='d2'),
+                 deployment='other-dep')
+    assert verbs(compute(deployment(child), [moved, seen(first)])) == [
+        ('replace', 'child')]
+
+
+@pytest.mark.parametrize('holder, message', [
+    (None, 'step_1.child.volumes_from[0]: Not found: "db": no container '
+           'of this deployment or another one managed by '
+           'tripleo-docker-hook has this name'),
+    ('foreign', 'step_1.child.volumes_from[0]: Forbidden: db belongs to a '
+                'container this tool does not manage'),
+])
+def test_a_parent_that_is_not_ours_or_missing_is_an_error(holder, message):
+    child = svc('child', volumes_from=('db',))
+    observed = [foreign('db')] if holder else []
+    with pytest.raises(errors.ValidationError) as err:
+        compute(deployment(child), observed)
+    assert str(err.value) == message
+
+
+def test_removed_task_keeps_its_record():
+    t = task('once', auto_remove=True)
+    assert verbs(compute(deployment(t), [])) == [('run', 'once')]
+    record = {'hash': planning.container_hash(t), 'ok': True,
+              'exit_code': 0, 'image_id': 'sha256:img'}
+    plan = compute(deployment(t), [], records={'once': record})
+    assert [(a.verb, a.reason) for a in plan.actions] == [
+        ('keep', 'done, code 0 (container removed)')]
+    failed = dict(record, ok=False, exit_code=3)
+    assert [a.reason for a in compute(deployment(t), [], records={
+        'once': failed}).actions] == ['failed before with code 3']
+    moved = compute(deployment(t), [], images={IMG: 'sha256:new'},
+                    records={'once': record})
+    assert [a.reason for a in moved.actions] == ['image changed']
+    changed = compute(deployment(dataclasses.replace(t, source_hash='h2')),
+                      [], records={'once': record})
+    assert [a.reason for a in changed.actions] == ['definition changed']

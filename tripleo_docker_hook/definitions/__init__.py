@@ -290,4 +290,83 @@ def _check_deployment(found: List[Tuple[model.Container, str]],
             errs.invalid(path, c.exec_target, 'the exec target must start '
                          'before the exec: give it an earlier step or a '
                          'lower start_order')
+    _check_dependencies(
+        [(c, w) for c, w in found if by_name.get(c.name) is c], by_name,
+        errs)
     return [c for c, _ in found if by_name.get(c.name) is c]
+
+
+def _field_path(c: model.Container, where: str, field: str) -> str:
+    """The input path of a container's field (Pods: the annotation)."""
+    if c.pod_container:
+        from tripleo_docker_hook.definitions import pod
+        base = f'{where}.metadata' if where else 'metadata'
+        return f'{base}.annotations[{pod.ANN_DOCKER_OPTIONS}].{field}'
+    return f'{_container_path(c, where)}.{field}'
+
+
+def _check_dependencies(found: List[Tuple[model.Container, str]],
+                        by_name: Dict[str, model.Container],
+                        errs: errors.ErrorList) -> None:
+    """Fields naming another container of this deployment
+    (:attr:`model.Container.depends_on`): no cycles, the other container
+    starts first, and namespaces are only joined in long-running ones.
+
+    A name defined by no container here may be another deployment's; the
+    plan checks it against the host.
+    """
+    where_of = {c.name: w for c, w in found}
+    graph = {c.name: [t for _, t in c.depends_on if t in by_name]
+             for c, _ in found}
+    cyclic = _cycles(graph)
+    for c, where in found:
+        for field, target in c.depends_on:
+            t = by_name.get(target)
+            if t is None:
+                continue
+            path = _field_path(c, where, field)
+            value = (f'container:{target}' if not
+                     field.startswith('volumes_from') else target)
+            if (c.name, target) in cyclic:
+                errs.invalid(path, value, 'dependency cycle: ' +
+                             cyclic[(c.name, target)])
+            elif t.kind is model.Kind.EXEC:
+                errs.invalid(path, value, 'names an action: exec, not a '
+                             'container')
+            elif not field.startswith('volumes_from') and \
+                    t.kind is not model.Kind.SERVICE:
+                errs.invalid(path, value, 'only a long-running container\'s '
+                             'namespaces can be joined (a one-shot\'s are '
+                             'gone when it exits)')
+            elif (t.step, t.start_order) >= (c.step, c.start_order):
+                other = _container_path(t, where_of[target])
+                errs.invalid(path, value, f'{target} must start before '
+                             f'{c.name}: give it an earlier step or a lower '
+                             f'start_order ({other} is step {t.step}, '
+                             f'start_order {t.start_order})')
+
+
+def _cycles(graph: Dict[str, List[str]]) -> Dict[Tuple[str, str], str]:
+    """Edges lying on a cycle → the cycle, written ``a → b → a``."""
+    out: Dict[Tuple[str, str], str] = {}
+    state: Dict[str, int] = {}   # 1: on the stack, 2: done
+    stack: List[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                loop = stack[stack.index(nxt):] + [nxt]
+                text = ' → '.join(loop)
+                for a, b in zip(loop, loop[1:]):
+                    out.setdefault((a, b), text)
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return out

@@ -8,6 +8,7 @@ changes on the host.  Keys starting with ``_`` are comments (the examples'
 """
 
 import contextvars
+import dataclasses
 import errno
 import math
 import os
@@ -358,6 +359,7 @@ def parse_volumes(f: common.Fields, errs: errors.ErrorList
         mount = parse_volume(item, path, errs)
         if mount is None:
             continue
+        mount = dataclasses.replace(mount, origin=path)
         target = mount.target.rstrip('/') or '/'
         if target in targets:
             errs.duplicate(path, mount.target)
@@ -752,7 +754,12 @@ def parse_container(name: str, step: int, spec: Any, path: str,
         name=name, image=image, kind=kind, step=step,
         start_order=start_order, entrypoint=entrypoint, command=command,
         environment=environment, working_dir=working_dir,
-        mounts=parse_volumes(f, errs), privileged=privileged,
+        # Unlike ``docker run -v``, a missing bind source is an error
+        # (paunch refused them too), checked through host_root.
+        mounts=tuple(dataclasses.replace(m, must_exist=True)
+                     if m.type == 'bind' else m
+                     for m in parse_volumes(f, errs)),
+        privileged=privileged,
         cap_add=parse_caps(f, 'cap_add', errs),
         cap_drop=parse_caps(f, 'cap_drop', errs),
         resources=model.Resources(**res), stop_timeout=stop_timeout,
@@ -797,7 +804,6 @@ def _hash(canon: Mapping) -> str:
 
 def _with_hash(container: model.Container, canon: Mapping
                ) -> model.Container:
-    import dataclasses
     return dataclasses.replace(container, source_hash=_hash(canon))
 
 

@@ -1,0 +1,460 @@
+"""Docker semantics the converger models (issue 9), on the real engine:
+namespace dependents, auto-remove, missing bind sources, the log driver,
+and stop timeouts longer than the client timeout."""
+
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from tests import helpers
+
+DOCKER_SOCK = '/var/run/docker.sock'
+
+
+def spec(image=helpers.BUSYBOX, **extra):
+    data = {'image': image, 'net': 'host', 'command': helpers.SLEEP_FOREVER}
+    data.update(extra)
+    return data
+
+
+def config(containers, step=1):
+    return {'docker_config': {f'step_{step}': containers}}
+
+
+def apply(deployment, cfg, env, action='CREATE'):
+    answer, rc, _ = helpers.run_hook(
+        helpers.make_doc(deployment, cfg, action=action), env=env)
+    return answer, rc
+
+
+def add_conf(env, **options):
+    with open(env['TRIPLEO_DOCKER_HOOK_CONFIG'], 'a') as f:
+        f.write(''.join(f'{k} = {v}\n' for k, v in options.items()))
+
+
+def containers(api, deployment):
+    """name → inspect of every container labelled with the deployment."""
+    found = api.containers(all=True,
+                           filters={'label': f'deployment={deployment}'})
+    return {c['Names'][0].lstrip('/'): api.inspect_container(c['Id'])
+            for c in found}
+
+
+# -- a recording proxy in front of the Docker socket -------------------------
+
+class SocketProxy:
+    """A loopback unix socket that forwards to the Docker socket and keeps
+    every byte the client sent, to read the requests back."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sent = []          # one bytearray per connection
+        self.lock = threading.Lock()
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(64)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(DOCKER_SOCK)
+            record = bytearray()
+            with self.lock:
+                self.sent.append(record)
+            threading.Thread(target=self._pump, args=(client, upstream,
+                                                      record),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client,
+                                                      None),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst, record):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if record is not None:
+                    record.extend(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def requests(self):
+        """``(method, path, body bytes)`` of every request, in order per
+        connection."""
+        out = []
+        with self.lock:
+            streams = [bytes(r) for r in self.sent]
+        for data in streams:
+            while data:
+                head, sep, rest = data.partition(b'\r\n\r\n')
+                if not sep:
+                    break
+                lines = head.decode('latin-1').split('\r\n')
+                method, path = lines[0].split(' ')[:2]
+                length = 0
+                for line in lines[1:]:
+                    key, _, value = line.partition(':')
+                    if key.strip().lower() == 'content-length':
+                        length = int(value.strip())
+                out.append((method, path, rest[:length]))
+                data = rest[length:]
+        return out
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.fixture
+def proxy(tmp_path_factory, docker_api):
+    # unix socket paths are limited to 108 bytes: a short directory
+    path = os.path.join(str(tmp_path_factory.mktemp('px')), 'd.sock')
+    if len(path) > 100:
+        import tempfile
+        path = os.path.join(tempfile.mkdtemp(prefix='tdhpx'), 'd.sock')
+    p = SocketProxy(path)
+    yield p
+    p.close()
+
+
+def create_bodies(proxy, name):
+    found = []
+    for method, path, body in proxy.requests():
+        if method == 'POST' and '/containers/create' in path and \
+                f'name={name}' in path:
+            found.append(json.loads(body))
+    return found
+
+
+# -- kind 4: log_tag does not choose the log driver ---------------------------
+
+def _daemon_log_driver(docker_api):
+    return docker_api.info()['LoggingDriver']
+
+
+@pytest.mark.parametrize('form', ['docker_config', 'pod'])
+def test_log_tag_keeps_the_daemons_default_driver(docker_api, deployment,
+                                                  hook_env, proxy, form):
+    """Only the tag is sent: ``LogConfig.Type`` is empty in the create
+    request, so the daemon's default driver (journald on TripleO nodes)
+    applies.  The old request named json-file."""
+    name = f'{deployment}-logged'
+    if form == 'docker_config':
+        cfg = config({name: spec(log_tag='x')})
+    else:
+        cfg = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+            'name': deployment, 'annotations': {
+                'tripleo.org/docker-options': json.dumps(
+                    {'log_tag': '{{.Name}}'})}},
+            'spec': {'hostNetwork': True, 'containers': [{
+                'name': 'logged', 'image': helpers.BUSYBOX,
+                'imagePullPolicy': 'IfNotPresent',
+                'command': helpers.SLEEP_FOREVER}]}}
+    env = dict(hook_env, DOCKER_HOST=f'unix://{proxy.path}')
+    answer, rc = apply(deployment, cfg, env)
+    assert rc == 0, answer
+    (body,) = create_bodies(proxy, name)
+    tag = 'x' if form == 'docker_config' else '{{.Name}}'
+    assert body['HostConfig']['LogConfig'] == {'Type': '',
+                                               'Config': {'tag': tag}}
+    info = docker_api.inspect_container(name)
+    assert info['HostConfig']['LogConfig'] == {
+        'Type': _daemon_log_driver(docker_api), 'Config': {'tag': tag}}
+
+
+# -- kind 5: stop timeouts longer than the client timeout ---------------------
+
+def test_grace_period_longer_than_the_client_timeout(docker_api, deployment,
+                                                     hook_env):
+    """``stop_grace_period`` beyond ``docker_timeout`` + docker-py's
+    assumed 10 s: the replace and the DELETE wait the whole grace period
+    (the container ignores SIGTERM) instead of failing with a read
+    timeout and leaving ``<name>.tdh-new`` behind.  The issue's 140 s
+    against a 120 s client timeout, scaled down: 16 s against 3 s."""
+    add_conf(hook_env, docker_timeout=3)
+    name = f'{deployment}-stubborn'
+    # PID 1 without a handler ignores SIGTERM: only SIGKILL stops it.
+    stubborn = spec(command=['sleep', '3600'], stop_grace_period=16)
+    answer, rc = apply(deployment, config({name: stubborn}), hook_env)
+    assert rc == 0, answer
+    old = docker_api.inspect_container(name)
+    assert old['Config']['StopTimeout'] == 16
+
+    stubborn['environment'] = ['CHANGED=1']
+    started = time.monotonic()
+    answer, rc = apply(deployment, config({name: stubborn}), hook_env)
+    took = time.monotonic() - started
+    assert rc == 0, answer
+    assert f'replaced {name}' in answer['deploy_stdout']
+    now = containers(docker_api, deployment)
+    assert set(now) == {name}
+    assert now[name]['Id'] != old['Id']
+    assert now[name]['State']['Running']
+    assert took >= 15, 'the old container was not given its grace period'
+
+    answer, rc = apply(deployment, config({name: stubborn}), hook_env,
+                       action='DELETE')
+    assert rc == 0, answer
+    assert containers(docker_api, deployment) == {}
+
+
+def run_in(api, name, command):
+    exec_id = api.exec_create(name, command)
+    out = api.exec_start(exec_id).decode('utf-8', 'replace')
+    return api.exec_inspect(exec_id)['ExitCode'], out
+
+
+def pid_ns(api, name):
+    code, out = run_in(api, name, ['readlink', '/proc/1/ns/pid'])
+    assert code == 0, out
+    return out.strip()
+
+
+# -- kind 1: a container that joins another's namespaces is a dependent ------
+
+def test_replacing_a_parent_recreates_its_namespace_dependents(
+        docker_api, deployment, hook_env):
+    """The issue's input: ``child`` joins ``parent``'s PID and IPC
+    namespaces.  Changing only the parent used to replace it alone; the
+    child died with the old parent and could not restart."""
+    parent, child = f'{deployment}-parent', f'{deployment}-child'
+    cfg = config({
+        parent: spec(ipc='shareable', start_order=0, restart='always'),
+        child: spec(start_order=1, pid=f'container:{parent}',
+                    ipc=f'container:{parent}', restart='always')})
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    before = containers(docker_api, deployment)
+    assert pid_ns(docker_api, child) == pid_ns(docker_api, parent)
+    # re-sent unchanged: everything kept
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    assert f'keep {child}' in answer['deploy_stdout']
+    assert {n: i['Id'] for n, i in containers(docker_api,
+                                              deployment).items()} == \
+        {n: i['Id'] for n, i in before.items()}
+
+    cfg['docker_config']['step_1'][parent]['environment'] = ['CHANGED=1']
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    out = answer['deploy_stdout']
+    assert f'level 0: replace {parent} (definition changed)' in out
+    assert f'level 1: replace {child}' in out
+    after = containers(docker_api, deployment)
+    assert set(after) == {parent, child}
+    assert after[child]['Id'] != before[child]['Id']
+    for name in (parent, child):
+        assert after[name]['State']['Running'], after[name]['State']
+        assert after[name]['RestartCount'] == 0
+    assert pid_ns(docker_api, child) == pid_ns(docker_api, parent)
+
+
+def test_volumes_from_dependent_and_undefined_reference(
+        docker_api, deployment, hook_env, tmp_path):
+    """Variant: ``volumes_from`` only (the child is not killed, but runs
+    with the old parent's volumes); and a name defined nowhere is an
+    error naming the field, with nothing created."""
+    parent, child = f'{deployment}-data', f'{deployment}-user'
+    cfg = config({
+        parent: spec(),
+        child: spec(start_order=1, volumes_from=[f'{parent}:ro'])})
+    assert apply(deployment, cfg, hook_env)[1] == 0
+    before = containers(docker_api, deployment)
+    cfg['docker_config']['step_1'][parent]['image'] = helpers.BUSYBOX_OTHER
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    after = containers(docker_api, deployment)
+    assert after[child]['Id'] != before[child]['Id']
+    assert after[child]['HostConfig']['VolumesFrom'] == [f'{parent}:ro']
+
+    lost = f'{deployment}-lost'
+    bad = config({lost: spec(pid=f'container:{deployment}-nowhere')})
+    answer, rc = apply(deployment, bad, hook_env)
+    assert rc == 2, answer
+    assert (f'step_1.{lost}.pid: Not found: "{deployment}-nowhere"'
+            in answer['deploy_stderr'])
+    assert lost not in containers(docker_api, deployment)
+
+
+def test_pod_dependent_of_another_deployments_container(
+        docker_api, deployment, hook_env):
+    """A Pod (docker-options annotation) joining the PID namespace of a
+    container of another deployment (TripleO: one deployment per step):
+    when that one is replaced, the next apply of the Pod's deployment
+    recreates it."""
+    from tests.functional.conftest import remove_deployment
+    parent = f'{deployment}-parent'
+    pods = f'{deployment}-pods'
+    parent_cfg = config({parent: spec(restart='always')})
+    pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+        'name': pods, 'annotations': {
+            'tripleo.org/docker-options': json.dumps(
+                {'pid': f'container:{parent}'})}},
+        'spec': {'hostNetwork': True, 'containers': [{
+            'name': 'side', 'image': helpers.BUSYBOX,
+            'imagePullPolicy': 'IfNotPresent',
+            'command': helpers.SLEEP_FOREVER}]}}
+    side = f'{pods}-side'
+    try:
+        assert apply(deployment, parent_cfg, hook_env)[1] == 0
+        answer, rc = apply(pods, pod, hook_env)
+        assert rc == 0, answer
+        first = docker_api.inspect_container(side)['Id']
+        answer, rc = apply(pods, pod, hook_env)
+        assert rc == 0 and f'keep {side}' in answer['deploy_stdout'], answer
+        parent_cfg['docker_config']['step_1'][parent]['environment'] = [
+            'CHANGED=1']
+        assert apply(deployment, parent_cfg, hook_env)[1] == 0
+        answer, rc = apply(pods, pod, hook_env)
+        assert rc == 0, answer
+        assert f'replace {side}' in answer['deploy_stdout']
+        assert docker_api.inspect_container(side)['Id'] != first
+        assert pid_ns(docker_api, side) == pid_ns(docker_api, parent)
+    finally:
+        remove_deployment(docker_api, pods)
+
+
+# -- kind 2: remove: true -----------------------------------------------------
+
+def test_removed_task_output_is_reported_and_it_is_not_rerun(
+        docker_api, deployment, hook_env):
+    task = f'{deployment}-once'
+    cfg = config({task: {'image': helpers.BUSYBOX, 'net': 'host',
+                         'detach': False, 'remove': True,
+                         'command': ['sh', '-c', 'echo hello-from-task']}})
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    assert 'hello-from-task' in answer['deploy_stdout']
+    assert f'ran {task} (new): exit code 0' in answer['deploy_stdout']
+    assert containers(docker_api, deployment) == {}
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    assert (f'keep {task} (done, code 0 (container removed))'
+            in answer['deploy_stdout'])
+    assert 'hello-from-task' not in answer['deploy_stdout']
+
+
+def test_removed_task_failure_is_reported_and_rerun(docker_api, deployment,
+                                                    hook_env):
+    task = f'{deployment}-fails'
+    cfg = config({task: {'image': helpers.BUSYBOX, 'net': 'host',
+                         'detach': False, 'remove': True,
+                         'command': ['sh', '-c', 'echo about-to-fail; '
+                                     'exit 3']}})
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc != 0
+    assert 'about-to-fail' in answer['deploy_stdout']
+    assert 'exited with code 3' in answer['deploy_stderr']
+    assert containers(docker_api, deployment) == {}
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc != 0
+    assert f'run {task} (failed before with code 3)' in \
+        answer['deploy_stdout']
+
+
+@pytest.mark.parametrize('broken', ['unhealthy', 'exits'])
+def test_service_with_remove_is_replaced_and_rolled_back(
+        docker_api, deployment, hook_env, broken):
+    """``remove: true`` on a service is never Docker's AutoRemove: the
+    stopped old container survives for the rollback."""
+    add_conf(hook_env, start_timeout=8, start_settle=1)
+    name = f'{deployment}-svc'
+    svc = spec(remove=True)
+    assert apply(deployment, config({name: svc}), hook_env)[1] == 0
+    svc['environment'] = ['V=2']
+    answer, rc = apply(deployment, config({name: svc}), hook_env)
+    assert rc == 0, answer
+    good = docker_api.inspect_container(name)
+    assert good['HostConfig']['AutoRemove'] is False
+    bad = dict(svc, environment=['V=3'])
+    if broken == 'unhealthy':
+        bad['healthcheck'] = {'test': 'false', 'interval': '1s',
+                              'retries': 1}
+    else:
+        bad['command'] = ['sh', '-c', 'echo giving-up; exit 1']
+    answer, rc = apply(deployment, config({name: bad}), hook_env)
+    assert rc != 0, answer
+    assert 'rolled back' in answer['deploy_stderr'], answer
+    now = containers(docker_api, deployment)
+    assert set(now) == {name}
+    assert now[name]['Id'] == good['Id']
+    assert now[name]['State']['Running']
+
+
+# -- kind 3: a missing bind source is an error, not a new directory ----------
+
+def test_missing_bind_source_is_refused(docker_api, deployment, hook_env,
+                                        tmp_path):
+    name = f'{deployment}-app'
+    (tmp_path / 'etc').mkdir()
+    missing = tmp_path / 'etc' / 'app' / 'missing.conf'
+    cfg = config({name: spec(volumes=[f'{missing}:/etc/app.conf:ro'])})
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 2, answer
+    assert (f'step_1.{name}.volumes[0]: Not found: "{missing}"'
+            in answer['deploy_stderr'])
+    assert not (tmp_path / 'etc' / 'app').exists()
+    assert containers(docker_api, deployment) == {}
+
+    # the file exists: the container sees a file
+    missing.parent.mkdir()
+    missing.write_text('key=value\n')
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 0, answer
+    code, out = run_in(docker_api, name, ['cat', '/etc/app.conf'])
+    assert (code, out) == (0, 'key=value\n')
+
+
+def test_bind_sources_are_checked_through_host_root(
+        docker_api, deployment, hook_env, tmp_path):
+    """In the agents container the host's / is at host_root: a source
+    present in the hook's own file system but not under host_root is
+    missing on the host."""
+    root = tmp_path / 'hostroot'
+    root.mkdir()
+    add_conf(hook_env, host_root=str(root))
+    present = tmp_path / 'here.conf'
+    present.write_text('x\n')
+    name = f'{deployment}-app'
+    answer, rc = apply(deployment, config(
+        {name: spec(volumes=[f'{present}:/etc/here.conf:ro'])}), hook_env)
+    assert rc == 2, answer
+    assert f'step_1.{name}.volumes[0]: Not found' in answer['deploy_stderr']
+    assert containers(docker_api, deployment) == {}
+
+
+def test_pod_host_path_without_type_is_left_to_the_engine(
+        docker_api, deployment, hook_env, tmp_path):
+    """Kubernetes rules for Pods: hostPath type "" does not check."""
+    made = tmp_path / 'made-by-docker'
+    pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': deployment},
+           'spec': {'hostNetwork': True,
+                    'volumes': [{'name': 'v', 'hostPath': {
+                        'path': str(made)}}],
+                    'containers': [{
+                        'name': 'c', 'image': helpers.BUSYBOX,
+                        'imagePullPolicy': 'IfNotPresent',
+                        'command': helpers.SLEEP_FOREVER,
+                        'volumeMounts': [{'name': 'v',
+                                          'mountPath': '/v'}]}]}}
+    answer, rc = apply(deployment, pod, hook_env)
+    assert rc == 0, answer
+    assert made.is_dir()
