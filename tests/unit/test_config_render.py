@@ -493,8 +493,8 @@ class _FakeEngine:
 
     def wait(self, name, timeout):
         if self.hang:
-            raise errors.DeploymentFailed(f'{name}: still running after '
-                                          f'{timeout} s')
+            raise errors.EngineTimeout(f'{name}: still running after '
+                                       f'{timeout} s')
         return self.code
 
     def logs(self, name, tail):
