@@ -181,15 +181,20 @@ def _image_drift(c: model.Container, o: model.Observed,
 
 def check_clashes(deployment: str, desired: model.Deployment,
                   observed: Iterable[model.Observed]) -> None:
-    """Raise :class:`errors.ValidationError` when a name we need is taken.
+    """Raise :class:`errors.ValidationError` when a name we need is taken,
+    or a container named by a dependent is not one of ours on this host.
 
     Runs before anything (including config rendering) touches the host.
     """
     by_name = {o.name: o for o in observed}
     errs = errors.ErrorList()
+    defined = {c.name for c in desired.containers}
     for c in desired.containers:
         if c.kind is model.Kind.EXEC:
             continue
+        for field, target in c.depends_on:
+            if target not in defined:
+                _named_container(c, field, target, by_name, errs)
         for name in (c.name, temp_name(c.name)):
             holder = by_name.get(name)
             if holder is not None and not _is_ours(holder, deployment):
@@ -248,20 +253,10 @@ def with_dependency_hashes(desired: model.Deployment,
                     if target in hashes:
                         parts.append(hashes[target])
                         continue
-                    holder = by_name.get(target)
-                    path = f'step_{c.step}.{c.name}.{field}'
-                    if holder is not None and holder.managed and \
-                            holder.container_name == holder.name:
+                    holder = _named_container(c, field, target, by_name,
+                                              errs)
+                    if holder is not None:
                         parts.append(holder.labels.get(model.LABEL_HASH, ''))
-                    elif holder is not None:
-                        errs.forbidden(path, f'{target} belongs to a '
-                                       f'container this tool does not '
-                                       f'manage')
-                    else:
-                        errs.add(path, 'Not found', target,
-                                 'no container of this deployment or '
-                                 'another one managed by '
-                                 'tripleo-docker-hook has this name')
                 text = '\0'.join(parts)
                 c = dataclasses.replace(c, source_hash=hashlib.sha256(
                     text.encode()).hexdigest())
@@ -269,6 +264,26 @@ def with_dependency_hashes(desired: model.Deployment,
             members.append(c)
         steps.append(dataclasses.replace(step, containers=tuple(members)))
     return dataclasses.replace(desired, steps=tuple(steps))
+
+
+def _named_container(c: model.Container, field: str, target: str,
+                     by_name: Mapping[str, model.Observed],
+                     errs: errors.ErrorList) -> Optional[model.Observed]:
+    """The managed container (another deployment's) ``c.<field>`` names;
+    else an error naming the field, and None."""
+    holder = by_name.get(target)
+    path = f'step_{c.step}.{c.name}.{field}'
+    if holder is not None and holder.managed and \
+            holder.container_name == holder.name:
+        return holder
+    if holder is not None:
+        errs.forbidden(path, f'{target} belongs to a container this tool '
+                       f'does not manage')
+    else:
+        errs.add(path, 'Not found', target, 'no container of this '
+                 'deployment or another one managed by tripleo-docker-hook '
+                 'has this name')
+    return None
 
 
 def _stale_dependency(c: model.Container, current: model.Observed,

@@ -386,3 +386,14 @@ def test_removed_task_keeps_its_record():
     changed = compute(deployment(dataclasses.replace(t, source_hash='h2')),
                       [], records={'once': record})
     assert [a.reason for a in changed.actions] == ['definition changed']
+
+
+def test_unknown_dependency_fails_before_anything_changes():
+    """check_clashes runs before config rendering: a dependent naming no
+    managed container fails there."""
+    child = svc('child', pid_mode='container:gone')
+    with pytest.raises(errors.ValidationError, match=r'step_1\.child\.pid: '
+                       'Not found: "gone"'):
+        planning.check_clashes(DEP, deployment(child), [])
+    planning.check_clashes(DEP, deployment(child), [
+        seen(svc('gone'), deployment='other')])
