@@ -139,7 +139,9 @@ class Engine:
                         base_url=self.url, version=self.version,
                         timeout=self.timeout, max_pool_size=32)
                 except docker.errors.DockerException as exc:
-                    raise errors.EngineError(
+                    silent = 'timed out' in str(exc).lower()
+                    raise (errors.EngineTimeout if silent else
+                           errors.EngineUnreachable)(
                         f'cannot reach the Docker engine at {self.url} '
                         f'(docker_api_version={self.version}): '
                         f'{errors.first_line(exc)}') from exc

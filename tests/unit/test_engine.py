@@ -155,6 +155,9 @@ def test_silent_socket_is_a_timeout(tmp_path):
             eng.stop('x', timeout=0)
         with pytest.raises(errors.EngineTimeout, match='still running'):
             eng.wait('x', timeout=0.3)
+        with pytest.raises(errors.EngineTimeout):   # version negotiation
+            engine.Engine(f'unix://{path}', version='auto',
+                          timeout=0.3).list_containers()
     finally:
         server.close()
 
