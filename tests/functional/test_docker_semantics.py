@@ -52,6 +52,9 @@ class SocketProxy:
 
     def __init__(self, path):
         self.path = path
+        #: requests whose first line contains this are swallowed (never
+        #: answered): an engine that hangs on that call.
+        self.stall = b''
         self.sent = []          # one bytearray per connection
         self.lock = threading.Lock()
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -78,8 +81,7 @@ class SocketProxy:
                                                       None),
                              daemon=True).start()
 
-    @staticmethod
-    def _pump(src, dst, record):
+    def _pump(self, src, dst, record):
         try:
             while True:
                 data = src.recv(65536)
@@ -87,6 +89,9 @@ class SocketProxy:
                     break
                 if record is not None:
                     record.extend(data)
+                    first = data.split(b'\r\n', 1)[0]
+                    if self.stall and self.stall in first:
+                        continue
                 dst.sendall(data)
         except OSError:
             pass
@@ -214,6 +219,31 @@ def test_grace_period_longer_than_the_client_timeout(docker_api, deployment,
                        action='DELETE')
     assert rc == 0, answer
     assert containers(docker_api, deployment) == {}
+
+
+def test_stop_timeout_rolls_the_replace_back(docker_api, deployment,
+                                             hook_env, proxy):
+    """An engine that never answers the stop of the old container: the
+    client gives up after the container's stop timeout + docker_timeout
+    with a typed timeout, and the replace is rolled back (it used to leave
+    ``<name>.tdh-new`` behind, with no rollback)."""
+    add_conf(hook_env, docker_timeout=3)
+    name = f'{deployment}-svc'
+    svc = spec(stop_grace_period=1)
+    env = dict(hook_env, DOCKER_HOST=f'unix://{proxy.path}')
+    assert apply(deployment, config({name: svc}), env)[1] == 0
+    old = docker_api.inspect_container(name)
+    svc['environment'] = ['V=2']
+    proxy.stall = f'/containers/{old["Id"]}/stop'.encode()
+    answer, rc = apply(deployment, config({name: svc}), env)
+    assert rc != 0, answer
+    err = answer['deploy_stderr']
+    assert 'no answer from the Docker engine within the client timeout' \
+        in err, err
+    assert 'rolled back, the previous container is running again' in err
+    now = containers(docker_api, deployment)
+    assert set(now) == {name}
+    assert now[name]['Id'] == old['Id'] and now[name]['State']['Running']
 
 
 def run_in(api, name, command):
