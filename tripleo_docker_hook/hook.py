@@ -42,43 +42,64 @@ class DeferredOsloLog(logging.Handler):
     no record is dropped that oslo.log would have written.
     """
 
-    def __init__(self, conf, masking: logging.Filter):
+    def __init__(self, conf, masking: logging.Filter, report=None):
         super().__init__(logging.DEBUG)
         self.conf = conf
         self.masking = masking
+        self.report = report
         self.targets = None
-        self.setup_lock = __import__('threading').Lock()
+        self.setup_lock = __import__('threading').RLock()
+        #: records logged while oslo.log sets itself up (warnings it
+        #: raises): written once it is ready
+        self.pending = None
 
     def setup(self) -> None:
         with self.setup_lock:
-            if self.targets is not None:
+            if self.targets is not None or self.pending is not None:
                 return
+            self.pending = []
             root = logging.getLogger()
             ours = list(root.handlers)
-            conf = self.conf
-            if hasattr(conf, 'real'):  # a confcache.Snapshot
-                conf = conf.real()
-            from oslo_log import log as oslo_logging
-            oslo_logging.set_defaults(
-                default_log_levels=oslo_logging.get_default_log_levels() +
-                EXTRA_LOG_LEVELS)
-            if not conf.log_file and not conf.use_journal:
-                conf.set_override('use_stderr', True)
-            oslo_logging.setup(conf, 'tripleo-docker-hook')
-            targets = [h for h in root.handlers if h not in ours]
-            for handler in targets:
-                handler.addFilter(self.masking)
-            # oslo.log replaced root's handlers: put ours back, in place
-            # (the list may be being iterated by this very record).
-            root.handlers[:] = ours
-            self.targets = targets
+            targets = []
+            try:
+                conf = self.conf
+                if hasattr(conf, 'real'):  # a confcache.Snapshot
+                    conf = conf.real()
+                from oslo_log import log as oslo_logging
+                oslo_logging.set_defaults(
+                    default_log_levels=oslo_logging.get_default_log_levels()
+                    + EXTRA_LOG_LEVELS)
+                if not conf.log_file and not conf.use_journal:
+                    conf.set_override('use_stderr', True)
+                oslo_logging.setup(conf, 'tripleo-docker-hook')
+                targets = [h for h in root.handlers if h not in ours]
+                for handler in targets:
+                    handler.addFilter(self.masking)
+            except Exception as exc:  # never fail a run for its log
+                if self.report is not None:
+                    self.report.error(
+                        'WARNING: the operator log could not be set up: '
+                        f'{type(exc).__name__}: {errors.first_line(exc)}')
+            finally:
+                # oslo.log replaced root's handlers: put ours back, in
+                # place (the list may be being iterated by this record).
+                root.handlers[:] = ours
+                self.targets = targets
+            pending, self.pending = self.pending, None
+            for record in pending:
+                self._forward(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.targets is None:
+            if self.pending is not None:  # logged by oslo.log's set-up
+                self.pending.append(record)
+                return
             self.setup()
-            if not logging.getLogger(record.name).isEnabledFor(
-                    record.levelno):
-                return  # oslo.log's per-logger levels now say no
+        self._forward(record)
+
+    def _forward(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger(record.name).isEnabledFor(record.levelno):
+            return  # oslo.log's per-logger levels say no
         for handler in self.targets:
             if record.levelno >= handler.level:
                 handler.handle(record)
@@ -100,7 +121,7 @@ def _setup_logging(conf, masker: Masker, report: Report) -> None:
     handler = ReportHandler(report)
     handler.addFilter(masking)
     root.addHandler(handler)
-    deferred = DeferredOsloLog(conf, masking)
+    deferred = DeferredOsloLog(conf, masking, report)
     root.addHandler(deferred)
     if conf.log_config_append:
         deferred.setup()  # a logging config file decides levels itself

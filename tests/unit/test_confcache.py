@@ -179,3 +179,29 @@ def test_noop_logging_imports_no_oslo_and_first_record_sets_it_up(env):
     assert 's3cret' not in proc.stderr
     assert 'a no-op' not in proc.stderr
     assert sum('a warning' in x for x in proc.stderr.splitlines()) == 1
+
+
+BROKEN_LOG = textwrap.dedent('''
+    import logging
+    from tripleo_docker_hook import confcache, hook
+    from tripleo_docker_hook.masking import Masker
+    from tripleo_docker_hook.report import Report
+    conf = confcache.load_options([])
+    masker = Masker()
+    report = Report(masker)
+    hook._setup_logging(conf, masker, report)
+    logging.getLogger('tripleo_docker_hook.deploy').info('first')
+    logging.getLogger('tripleo_docker_hook.deploy').warning('second')
+    print(report.answer()['deploy_stderr'])
+''')
+
+
+def test_operator_log_that_cannot_be_set_up_is_reported(env, tmp_path):
+    conf, cache = env
+    conf.write_text(f'[DEFAULT]\nlog_file = {tmp_path}/missing/dir/x.log\n')
+    proc = subprocess.run([sys.executable, '-c', BROKEN_LOG], text=True,
+                          capture_output=True, timeout=60,
+                          env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert 'the operator log could not be set up' in proc.stdout
+    assert 'second' in proc.stdout  # the report still gets warnings
