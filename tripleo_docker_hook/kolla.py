@@ -10,10 +10,12 @@ ever written outside the directories the operator configured.
 """
 
 import dataclasses
+import errno
 import json
 import os
 import posixpath
 import re
+import stat
 import uuid
 from typing import Any, Dict, Optional
 
@@ -177,9 +179,15 @@ def _write_new(dfd: int, name: str, content: bytes, mode: int) -> None:
 
 
 def _read(dfd: int, name: str) -> Optional[bytes]:
+    """A regular file's first MiB, None if missing.  Anything else at the
+    name (a symlink, a directory, a FIFO that would block the hook
+    forever, a device) raises :class:`errors.DeploymentFailed`."""
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=dfd)
+        info = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, 'not a regular file')
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
+                     os.O_CLOEXEC, dir_fd=dfd)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -187,6 +195,10 @@ def _read(dfd: int, name: str) -> Optional[bytes]:
             f'Kolla file {name}: {exc.strerror}: refusing to replace it'
         ) from exc
     with os.fdopen(fd, 'rb') as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise errors.DeploymentFailed(
+                f'Kolla file {name}: not a regular file: refusing to '
+                'replace it')
         return f.read(1 << 20)
 
 

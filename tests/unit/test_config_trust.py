@@ -352,3 +352,37 @@ def test_render_pins_publishes_and_undoes(tmp_path):
     with open(os.path.join(kcd, 'v.json')) as f:
         assert '"one"' in f.read()
     assert not [n for n in os.listdir(kcd) if '.tdh-' in n]
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'directory', 'symlink'])
+def test_kolla_file_that_is_not_a_regular_file(tmp_path, kind):
+    """Something else at a Kolla file's path (planted by a container that
+    mounts the directory rw): refused at once; a FIFO used to block the
+    hook forever in open(), holding the host lock."""
+    import threading
+    kcd = tmp_path / 'kolla'
+    kcd.mkdir()
+    target = kcd / 'svc.json'
+    if kind == 'fifo':
+        os.mkfifo(target)
+    elif kind == 'directory':
+        target.mkdir()
+    else:
+        target.symlink_to(tmp_path / 'elsewhere.json')
+    result = {}
+
+    def run():
+        for call in (lambda: kolla.read(str(kcd), str(target)),
+                     lambda: kolla.stage(str(kcd), str(target), b'{}')):
+            try:
+                call()
+            except errors.DeploymentFailed as exc:
+                result.setdefault('errors', []).append(str(exc))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), 'blocked on the Kolla file'
+    assert len(result['errors']) == 2, result
+    assert all('refusing to replace it' in e for e in result['errors'])
+    assert not (tmp_path / 'elsewhere.json').exists()
