@@ -35,17 +35,6 @@ COMPUTE = ('nova_compute_bootstrap', 'nova_libvirt', 'nova_compute')
 TIMEOUT_MIN = '10'          # every stack action fails after this (pitfall 2)
 WAIT = 420                  # seconds the test waits for one stack action
 
-#: Issue 10 (a failed update must also roll back the config volume it
-#: published) is not merged yet: until it is, the TWO config checks that
-#: depend on it (the rolled-back nova_compute serves its old config; after
-#: the recovery it serves the recovered one) are reported as XFAIL at the
-#: end, with what was served, when the rolled-back one served the new
-#: config; every other assertion still fails the test.
-#: TDH_E2E_CONFIG_ROLLBACK_STRICT=1 makes them plain assertions; drop the
-#: xfail once issue 10 is merged (then they pass and no XFAIL shows).
-CONFIG_ROLLBACK_STRICT = os.environ.get(
-    'TDH_E2E_CONFIG_ROLLBACK_STRICT', '') == '1'
-
 
 def free_port():
     with socket.socket() as s:
@@ -259,11 +248,11 @@ def test_compute_stack_lifecycle(cloud, docker_api, make_node, stacks,
         'Healthcheck'))
     assert {n: c['Id'] for n, c in now.items()} == \
         {n: i for n, i in after.items() if n in COMPUTE}
-    # ... and its config: what it serves is the config it ran with
-    # (issue 10: see CONFIG_ROLLBACK_STRICT).
+    # ... and its config: it serves the config it ran with, not the
+    # failed update's (issue 10: a failed apply publishes the previous
+    # config again and containers bind their own generation).
     rolled_back_conf = served(port, 'nova/nova.conf')
-    if CONFIG_ROLLBACK_STRICT:
-        assert 'debug = False' in rolled_back_conf, rolled_back_conf
+    assert 'debug = False' in rolled_back_conf, rolled_back_conf
 
     with phases('3 update back to the good parameters -> UPDATE_COMPLETE'):
         since = cloud.stack(ident).get('updated_time')
@@ -282,13 +271,10 @@ def test_compute_stack_lifecycle(cloud, docker_api, make_node, stacks,
     with open(rendered) as f:
         conf = f.read()
     assert 'debug = False' in conf
-    # Without issue 10 the restored container runs on the failed update's
-    # config, and the recovery (same definition, same config hash as the
-    # container's label) keeps it: the drift outlives the recovery.
-    recovered_conf = served(port, 'nova/nova.conf')
-    issue_10 = 'debug = False' not in rolled_back_conf
-    if CONFIG_ROLLBACK_STRICT or not issue_10:
-        assert recovered_conf == conf
+    # Before issue 10 the restored container ran on the failed update's
+    # config and the recovery (same definition and config hash as the
+    # container's labels) kept it there.
+    assert served(port, 'nova/nova.conf') == conf
     assert len(runs.read_text().splitlines()) == 1
     outputs.collect(ident, ['compute_deployment', 'virtlogd_deployment'])
     outputs.assert_clean()
@@ -312,13 +298,6 @@ def test_compute_stack_lifecycle(cloud, docker_api, make_node, stacks,
     assert 'nova_compute' in log and 'no longer in' in log, log[-4000:]
     assert docker_api.inspect_container(foreign)['State']['Running']
     assert os.path.isfile(rendered)   # host data is never removed
-
-    if issue_10:
-        pytest.xfail(
-            'issue 10 pending: after the failed update the rolled-back '
-            'nova_compute served the failed update\'s config ('
-            + rolled_back_conf.replace('\n', ' | ') + '), and after the '
-            'recovery still ' + recovered_conf.replace('\n', ' | '))
 
 
 def test_templates_validate(cloud):
