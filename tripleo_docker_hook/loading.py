@@ -8,9 +8,12 @@ key appear twice with the last value silently winning (``image`` given
 twice deploys the second).  Everything here finishes in time and memory
 proportional to the *text*, never to an expansion of it:
 
-* YAML aliases are refused unless they name a scalar (a scalar alias cannot
-  grow anything); the composed node graph is checked before it is
-  constructed, so nothing is ever expanded;
+* YAML aliases are refused unless they name a scalar, and the scalars a
+  document holds, each alias counted again, are at most
+  :data:`MAX_EXPANDED_BYTES` (3000 aliases of one 4 MiB string are a 4 MiB
+  document but 12 GB once serialised for the config hash or the Docker
+  API); the composed node graph is checked before it is constructed, so
+  nothing is ever expanded;
 * nesting deeper than :data:`MAX_DEPTH` and more than :data:`MAX_NODES`
   values are refused;
 * a key given twice in one mapping is a ``Duplicate value`` error naming
@@ -31,6 +34,9 @@ from tripleo_docker_hook import errors
 MAX_DEPTH = 100
 #: Most values (scalars and containers) in one document.
 MAX_NODES = 2_000_000
+#: Most characters of all scalars of a YAML document with every alias
+#: expanded: the largest document the hook reads (32 MiB).
+MAX_EXPANDED_BYTES = 32 * 1024 * 1024
 
 
 class _Dups(dict):
@@ -160,8 +166,15 @@ def _check_node(root, path: str) -> List[errors.FieldError]:
     errs = errors.ErrorList()
     seen = set()
     aliased = False
+    expanded = 0
     for node, where, depth, stack in _walk(root, path, errs):
         if isinstance(node, yaml.ScalarNode):
+            expanded += len(node.value)
+            if expanded > MAX_EXPANDED_BYTES:
+                errs.add(where, 'Too long', detail=f'the YAML document '
+                         f'holds more than {MAX_EXPANDED_BYTES} characters '
+                         f'once its aliases are expanded')
+                break
             continue
         if id(node) in seen:
             if aliased:   # one error per document is enough

@@ -154,6 +154,11 @@ case('yaml-alias-bomb-environment', doc(
     f'  environment: *a8\n'), '_lol.a1[0]')
 case('yaml-alias-recursive', doc(
     f'svc:\n  image: {IMAGE}\n  _loop: &l [*l]\n'), 'svc._loop')
+# Aliases of a scalar: 30000 of one 64 KiB string expand to 1.9 GB.
+case('yaml-alias-bomb-scalar', doc(
+    f'_a: &a "{"x" * (64 << 10)}"\nsvc:\n  image: {IMAGE}\n'
+    f'  net: host\n  command: [' + ', '.join(['*a'] * 30000) + ']\n'),
+    'svc.command[')
 case('yaml-alias-merge-key', doc(
     f'_base: &b {{image: {IMAGE}, net: host}}\nsvc:\n  <<: *b\n'), 'svc')
 case('yaml-nested-10000', doc('svc: ' + '[' * 10000 + ']' * 10000),

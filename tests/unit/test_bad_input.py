@@ -58,6 +58,25 @@ def test_scalar_alias_is_fine():
     assert {c.image for c in d.containers} == {'busybox'}
 
 
+def test_scalar_alias_bomb_is_refused_before_expansion():
+    """Aliases of a scalar expanding past 32 MiB are refused (3000 of one
+    4 MiB string, a 4 MiB document, were 12 GB once serialised for the
+    config hash: a MemoryError; the corpus runs a 1.9 GB one under
+    rlimits)."""
+    import tracemalloc
+    config = (f'_a: &a "{"x" * (1 << 20)}"\nsvc:\n  image: busybox\n'
+              '  command: [' + ', '.join(['*a'] * 40) + ']\n')
+    tracemalloc.start()
+    try:
+        errs = _errors(config)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(errs) == 1 and errs[0].startswith('svc.command['), errs
+    assert 'once its aliases are expanded' in errs[0]
+    assert peak < 100 << 20
+
+
 @pytest.mark.parametrize('text,path', [
     ('svc:\n  image: a\n  image: b\n', 'svc.image'),
     ('step_1:\n  svc: {image: a}\n  svc: {image: b}\n', 'step_1.svc'),
