@@ -34,6 +34,7 @@ import errno
 import os
 import posixpath
 import re
+import stat
 import time
 import uuid
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -118,23 +119,47 @@ def is_own_gen(config_data_dir: str, path: str, volume: str) -> bool:
 
 
 def current_dir(config_data_dir: str, volume: str) -> Optional[str]:
-    """The directory now published for ``volume`` (None if none)."""
+    """The directory now published for ``volume`` (None if none, or if
+    it resolves outside ``config_data_dir``: a planted ``<volume> -> /``
+    made the hook hash the whole host, ``/proc/kcore`` included)."""
     path = volume_path(config_data_dir, volume)
     if os.path.isdir(path):
-        return os.path.realpath(path)
+        real = os.path.realpath(path)
+        if safefs.resolved_inside(config_data_dir, real):
+            return real
     return None
+
+
+#: Largest ``<volume>.md5sum`` read (a hash and a newline).
+MAX_MD5_FILE = 4096
+
+
+def _read_md5_file(path: str) -> Optional[str]:
+    """A ``.md5sum`` file's text; None if missing.  Only a regular file
+    (not a symlink, FIFO or device: ``-> /dev/zero`` grew memory without
+    end) and at most :data:`MAX_MD5_FILE` bytes of it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
+                     os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+        raise
+    with os.fdopen(fd, 'rb') as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return f.read(MAX_MD5_FILE).decode('utf-8', 'replace')
 
 
 def read_hash(config_data_dir: str, volume: str,
               exclude: Sequence[str] = ()) -> Optional[str]:
     """The published hash: the ``.md5sum`` file, else computed."""
-    try:
-        with open(md5_path(config_data_dir, volume)) as f:
-            value = f.read().split()
-        if value:
-            return value[0]
-    except FileNotFoundError:
-        pass
+    value = (_read_md5_file(md5_path(config_data_dir, volume)) or
+             '').split()
+    if value:
+        return value[0]
     current = current_dir(config_data_dir, volume)
     return confighash.tree_hash(current, exclude) if current else None
 
@@ -213,11 +238,7 @@ def unstage(config_data_dir: str, staged: Staged) -> None:
 
 
 def _read_md5(config_data_dir: str, volume: str) -> Optional[str]:
-    try:
-        with open(md5_path(config_data_dir, volume)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
+    return _read_md5_file(md5_path(config_data_dir, volume))
 
 
 def publish(config_data_dir: str, staged: Staged) -> List[str]:

@@ -386,3 +386,39 @@ def test_kolla_file_that_is_not_a_regular_file(tmp_path, kind):
     assert len(result['errors']) == 2, result
     assert all('refusing to replace it' in e for e in result['errors'])
     assert not (tmp_path / 'elsewhere.json').exists()
+
+
+def test_planted_volume_link_and_md5_file_are_not_followed(tmp_path):
+    """``config_data_dir/<volume>`` planted as a link out of the directory
+    (``-> /``: the hook hashed the whole host, /proc/kcore included) and a
+    ``.md5sum`` that is a link to /dev/zero (memory grew without end) or
+    a FIFO (blocked forever): neither is read."""
+    import threading
+    cdd = tmp_path / 'cdd'
+    cdd.mkdir()
+    outside = tmp_path / 'outside'
+    (outside / 'etc').mkdir(parents=True)
+    (outside / 'etc' / 'secret').write_text('host data')
+    (cdd / 'evil').symlink_to(outside)
+    os.mkfifo(outside / 'pipe')   # like /dev/zero, without the memory
+    (cdd / 'evil.md5sum').symlink_to(outside / 'pipe')
+    os.mkfifo(cdd / 'fifo.md5sum')
+    (cdd / 'fifo').mkdir()
+    result = {}
+
+    def run():
+        result['evil'] = puppet.read_hash(str(cdd), 'evil')
+        result['current'] = puppet.current_dir(str(cdd), 'evil')
+        result['fifo'] = puppet.read_hash(str(cdd), 'fifo')
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), 'blocked reading a planted file'
+    assert result['evil'] is None and result['current'] is None
+    # the real (empty) directory inside config_data_dir is still hashed
+    assert result['fifo'] == confighash.tree_hash(str(cdd / 'fifo'))
+    # a regular .md5sum inside is read as before
+    (cdd / 'fifo.md5sum').unlink()
+    (cdd / 'fifo.md5sum').write_text('abc123\n')
+    assert puppet.read_hash(str(cdd), 'fifo') == 'abc123'
