@@ -177,14 +177,18 @@ class Engine:
             return errors.EngineTimeout(
                 f'{what}: no answer from the Docker engine within the '
                 f'client timeout ({errors.first_line(exc)})')
-        if isinstance(exc, (requests.exceptions.ConnectionError,
-                            OSError)) or (
+        if isinstance(exc, requests.exceptions.ConnectionError) or (
+                isinstance(exc, OSError) and not isinstance(
+                    exc, requests.exceptions.RequestException)) or (
                 isinstance(exc, docker_errors.DockerException) and
                 'connection' in str(exc).lower()):
             return errors.EngineUnreachable(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
                 f'{errors.first_line(exc)}')
-        if isinstance(exc, docker_errors.DockerException):
+        if isinstance(exc, (docker_errors.DockerException,
+                            requests.exceptions.RequestException,
+                            ValueError)):
+            # a malformed answer
             return errors.EngineFailed(f'{what}: {errors.first_line(exc)}')
         return exc
 
@@ -325,15 +329,35 @@ class Engine:
         return retrying(self._pull_once, ref)
 
     def _pull_once(self, ref: str) -> str:
+        """One ``POST /images/create``, as docker-py's ``pull`` sends it
+        (with the same registry auth header), but with a client timeout:
+        docker-py waits forever.  The timeout bounds the silence between
+        two progress messages (``docker_timeout``), not the whole pull, so
+        a large image is never cut short and a hung registry is."""
+        from docker import auth
         repo, tag = _split_ref(ref)
-        output = self._call(f'pull {ref}', 'pull', repo, tag=tag)
-        # A failure after the stream started arrives as an "error" line
+        client = self.client
+        what = f'pull {ref}'
+        try:
+            headers = {}
+            header = auth.get_config_header(
+                client, auth.resolve_repository_name(repo)[0])
+            if header:
+                headers['X-Registry-Auth'] = header
+            res = client._post(client._url('/images/create'),
+                               params={'fromImage': repo, 'tag': tag},
+                               headers=headers, stream=True,
+                               timeout=self.timeout)
+            client._raise_for_status(res)
+            progress = list(client._stream_helper(res, decode=True))
+        except Exception as exc:
+            typed = self._typed(what, exc)
+            if typed is exc:
+                raise
+            raise typed from exc
+        # A failure after the stream started arrives as an "error" item
         # of a 200 answer.
-        for line in reversed(str(output or '').splitlines()):
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue
+        for item in reversed(progress):
             if isinstance(item, dict) and item.get('error'):
                 raise errors.EngineFailed(f'pull {ref}: {item["error"]}')
         image = self.image_id(ref)

@@ -155,6 +155,8 @@ def test_silent_socket_is_a_timeout(tmp_path):
             eng.stop('x', timeout=0)
         with pytest.raises(errors.EngineTimeout, match='still running'):
             eng.wait('x', timeout=0.3)
+        with pytest.raises(errors.EngineTimeout):   # docker-py waits forever
+            eng.pull('tdh/busybox:latest')
         with pytest.raises(errors.EngineTimeout):   # version negotiation
             engine.Engine(f'unix://{path}', version='auto',
                           timeout=0.3).list_containers()
@@ -234,3 +236,47 @@ def test_public_methods_document_args_returns_raises():
             continue
         doc = inspect.getdoc(func) or ''
         assert 'Raises:' in doc, name
+
+
+def test_pull_error_inside_a_200_stream_is_typed(tmp_path):
+    """The daemon reports a failure after the pull started as an "error"
+    item of its progress stream, with status 200."""
+    import http.server
+    import socketserver
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+
+        def do_POST(self):
+            body = (b'{"status":"Pulling from tdh/busybox"}\r\n'
+                    b'{"errorDetail":{"message":"unexpected EOF"},'
+                    b'"error":"unexpected EOF"}\r\n')
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Transfer-Encoding', 'chunked')
+            self.end_headers()
+            for line in body.splitlines(keepends=True):
+                self.wfile.write(b'%x\r\n%s\r\n' % (len(line), line))
+            self.wfile.write(b'0\r\n\r\n')
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+        def get_request(self):
+            conn, _ = super().get_request()
+            return conn, ('local', 0)
+
+    path = str(tmp_path / 'engine.sock')
+    server = Server(path, Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        eng = engine.Engine(f'unix://{path}', timeout=5)
+        with pytest.raises(errors.EngineFailed, match='unexpected EOF'):
+            eng.pull('tdh/busybox:latest')
+    finally:
+        server.shutdown()
+        server.server_close()
