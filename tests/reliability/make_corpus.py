@@ -266,6 +266,19 @@ case('dc-secret-in-long-value', doc(svc(
     net='n' * 120 + SIGNAL_URL)), 'svc.net')
 case('dc-secret-escaped-straddles-cut', doc(task(
     exit_codes=['i' * 175, PASSWORD])), 'step_1.job.exit_codes')
+# NUL passed validation in argv, environment and bind sources, then failed
+# at create or start, after earlier containers had changed.
+case('dc-env-value-nul', doc(svc(environment={'A': 'x\x00y'})),
+     'svc.environment.A')
+case('dc-env-key-nul', doc(svc(environment={'A\x00B': 'x'})),
+     'svc.environment.A\\u0000B')
+case('dc-command-nul', doc(svc(command=['sh', '-c', 'a\x00b'])),
+     'svc.command[2]')
+case('dc-volume-nul', doc(svc(volumes=['/tmp/a\x00b:/x'])), 'svc.volumes[0]')
+case('pod-env-nul', doc(pod(container={'env': [
+    {'name': 'A', 'value': 'x\x00y'}]})), 'spec.containers[0].env[0].value')
+case('pod-args-nul', doc(pod(container={'args': ['a\x00b']})),
+     'spec.containers[0].args[0]')
 case('dc-duration-long-string', doc(svc(stop_grace_period='1s' * 500)),
      'svc.stop_grace_period')
 

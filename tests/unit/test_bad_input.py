@@ -393,3 +393,33 @@ def test_offline_validate_and_plan_mask(tmp_path, capsys):
     assert status == 2
     assert 'svc.user' in text and 'Sëcret' not in text and \
         'S\\u00ebcret' not in text
+
+
+@pytest.mark.parametrize('config, path', [
+    ({'svc': {'image': 'busybox', 'environment': {'A': 'x\x00y'}}},
+     'svc.environment.A'),
+    ({'svc': {'image': 'busybox', 'environment': ['A=x\x00y']}},
+     'svc.environment[0]'),
+    ({'svc': {'image': 'busybox', 'command': ['sh', '-c', 'a\x00b']}},
+     'svc.command[2]'),
+    ({'svc': {'image': 'busybox', 'volumes': ['/tmp/a\x00b:/x']}},
+     'svc.volumes[0]'),
+    ({'svc': {'image': 'busybox', 'labels': {'k': 'v\x00'}}},
+     'svc.labels.k'),
+    ('svc:\n  image: busybox\n  user: "root\\0"\n', 'svc.user'),
+    ('---\nsvc: {image: busybox}\n---\nb: {image: busybox, '
+     'command: "a\\0"}\n', 'documents[1].b.command'),
+])
+def test_nul_anywhere_is_refused_with_its_path(config, path):
+    """No value Docker or the kernel takes can hold NUL: refused at
+    validation, not at create or start after other containers changed."""
+    errs = _errors(config)
+    assert errs[0].startswith(f'{path}: Invalid value: '), errs
+    assert errs[0].endswith('must not contain NUL')
+
+
+def test_nul_in_a_key_is_escaped_in_the_path():
+    errs = _errors({'svc': {'image': 'busybox',
+                            'environment': {'A\x00B': 'x'}}})
+    assert errs[0].startswith('svc.environment.A\\u0000B: ')
+    assert '\x00' not in '\n'.join(errs)

@@ -36,6 +36,45 @@ class _Loaded:
 
 
 def _load(config: Any, errs: errors.ErrorList) -> _Loaded:
+    loaded = _load_docs(config, errs)
+    _refuse_nul(loaded, errs)
+    return loaded
+
+
+#: Most NUL errors reported (one names the kind; more are noise).
+_MAX_NUL_ERRORS = 10
+
+
+def _refuse_nul(loaded: _Loaded, errs: errors.ErrorList) -> None:
+    """A NUL character anywhere in the definitions is an error naming its
+    path: no value Docker or the kernel takes (argv, environment, paths,
+    labels, file content) can hold one, and it passed validation only to
+    fail at create or start, after earlier containers had changed."""
+    from tripleo_docker_hook import loading
+    found = 0
+    stack = [(doc, loading.join('documents', i) if loaded.multi else '')
+             for i, doc in reversed(list(enumerate(loaded.docs)))]
+    while stack and found < _MAX_NUL_ERRORS:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            if '\x00' in node:
+                found += 1
+                errs.invalid(where or 'config', node, 'must not contain NUL')
+        elif isinstance(node, Mapping):
+            for key, value in reversed(list(node.items())):
+                if isinstance(key, str) and '\x00' in key:
+                    found += 1
+                    errs.invalid(loading.join(where, key.replace(
+                        '\x00', '\\u0000')), key, 'must not contain NUL')
+                    continue
+                path = loading.join(where, key)
+                stack.append((value, path))
+        elif isinstance(node, list):
+            stack.extend((value, loading.join(where, i)) for i, value in
+                         reversed(list(enumerate(node))))
+
+
+def _load_docs(config: Any, errs: errors.ErrorList) -> _Loaded:
     if isinstance(config, bytes):
         try:
             config = config.decode('utf-8')
