@@ -279,6 +279,11 @@ case('pod-env-nul', doc(pod(container={'env': [
     {'name': 'A', 'value': 'x\x00y'}]})), 'spec.containers[0].env[0].value')
 case('pod-args-nul', doc(pod(container={'args': ['a\x00b']})),
      'spec.containers[0].args[0]')
+# Regular expressions that backtracked: an image of 60 letters and a "!"
+# (exponential), a 200 KB "--passpass...!" command word (quadratic: minutes).
+case('dc-image-redos', doc(svc(image='a' * 60 + '!')), 'svc.image')
+case('dc-command-option-redos', doc(svc(
+    net='bridge', command=['--' + 'pass' * 50000 + '!', 'x'])), 'svc.net')
 case('dc-duration-long-string', doc(svc(stop_grace_period='1s' * 500)),
      'svc.stop_grace_period')
 

@@ -423,3 +423,42 @@ def test_nul_in_a_key_is_escaped_in_the_path():
                             'environment': {'A\x00B': 'x'}}})
     assert errs[0].startswith('svc.environment.A\\u0000B: ')
     assert '\x00' not in '\n'.join(errs)
+
+
+# -- regular expressions run in linear time ----------------------------------
+def _within(seconds, code):
+    """Run ``code`` in a fresh interpreter; fail (not hang) if it takes
+    longer than ``seconds`` (a backtracking ``re`` call holds the GIL, so
+    a thread could not be timed out)."""
+    import subprocess
+    import sys
+    try:
+        proc = subprocess.run([sys.executable, '-c', code], timeout=seconds,
+                              capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f'still running after {seconds} s')
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_image_reference_check_is_linear():
+    """The reference grammar's ``[-]*`` separator made ``(a+)+`` of it in
+    Python: 26 letters and a ``!`` took 6 s, 40 would take hours."""
+    out = _within(10, 'from tripleo_docker_hook.definitions import common\n'
+                      'print(common.IMAGE_REF.match("a" * 200 + "!"))')
+    assert out.strip() == 'None'
+    d = definitions.parse({'svc': {'image': 'reg.example:5000/a--b__c.d/e'
+                                            ':tag@sha256:' + '0' * 64}})
+    assert d.containers[0].image.startswith('reg.example:5000/a--b__c.d/e')
+
+
+def test_secret_option_scan_is_linear():
+    """A command word of 4 MiB (``--passpass...!``): the option pattern
+    backtracked quadratically (64 KiB took 7 s)."""
+    from tripleo_docker_hook import masking
+    out = _within(10, 'from tripleo_docker_hook import masking\n'
+                      'print(masking.argv_secrets(["--" + "pass" * (1 << 20)'
+                      ' + "!", "x"]))')
+    assert out.strip() == '[]'
+    assert masking.argv_secrets(['--db-password', 'pw1', '--token=t2']) == \
+        ['pw1', 't2']

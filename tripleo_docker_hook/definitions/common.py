@@ -23,8 +23,13 @@ VOLUME_NAME = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]+$')
 PORT_NAME = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
 CAPABILITY = re.compile(r'^[A-Z][A-Z0-9_]*$')
 
-# docker/distribution reference grammar (reference/regexp.go).
-_COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*'
+# docker/distribution reference grammar (reference/regexp.go), written so
+# that Python's backtracking engine runs in linear time: Go's RE2 does
+# whatever the pattern, but the grammar's ``[-]*`` separator may be empty,
+# making ``[a-z0-9]+(?:[-]*[a-z0-9]+)*`` an exponential ``(a+)+`` here (an
+# ``image`` of 40 letters and a ``!`` took hours).  ``-+`` accepts the
+# same names.
+_COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
 _DOMAIN_PART = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
 _DOMAIN = (rf'(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:]+\])'
            r'(?::[0-9]+)?')
