@@ -149,13 +149,16 @@ def check(deployment: model.Deployment, host_root: str = '/',
     out: List[errors.FieldError] = missing_sources(deployment, host_root,
                                                    rendered)
     seen: Dict[Tuple[str, str], bool] = {}
+    created = [m.volume_root for _, m in _mounts(deployment)
+               if m.host_path_type == 'DirectoryOrCreate']
     for c, m in _mounts(deployment):
         root = m.volume_root
         key = (c.pod or c.name, root)
         if key not in seen:
             seen[key] = True
             message = type_error(root, m.host_path_type, may_create=True,
-                                 host_root=host_root)
+                                 host_root=host_root) or \
+                _parent_error(root, m.host_path_type, created, host_root)
             if message:
                 out.append(errors.FieldError(_where(c, m), 'Invalid value',
                                              root, message))
@@ -168,6 +171,22 @@ def check(deployment: model.Deployment, host_root: str = '/',
                 f'subPath {m.sub_path} resolves outside the volume {root}',
                 container=c.name))
     return out
+
+
+def _parent_error(path: str, host_path_type: str, created: List[str],
+                  host_root: str) -> str:
+    """``FileOrCreate`` makes the file, not its directory (kubelet): a
+    missing parent that no ``DirectoryOrCreate`` of the deployment makes
+    is refused now, not when the container is reached (after earlier
+    steps changed the host)."""
+    if host_path_type != 'FileOrCreate' or \
+            os.path.lexists(on_host(path, host_root)):
+        return ''
+    parent = os.path.dirname(path.rstrip('/')) or '/'
+    if os.path.isdir(on_host(parent, host_root)) or _under(parent, created):
+        return ''
+    return (f"hostPath {path}: its directory {parent} doesn't exist "
+            f"(FileOrCreate creates the file only)")
 
 
 @dataclasses.dataclass(frozen=True)

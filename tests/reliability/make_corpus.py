@@ -284,6 +284,13 @@ case('pod-args-nul', doc(pod(container={'args': ['a\x00b']})),
 case('dc-image-redos', doc(svc(image='a' * 60 + '!')), 'svc.image')
 case('dc-command-option-redos', doc(svc(
     net='bridge', command=['--' + 'pass' * 50000 + '!', 'x'])), 'svc.net')
+# FileOrCreate below a missing directory passed the check and failed when
+# the container was reached, after earlier steps had changed the host.
+case('pod-file-or-create-no-parent', doc(pod(
+    spec={'volumes': [{'name': 'f', 'hostPath': {
+        'path': '/nonexistent-tdh-corpus/f', 'type': 'FileOrCreate'}}]},
+    container={'volumeMounts': [{'name': 'f', 'mountPath': '/f'}]})),
+    'p.spec.volumes[f].hostPath.path')
 case('dc-duration-long-string', doc(svc(stop_grace_period='1s' * 500)),
      'svc.stop_grace_period')
 

@@ -96,10 +96,32 @@ def test_or_create_is_not_an_error_and_prepare_creates(tmp_path):
     dep = deployment(f, 'FileOrCreate')
     hostpath.prepare(dep.containers[0])
     assert f.is_file() and f.read_text() == ''
-    # FileOrCreate does not create parents, like the kubelet
+    # FileOrCreate does not create parents, like the kubelet: refused at
+    # the check, before any container of the deployment changes
     dep = deployment(tmp_path / 'no' / 'f', 'FileOrCreate')
+    problems = hostpath.check(dep)
+    assert len(problems) == 1 and problems[0].detail == (
+        f"hostPath {tmp_path}/no/f: its directory {tmp_path}/no doesn't "
+        "exist (FileOrCreate creates the file only)")
     with pytest.raises(errors.DeploymentFailed):
         hostpath.prepare(dep.containers[0])
+
+
+def test_file_or_create_below_a_directory_or_create_of_the_deployment(
+        tmp_path):
+    """The directory another volume of the deployment creates counts."""
+    d = tmp_path / 'made'
+    dep = definitions.parse(pod(
+        spec={'volumes': [
+            {'name': 'd', 'hostPath': {'path': str(d),
+                                       'type': 'DirectoryOrCreate'}},
+            {'name': 'f', 'hostPath': {'path': str(d / 'f'),
+                                       'type': 'FileOrCreate'}}]},
+        container={'volumeMounts': [{'name': 'd', 'mountPath': '/d'},
+                                    {'name': 'f', 'mountPath': '/f'}]}))
+    assert hostpath.check(dep) == []
+    hostpath.prepare(dep.containers[0])
+    assert (d / 'f').is_file()
 
 
 def test_sub_path_created_with_root_mode_and_not_escaping(tmp_path):
