@@ -149,8 +149,12 @@ def check(deployment: model.Deployment, host_root: str = '/',
     out: List[errors.FieldError] = missing_sources(deployment, host_root,
                                                    rendered)
     seen: Dict[Tuple[str, str], bool] = {}
+    # Directories that exist by the time containers are created: those a
+    # DirectoryOrCreate makes, and the config directories (rendered after
+    # validation).
     created = [m.volume_root for _, m in _mounts(deployment)
-               if m.host_path_type == 'DirectoryOrCreate']
+               if m.host_path_type == 'DirectoryOrCreate'] + \
+        list(RENDERED_ROOTS) + list(rendered)
     for c, m in _mounts(deployment):
         root = m.volume_root
         key = (c.pod or c.name, root)
@@ -176,9 +180,9 @@ def check(deployment: model.Deployment, host_root: str = '/',
 def _parent_error(path: str, host_path_type: str, created: List[str],
                   host_root: str) -> str:
     """``FileOrCreate`` makes the file, not its directory (kubelet): a
-    missing parent that no ``DirectoryOrCreate`` of the deployment makes
-    is refused now, not when the container is reached (after earlier
-    steps changed the host)."""
+    missing parent outside ``created`` (``DirectoryOrCreate`` roots of the
+    deployment, the config directories) is refused now, not when the
+    container is reached (after earlier steps changed the host)."""
     if host_path_type != 'FileOrCreate' or \
             os.path.lexists(on_host(path, host_root)):
         return ''

@@ -122,6 +122,9 @@ def test_file_or_create_below_a_directory_or_create_of_the_deployment(
     assert hostpath.check(dep) == []
     hostpath.prepare(dep.containers[0])
     assert (d / 'f').is_file()
+    # so does a config directory, rendered after the check
+    dep = deployment(tmp_path / 'cdd' / 'vol' / 'f', 'FileOrCreate')
+    assert hostpath.check(dep, rendered=[str(tmp_path / 'cdd')]) == []
 
 
 def test_sub_path_created_with_root_mode_and_not_escaping(tmp_path):
