@@ -183,3 +183,14 @@ def test_quoted_values_masked_before_the_cut(value, secret):
     head = json.dumps(secret)[1:12]
     assert secret[:11] not in text and head not in text, text
     assert '***' in text
+
+
+def test_declared_output_masked_before_its_cut():
+    """A one-shot task's output as a declared output: masked, then cut to
+    its share; cut first, the tail of a secret straddling the cut showed."""
+    secret = 'Straddle-Secret-0123456789'
+    report = Report(Masker([secret]), max_bytes=100)
+    report.outputs['task'] = 'a' * 50 + secret + 'b' * 90
+    answer = report.answer([document.Output('task')])
+    assert '***' in answer['task']
+    assert secret[-12:] not in answer['task'], answer['task']
