@@ -291,6 +291,10 @@ case('pod-file-or-create-no-parent', doc(pod(
         'path': '/nonexistent-tdh-corpus/f', 'type': 'FileOrCreate'}}]},
     container={'volumeMounts': [{'name': 'f', 'mountPath': '/f'}]})),
     'p.spec.volumes[f].hostPath.path')
+# An argument the kernel cannot exec (over 128 KiB): created, then failed
+# to start after earlier containers changed.
+case('dc-command-arg-over-128k', doc(svc(command=['sh', '-c', 'x' * 140000])),
+     'step_1.svc.command[2]')
 case('dc-duration-long-string', doc(svc(stop_grace_period='1s' * 500)),
      'svc.stop_grace_period')
 

@@ -462,3 +462,27 @@ def test_secret_option_scan_is_linear():
     assert out.strip() == '[]'
     assert masking.argv_secrets(['--db-password', 'pw1', '--token=t2']) == \
         ['pw1', 't2']
+
+
+@pytest.mark.parametrize('spec, path, detail', [
+    ({'command': ['sh', '-c', 'x' * 140000]}, 'step_1.svc.command[2]',
+     'MAX_ARG_STRLEN'),
+    ({'entrypoint': 'x' * 140000}, 'step_1.svc.entrypoint[0]',
+     'MAX_ARG_STRLEN'),
+    ({'environment': {'BIG': 'x' * 140000}}, 'step_1.svc.environment[BIG]',
+     'MAX_ARG_STRLEN'),
+    ({'environment': {f'E{i}': 'x' * 100000 for i in range(25)}},
+     'step_1.svc', 'ARG_MAX'),
+])
+def test_arguments_the_kernel_cannot_exec_are_refused(spec, path, detail):
+    """Created, then "argument list too long" at start, after earlier
+    containers changed: refused at validation, without quoting them."""
+    errs = _errors({'svc': dict({'image': 'busybox'}, **spec)})
+    assert len(errs) == 1 and errs[0].startswith(f'{path}: Too long: ')
+    assert detail in errs[0] and 'xxxx' not in errs[0]
+
+
+def test_arguments_up_to_the_kernel_limit_pass():
+    d = definitions.parse({'svc': {'image': 'busybox',
+                                   'command': ['x' * 131071]}})
+    assert len(d.containers[0].command[0]) == 131071

@@ -316,6 +316,8 @@ def _check_deployment(found: List[Tuple[model.Container, str]],
             continue
         by_name[c.name] = c
     for c, where in found:
+        _check_exec_sizes(c, _container_path(c, where), errs)
+    for c, where in found:
         if c.kind is not model.Kind.EXEC or not c.exec_target:
             continue
         target = by_name.get(c.exec_target)
@@ -333,6 +335,41 @@ def _check_deployment(found: List[Tuple[model.Container, str]],
         [(c, w) for c, w in found if by_name.get(c.name) is c], by_name,
         errs)
     return [c for c, _ in found if by_name.get(c.name) is c]
+
+
+#: Longest argument or environment string ``execve(2)`` takes, its NUL
+#: included (Linux ``MAX_ARG_STRLEN``, 32 pages).
+MAX_ARG_STRLEN = 32 * 4096
+#: Most bytes of arguments and environment together (Linux ``ARG_MAX`` with
+#: the default 8 MiB stack: a quarter of it; strings and their pointers).
+MAX_EXEC_BYTES = 2 * 1024 * 1024
+
+
+def _check_exec_sizes(c: model.Container, path: str,
+                      errs: errors.ErrorList) -> None:
+    """Arguments and environment the kernel can exec: beyond its limits a
+    container is created and then fails to start (``argument list too
+    long``) after earlier containers changed, so they are refused here.
+    Values are not quoted (they may be secrets, and are huge)."""
+    strings = [(f'{path}.entrypoint[{i}]', s)
+               for i, s in enumerate(c.entrypoint or ())]
+    strings += [(f'{path}.command[{i}]', s)
+                for i, s in enumerate(c.command or ())]
+    strings += [(f'{path}.environment[{k}]', f'{k}={v}')
+                for k, v in c.environment]
+    total = 0
+    for where, text in strings:
+        size = len(text.encode('utf-8', 'surrogateescape')) + 1
+        total += size + 8
+        if size > MAX_ARG_STRLEN:
+            errs.add(where, 'Too long', detail=f'{size} bytes; the kernel '
+                     f'execs no argument or environment string over '
+                     f'{MAX_ARG_STRLEN} bytes (MAX_ARG_STRLEN): the '
+                     'container could never start')
+    if total > MAX_EXEC_BYTES:
+        errs.add(path, 'Too long', detail=f'arguments and environment take '
+                 f'{total} bytes; the kernel execs at most {MAX_EXEC_BYTES} '
+                 '(ARG_MAX): the container could never start')
 
 
 def _field_path(c: model.Container, where: str, field: str) -> str:
