@@ -157,12 +157,6 @@ def _apply(doc, env):
     return answer
 
 
-@pytest.mark.skipif(
-    not hasattr(__import__('tripleo_docker_hook.puppet').puppet,
-                'remove_leftovers'),
-    reason='needs the renderer to remove leftovers of killed runs under '
-    'the host lock (config-trust branch): config containers, staging, '
-    'manifests')
 def test_kill9_during_apply_converges(docker_api, dep, kill_env, figures):
     env, hostdata = kill_env
     rng = random.Random(SEED)
