@@ -486,3 +486,17 @@ def test_arguments_up_to_the_kernel_limit_pass():
     d = definitions.parse({'svc': {'image': 'busybox',
                                    'command': ['x' * 131071]}})
     assert len(d.containers[0].command[0]) == 131071
+
+
+def test_stdin_size_cap(monkeypatch):
+    monkeypatch.setattr(document, 'MAX_DOCUMENT_BYTES', 100)
+    report = hook.run(b' ' * 101)
+    assert report.status == 2
+    assert 'larger than 100 bytes' in report.dumps()
+
+
+def test_refused_command_line_still_answers(capsys):
+    report = hook.run(json.dumps({'id': '1', 'name': 'n', 'config': {}}),
+                      ['--no-such-option'])
+    assert report.status == 2
+    assert 'invalid command line' in report.dumps()
