@@ -11,6 +11,9 @@ BUSYBOX = os.environ.get('TDH_BUSYBOX_IMAGE', 'tdh/busybox:latest')
 BUSYBOX_OTHER = os.environ.get('TDH_BUSYBOX_OTHER_IMAGE', 'tdh/busybox:other')
 FAKE_PUPPET = os.environ.get('TDH_FAKE_PUPPET_IMAGE', 'tdh/fake-puppet:latest')
 PUPPET = os.environ.get('TDH_PUPPET_IMAGE', 'tdh/puppet:latest')
+#: The engine behind DOCKER_HOST: 'docker', or 'podman' (tox -e
+#: functional-podman); the docker_api fixture checks it is right.
+ENGINE = os.environ.get('TDH_ENGINE', 'docker')
 
 #: A command that runs until stopped and exits at once on SIGTERM (plain
 #: ``sleep`` as PID 1 ignores SIGTERM and costs the full stop timeout).

@@ -19,16 +19,22 @@ to recognise by message text.  Every call has an explicit client timeout;
 the calls that wait on the server (stop, wait, remove of a running
 container) get one above their server-side bound, so a long
 ``stop_grace_period`` is never cut short by the client.
+
+The engine may be Docker or podman's Docker-compatible API service; what
+differs between them is absorbed by :mod:`engine_compat` (see there), so
+callers see Docker's answers from both.
 """
 
 import json
 import os
 import re
 import threading
+import time
 import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from tripleo_docker_hook import docker_spec
+from tripleo_docker_hook import engine_compat
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 
@@ -51,8 +57,10 @@ _BY_STATUS = {404: errors.EngineNotFound, 409: errors.EngineConflict}
 
 
 def error_for_status(message: str, status_code: int) -> errors.EngineError:
-    """The typed error for an Engine API answer with ``status_code``."""
-    cls = _BY_STATUS.get(status_code, errors.EngineFailed)
+    """The typed error for an Engine API answer with ``status_code``
+    (podman's 500 for a conflict counts as 409: engine_compat)."""
+    cls = _BY_STATUS.get(engine_compat.status_code(status_code, message),
+                         errors.EngineFailed)
     return cls(message, status_code)
 
 
@@ -121,6 +129,11 @@ class Engine:
         self.version = version
         self.timeout = timeout
         self._client = None
+        #: 'docker' or 'podman' once an answer told (engine_compat).
+        self._kind: Optional[str] = None
+        self._health = engine_compat.HealthSchedule()
+        self._health_interval: Dict[str, float] = {}
+        self._started: Dict[str, float] = {}
 
     @classmethod
     def from_conf(cls, conf) -> 'Engine':
@@ -214,16 +227,99 @@ class Engine:
             filters = {'label': [
                 f'{model.LABEL_MANAGED_BY}={MANAGED_BY}',
                 f'{model.LABEL_DEPLOYMENT}={deployment}']}
+        if self._kind != engine_compat.PODMAN:
+            if self._raw_ok:
+                params = {'all': '1'}
+                if filters:
+                    params['filters'] = json.dumps(filters)
+                _, entries = self._get('list containers',
+                                       '/containers/json', params)
+            else:
+                entries = self._call('list containers', 'containers',
+                                     all=True, filters=filters)
+            if self.kind != engine_compat.PODMAN:
+                return [observed_from_list(e) for e in entries]
+        # podman's Docker list has no health: read libpod's (one call).
+        observed = self._podman_list(filters)
+        if deployment is not None and self._drive_health(observed):
+            observed = self._podman_list(filters)
+        return observed
+
+    # -- podman -----------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """``'docker'`` or ``'podman'``: known from the first answer (its
+        headers), else asked with one ``/_ping``."""
+        if self._kind is None:
+            if self._raw_ok:
+                self._get('ping', '/_ping', raw=True)
+            else:
+                response = self._call('ping', '_get',
+                                      self.client.base_url + '/_ping')
+                self._kind = engine_compat.kind_from_headers(
+                    response.headers)
+        return self._kind or engine_compat.DOCKER
+
+    def _libpod_get(self, what: str, path: str, params=None,
+                    missing_ok: bool = False) -> Tuple[int, Any]:
+        """``GET`` of a libpod-only endpoint (podman)."""
         if self._raw_ok:
-            params = {'all': '1'}
-            if filters:
-                params['filters'] = json.dumps(filters)
-            _, entries = self._get('list containers', '/containers/json',
-                                   params)
-        else:
-            entries = self._call('list containers', 'containers',
-                                 all=True, filters=filters)
-        return [observed_from_list(e) for e in entries]
+            return self._get(what, path, params, missing_ok=missing_ok,
+                             prefix=engine_compat.LIBPOD_PREFIX)
+        response = self._call(
+            what, '_get',
+            self.client.base_url + engine_compat.LIBPOD_PREFIX + path,
+            params=params)
+        if response.status_code == 404 and missing_ok:
+            return 404, None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code >= 400:
+            detail = data.get('message') if isinstance(data, dict) \
+                else response.text
+            raise error_for_status(f'{what}: {detail}', response.status_code)
+        return response.status_code, data
+
+    def _podman_list(self, filters) -> List[model.Observed]:
+        params = {'all': 'true'}
+        if filters:
+            params['filters'] = json.dumps(filters)
+        _, entries = self._libpod_get('list containers', '/containers/json',
+                                      params)
+        return [engine_compat.observed_from_libpod(e)
+                for e in entries or ()]
+
+    def _drive_health(self, observed: List[model.Observed]) -> bool:
+        """Run the due health checks of containers still ``starting``.
+
+        podman 4.3 runs health checks from systemd timers only; without
+        systemd a container never leaves ``starting``.  While the hook
+        waits for a start, it runs them itself on Docker's schedule
+        (:class:`engine_compat.HealthSchedule`).  True when one ran.
+        """
+        ran = False
+        for o in observed:
+            if o.state != 'running' or o.health != 'starting':
+                continue
+            interval = self._health_interval.get(o.id)
+            if interval is None:
+                info = self.inspect(o.id)
+                check = (info.get('Config') or {}).get('Healthcheck') or {}
+                interval = (check.get('Interval') or 0) / 1e9
+                self._health_interval[o.id] = interval
+                self._started[o.id] = engine_compat.epoch(
+                    (info.get('State') or {}).get('StartedAt'))
+            if not self._health.due(o.id, interval, self._started[o.id],
+                                    time.time()):
+                continue
+            self._libpod_get(f'health check of {o.name}',
+                             f'/containers/{o.id}/healthcheck',
+                             missing_ok=True)
+            self._health.ran(o.id, interval, time.time())
+            ran = True
+        return ran
 
     def image_id(self, ref: str) -> Optional[str]:
         """The local image ID ``ref`` resolves to.
@@ -254,19 +350,23 @@ class Engine:
         return self.url.startswith('unix://') and self.version != 'auto'
 
     def _get(self, what: str, path: str, params=None,
-             missing_ok: bool = False) -> Tuple[int, Any]:
+             missing_ok: bool = False, prefix: Optional[str] = None,
+             raw: bool = False) -> Tuple[int, Any]:
         """One ``GET`` over the unix socket with the standard library.
 
         A plain HTTP/1.0 request (the engine answers without chunking and
         closes): ``http.client`` alone, with the ``email`` parsers it
-        imports, costs ~10 ms of a ~60 ms no-op run.
+        imports, costs ~10 ms of a ~60 ms no-op run.  ``prefix`` replaces
+        the API version prefix (libpod's endpoints); ``raw`` sends ``path``
+        unversioned and returns the body as bytes.  The first answer's
+        headers tell which engine this is.
         """
-        url = f'/v{self.version}{path}'
+        url = path if raw else (prefix or f'/v{self.version}') + path
         if params:
             url += '?' + urllib.parse.urlencode(params)
         try:
-            status, raw = _unix_get(self.url[len('unix://'):], url,
-                                    self.timeout)
+            status, body, headers = _unix_get(self.url[len('unix://'):],
+                                              url, self.timeout)
         except TimeoutError as exc:
             raise errors.EngineTimeout(
                 f'{what}: no answer from the Docker engine within '
@@ -275,15 +375,19 @@ class Engine:
             raise errors.EngineUnreachable(
                 f'{what}: cannot reach the Docker engine at {self.url}: '
                 f'{errors.first_line(exc)}') from exc
+        if self._kind is None:
+            self._kind = engine_compat.kind_from_headers(headers)
         if status == 404 and missing_ok:
             return status, None
+        if raw and status < 400:
+            return status, body
         try:
-            result = json.loads(raw) if raw else None
+            result = json.loads(body) if body else None
         except ValueError:
             result = None
         if status >= 400:
             detail = result.get('message') if isinstance(result, dict) \
-                else raw.decode('utf-8', 'replace')
+                else body.decode('utf-8', 'replace')
             raise error_for_status(f'{what}: {detail}', status)
         return status, result
 
@@ -293,13 +397,17 @@ class Engine:
         Args:
             name_or_id: container name or ID.
         Returns:
-            The Engine API's container document.
+            The Engine API's container document, in Docker's form on
+            podman too (:func:`engine_compat.docker_view`).
         Raises:
             errors.EngineNotFound: no such container.
             errors.EngineError: any other failure.
         """
-        return self._call(f'inspect {name_or_id}', 'inspect_container',
+        info = self._call(f'inspect {name_or_id}', 'inspect_container',
                           name_or_id)
+        if self.kind == engine_compat.PODMAN:
+            engine_compat.docker_view(info)
+        return info
 
     # -- images -----------------------------------------------------------
     def pull(self, ref: str, retries: int = 0) -> str:
@@ -621,9 +729,10 @@ MAX_RESPONSE_BYTES = 64 << 20
 
 
 def _unix_get(socket_path: str, url: str, timeout: float
-              ) -> Tuple[int, bytes]:
-    """(status, body) of ``GET url`` over HTTP/1.0 on a unix socket;
-    raises OSError (timeouts included) and on a malformed answer."""
+              ) -> Tuple[int, bytes, Dict[str, str]]:
+    """(status, body, headers) of ``GET url`` over HTTP/1.0 on a unix
+    socket; raises OSError (timeouts included) and on a malformed
+    answer."""
     import socket
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -646,10 +755,13 @@ def _unix_get(socket_path: str, url: str, timeout: float
     if not sep or len(fields) < 2 or not fields[0].startswith(b'HTTP/') \
             or not fields[1].isdigit():
         raise OSError(f'malformed HTTP answer: {head[:80]!r}')
-    headers = head.lower()
-    if b'\r\ntransfer-encoding: chunked' in headers:
+    headers = {}
+    for line in head.split(b'\r\n')[1:]:
+        key, _, value = line.decode('latin-1').partition(':')
+        headers[key.strip().lower()] = value.strip()
+    if headers.get('transfer-encoding', '').lower() == 'chunked':
         body = _dechunk(body)
-    return int(fields[1]), body
+    return int(fields[1]), body, headers
 
 
 def _dechunk(body: bytes) -> bytes:

@@ -15,21 +15,43 @@ import threading
 import pytest
 
 from tests import helpers
+from tripleo_docker_hook import engine_compat
 
 
 @pytest.fixture(scope='session')
 def docker_api():
+    """docker-py's low-level client of the engine under test.
+
+    On podman (``tox -e functional-podman``), inspect documents come in
+    Docker's form through the hook's own :func:`engine_compat.docker_view`,
+    so a test asserts the same thing on both engines.
+    """
     import docker
-    client = docker.APIClient(
+
+    class Client(docker.APIClient):
+        kind = engine_compat.DOCKER
+
+        def inspect_container(self, container):
+            info = super().inspect_container(container)
+            if self.kind == engine_compat.PODMAN:
+                engine_compat.docker_view(info)
+            return info
+
+    client = Client(
         base_url=os.environ.get('DOCKER_HOST',
                                 'unix:///var/run/docker.sock'),
         version='1.41', timeout=120)
     try:
-        client.ping()
+        ping = client._get(client.base_url + '/_ping')
+        ping.raise_for_status()
     except Exception as exc:
         if os.environ.get('TDH_REQUIRE_DOCKER'):
             pytest.fail(f'Docker engine unreachable: {exc}')
         pytest.skip(f'Docker engine unreachable: {exc}')
+    client.kind = engine_compat.kind_from_headers(ping.headers)
+    if client.kind != helpers.ENGINE:
+        pytest.fail(f'TDH_ENGINE={helpers.ENGINE} but the engine at '
+                    f'{client.base_url} is {client.kind}')
     for image in (helpers.BUSYBOX, helpers.BUSYBOX_OTHER):
         try:
             client.inspect_image(image)
