@@ -202,7 +202,8 @@ def docker_view(info: Dict[str, Any]) -> Dict[str, Any]:
     Changes only what differs in form, never in meaning: the image name
     without ``localhost/``, no ``container=podman`` variable, binds and
     ulimits and stop signal spelled as Docker does, ``[]`` as null,
-    ``Mounts[].Mode`` from ``RW``, no health record without a check.
+    ``Mounts[].Mode`` from ``RW``, no health record without a check, a
+    disabled check (``NONE``) without podman's default timings.
     Left as podman reports them (they differ in meaning, see the docs):
     ``CapDrop`` (podman's default capability set is smaller), tmpfs
     options, ``IpcMode``/``PidMode``, ``NetworkSettings``.
@@ -216,6 +217,9 @@ def docker_view(info: Dict[str, Any]) -> Dict[str, Any]:
         config['Env'] = [e for e in config['Env'] if e != 'container=podman']
     if 'StopSignal' in config:
         config['StopSignal'] = stop_signal(config['StopSignal'])
+    check = config.get('Healthcheck')
+    if isinstance(check, dict) and check.get('Test') == ['NONE']:
+        config['Healthcheck'] = {'Test': ['NONE']}  # podman adds defaults
     for key in ('Entrypoint', 'OnBuild'):
         if key in config:
             config[key] = _empty(config[key])

@@ -3,6 +3,7 @@ removal, clashes, pulls, image drift, concurrency and kill -9."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -337,7 +338,9 @@ def _hook_in_background(deployment, cfg, env):
 def _wait_for(api, name, state, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = api.containers(all=True, filters={'name': f'^/{name}$'})
+        # Docker matches the name with its leading '/', podman without.
+        found = api.containers(all=True,
+                               filters={'name': f'^/?{re.escape(name)}$'})
         if found and found[0]['State'] == state:
             return
         time.sleep(0.05)

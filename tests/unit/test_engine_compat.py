@@ -57,6 +57,14 @@ def test_docker_view_gives_dockers_form():
     assert info['State']['Health'] is None
 
 
+def test_docker_view_disabled_health_check():
+    info = podman_inspect()
+    info['Config']['Healthcheck'] = {'Test': ['NONE'], 'Interval': 30 * 10**9,
+                                     'Timeout': 30 * 10**9, 'Retries': 3}
+    info = engine_compat.docker_view(info)
+    assert info['Config']['Healthcheck'] == {'Test': ['NONE']}
+
+
 def test_docker_view_keeps_a_docker_document():
     docker = {'Config': {'Image': 'tdh/busybox:latest', 'Env': ['A=1'],
                          'StopSignal': 'SIGINT', 'Entrypoint': None},
