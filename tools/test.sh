@@ -5,8 +5,10 @@
 #   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/fake-puppet,
 #                               tdh/puppet:latest
 #   3. tools/heat-agents.sh     heat-config's real runner (PyPI sdist)
-#   4. tox -e pep8,docs,py3,functional,reliability,e2e-heat
-#      (e2e-heat installs Debian's keystone + heat the first time, ~1 min,
+#   4. tox -e pep8,docs,py3,functional,functional-podman,reliability,e2e-heat
+#      (functional-podman starts its own podman engine:
+#      tools/podman-engine.sh, installed from Debian when missing;
+#      e2e-heat installs Debian's keystone + heat the first time, ~1 min,
 #      and starts them on 127.0.0.1 itself: tools/heat-services.sh)
 #
 # Extra arguments go to tox; when they choose environments themselves
@@ -75,7 +77,7 @@ else
     fi
 fi
 
-envlist=(-e 'pep8,docs,py3,functional,reliability,e2e-heat')
+envlist=(-e 'pep8,docs,py3,functional,functional-podman,reliability,e2e-heat')
 for arg in "$@"; do
     case $arg in
         -e|-e*|--envlist|--envlist=*) envlist=(); break ;;
