@@ -16,7 +16,7 @@ from tests.functional.test_converge import apply, config, snapshot, spec
 def _rich(data, **extra):
     return spec(
         environment=['A=1', 'B=x=y=='],
-        volumes=[f'{data}:/data:rw', f'{data}:/ro:ro,rslave', f'{data}:/z:z'],
+        volumes=[f'{data}:/data:rw', f'{data}:/ro:ro', f'{data}:/z:z'],
         ulimit=['nofile=1024:2048', 'nproc=512'],
         stop_signal='SIGINT', cap_drop=['MKNOD'], privileged=False,
         healthcheck={'test': 'test -d /data', 'interval': '300ms',
