@@ -31,7 +31,8 @@ PIDFILE=$DIR/service.pid
 LOG=$DIR/service.log
 DROPIN=/etc/containers/containers.conf.d/50-tdh-sandbox-rlimits.conf
 WRAPPER=$DIR/runtime-wrapper
-IMAGES=(tdh/busybox:latest tdh/busybox:other tdh/puppet:latest)
+# The test images of tools/build-images.sh.
+IMAGES=(tdh/busybox:latest tdh/busybox:other tdh/fake-puppet:latest tdh/puppet:latest)
 
 log() { echo "podman-engine: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
