@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tripleo_docker_hook import errors
+from tripleo_docker_hook import host_units
 from tripleo_docker_hook import hostpath
 from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
@@ -76,20 +77,32 @@ class Applier:
     """Executes one plan; keeps the exec records up to date in place."""
 
     def __init__(self, plan: planning.Plan, engine, report, conf=None,
-                 exec_records: Optional[Dict[str, Dict[str, Any]]] = None):
+                 exec_records: Optional[Dict[str, Dict[str, Any]]] = None,
+                 units=None):
         self.plan = plan
         self.engine = engine
         self.report = report
         self.settings = Settings.from_conf(conf)
         self.exec_records = exec_records if exec_records is not None else {}
+        #: host units taken over / given back (host_units.UnitExecutor)
+        self.units = units or host_units.NoUnits()
 
     # -- driver -------------------------------------------------------------
     def execute(self) -> None:
         self._level(self.plan.leftovers, 'leftovers')
         self._level(self.plan.removals, 'removals')
+        self.units.after_removals()
         for step in self.plan.steps:
-            for i, level in enumerate(step.levels):
-                self._level(level, f'step {step.number} level {i}')
+            try:
+                for i, level in enumerate(step.levels):
+                    # Host units a level's containers replace are stopped
+                    # right before those containers start.
+                    self.units.before_level(step.number, i)
+                    self._level(level, f'step {step.number} level {i}')
+            except Exception as exc:
+                self.units.step_failed(step.number, errors.first_line(exc))
+                raise
+        self.units.finished()
 
     def _level(self, actions: Sequence[planning.Action], where: str) -> None:
         # Kept containers are listed once, in the plan; here only what
@@ -352,14 +365,16 @@ class Applier:
 
 
 def execute(plan: planning.Plan, engine, report, conf=None,
-            exec_records: Optional[Dict[str, Dict[str, Any]]] = None
-            ) -> None:
+            exec_records: Optional[Dict[str, Dict[str, Any]]] = None,
+            units=None) -> None:
     """Run ``plan``; raises :class:`errors.DeploymentFailed` on failure.
 
     ``exec_records`` is updated in place, also when a step fails, so the
-    caller can persist it either way.
+    caller can persist it either way.  ``units`` (a
+    :class:`host_units.UnitExecutor`) takes host units over before the
+    level of their container and gives them back if that step fails.
     """
-    Applier(plan, engine, report, conf, exec_records).execute()
+    Applier(plan, engine, report, conf, exec_records, units).execute()
 
 
 def pull(refs: Sequence[str], engine, conf=None) -> Dict[str, str]:

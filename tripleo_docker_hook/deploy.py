@@ -15,6 +15,7 @@ from typing import Dict, Iterable, Optional
 from tripleo_docker_hook import definitions
 from tripleo_docker_hook import engine as engine_mod
 from tripleo_docker_hook import errors
+from tripleo_docker_hook import host_units
 from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
 from tripleo_docker_hook import hostpath
@@ -82,8 +83,13 @@ def _report_plan(plan: planning.Plan, report) -> None:
         report.info(f'  {line}')
 
 
-def run(doc, conf, report, masker, engine=None) -> None:
-    """Converge the host to ``doc``; raises :class:`errors.HookError`."""
+def run(doc, conf, report, masker, engine=None,
+        release_units: bool = False) -> None:
+    """Converge the host to ``doc``; raises :class:`errors.HookError`.
+
+    ``release_units`` (``ctl rollback``): give back the host units this
+    deployment replaced and ``doc`` no longer claims.
+    """
     if doc.action == 'DELETE':
         delete(doc.name, doc.id, conf, report, engine)
         return
@@ -104,6 +110,8 @@ def run(doc, conf, report, masker, engine=None) -> None:
                         ', '.join(left))
         observed = engine.list_containers()
         planning.check_clashes(doc.name, desired, observed)
+        # Host units: claims checked and states read before any change.
+        survey = host_units.Survey(doc.name, desired, conf, release_units)
         rec = state.record(doc)
         st.attempt(rec)
         hashes = render.render_all(
@@ -114,7 +122,7 @@ def run(doc, conf, report, masker, engine=None) -> None:
         # the generation they were created with either way).
         try:
             _converge(doc, desired, hashes, conf, engine, report, observed,
-                      st)
+                      st, survey)
         except BaseException:
             render.undo(hashes, report)
             raise
@@ -137,7 +145,7 @@ def _quarantine(doc, names, conf, report, engine=None) -> None:
 
 
 def _converge(doc, desired, hashes, conf, engine, report, observed,
-              st) -> None:
+              st, survey) -> None:
     desired = render.with_config_hashes(desired, hashes)
     execs = st.execs()
     plan = make_plan(doc, desired, conf, engine, observed, execs)
@@ -148,14 +156,19 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
         plan = make_plan(doc, desired, conf, engine, observed, execs)
         plan = planning.Plan(plan.deployment, plan.config_id, (),
                              plan.leftovers, plan.removals, plan.steps)
+    units = survey.plan(plan)
     _report_plan(plan, report)
+    for line in units.describe():
+        report.info(f'  {line}')
     # A no-op logs at DEBUG: then the run writes nothing to the operator
     # log and never loads oslo.log (hook.DeferredOsloLog).
-    LOG.log(logging.INFO if plan.changes or plan.pulls else logging.DEBUG,
+    LOG.log(logging.INFO if plan.changes or plan.pulls or units.changes
+            else logging.DEBUG,
             'deployment %s (%s, config %s): %s', doc.name, doc.action,
             doc.id, plan.summary())
     try:
-        applying.execute(plan, engine, report, conf, execs)
+        applying.execute(plan, engine, report, conf, execs,
+                         units=survey.executor(units, engine, report))
     finally:
         st.save_execs(execs)
 

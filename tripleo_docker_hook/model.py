@@ -163,6 +163,11 @@ class Container:
     #: Pod input: an init container (runs to completion before the app
     #: containers of its Pod).
     init: bool = False
+    #: Host systemd units this container replaces (a baremetal node's
+    #: packaged service): stopped and disabled before it first starts, see
+    #: :mod:`tripleo_docker_hook.host_units`.  Not part of ``source_hash``:
+    #: claiming a unit never recreates the container.
+    host_services: Tuple[str, ...] = ()
 
     @property
     def env(self) -> Dict[str, str]:

@@ -76,6 +76,17 @@ default_opts = [
                     'DirectoryOrCreate/FileOrCreate. "/" when the hook runs '
                     'on the host; the agents container mounts the host\'s / '
                     'at /host and sets this to /host.'),
+    cfg.StrOpt('host_dbus_address',
+               default='unix:path=/run/dbus/system_bus_socket',
+               help='D-Bus address of the host\'s system bus, through which '
+                    'the hook stops and disables the host systemd units '
+                    'that containers replace (host_services). The agents '
+                    'container mounts the host\'s /run/dbus at the same '
+                    'path.'),
+    cfg.IntOpt('host_unit_timeout', default=120, min=1,
+               help='Seconds one stop or start of a host systemd unit may '
+                    'take (a packaged service\'s own stop timeout is '
+                    'usually 90 s).'),
     cfg.IntOpt('max_output_bytes', default=262144, min=1024,
                help='Cap on deploy_stdout and deploy_stderr each; the head '
                     'of a longer text is cut so the signal stays below '

@@ -306,7 +306,10 @@ def _container_path(c: model.Container, where: str) -> str:
 
 def _check_deployment(found: List[Tuple[model.Container, str]],
                       errs: errors.ErrorList) -> List[model.Container]:
-    """Checks across containers: unique Docker names, exec targets."""
+    """Checks across containers: unique Docker names, exec targets,
+    host services replaced once."""
+    from tripleo_docker_hook.definitions import host_services
+    host_services.check_unique(found, errs)
     by_name: Dict[str, model.Container] = {}
     for c, where in found:
         if c.name in by_name:

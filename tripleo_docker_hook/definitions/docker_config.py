@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 from tripleo_docker_hook.definitions import common
+from tripleo_docker_hook.definitions import host_services
 
 #: Options of a created container (``action`` absent or ``run``).
 RUN_KEYS = (
@@ -32,7 +33,7 @@ RUN_KEYS = (
     'mem_reservation', 'mem_swappiness', 'shm_size', 'cpu_shares',
     'cpu_quota', 'cpu_period', 'cpuset_cpus', 'stop_grace_period',
     'stop_signal', 'remove', 'tty', 'interactive', 'log_tag', 'hostname',
-    'extra_hosts', 'group_add', 'labels')
+    'extra_hosts', 'group_add', 'labels', 'host_services')
 #: Options of ``action: exec`` (``docker exec [--user --privileged --env]``).
 EXEC_KEYS = ('action', 'command', 'user', 'privileged', 'environment',
              'env_file', 'start_order', 'exit_codes', 'timeout', 'name')
@@ -764,7 +765,8 @@ def parse_container(name: str, step: int, spec: Any, path: str,
         cap_drop=parse_caps(f, 'cap_drop', errs),
         resources=model.Resources(**res), stop_timeout=stop_timeout,
         tty=f.bool('tty'), stdin_open=f.bool('interactive'),
-        labels=labels, **kw)
+        labels=labels,
+        host_services=host_services.from_docker_config(f, kind, errs), **kw)
     f.finish()
     return _with_hash(container, f.canon)
 

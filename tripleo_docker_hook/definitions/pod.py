@@ -14,6 +14,7 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 from tripleo_docker_hook.definitions import common
 from tripleo_docker_hook.definitions import docker_config
+from tripleo_docker_hook.definitions import host_services
 from tripleo_docker_hook.definitions import quantity
 
 ANN_STEP = 'tripleo.org/step'
@@ -289,6 +290,7 @@ def parse(data: Mapping, path: str, errs: errors.ErrorList,
         from tripleo_docker_hook import definitions
         out.append(dataclasses.replace(
             c, source_hash=definitions.canonical_hash(['pod', canon])))
+    out = host_services.from_pod(info.annotations, meta_path, out, errs)
     for vol in volumes.values():
         if vol.kind == 'memory' and vol.users > 1:
             errs.forbidden(f'{spec_path}.volumes[{vol.name}]',

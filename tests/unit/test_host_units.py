@@ -1,0 +1,429 @@
+"""Host units a container replaces: definitions, the pure unit plan, the
+executor's branches (against a fake systemd; the real one is in
+tests/functional/test_baremetal_upgrade.py) and the records."""
+
+import pytest
+
+from tripleo_docker_hook import apply as applying
+from tripleo_docker_hook import definitions
+from tripleo_docker_hook import errors
+from tripleo_docker_hook import host_units
+from tripleo_docker_hook import model
+from tripleo_docker_hook import plan as planning
+from tripleo_docker_hook import unit_plan
+from tripleo_docker_hook.masking import Masker
+from tripleo_docker_hook.report import Report
+from tripleo_docker_hook.unit_plan import UnitState
+
+NOVA = 'openstack-nova-compute.service'
+RUNNING = UnitState(NOVA, 'loaded', 'active', 'running', 'enabled')
+STOPPED = UnitState(NOVA, 'loaded', 'inactive', 'dead', 'disabled')
+ABSENT = UnitState(NOVA, 'not-found', 'inactive', 'dead', '')
+
+
+def errors_of(config):
+    with pytest.raises(errors.ValidationError) as info:
+        definitions.parse(config)
+    return [str(e) for e in info.value.errors]
+
+
+def compute_config(**spec):
+    return {'step_3': {'nova_compute': dict({'image': 'nova:1'}, **spec)}}
+
+
+# -- definitions --
+def test_docker_config_host_services_and_not_in_the_hash():
+    plain = definitions.parse(compute_config()).containers[0]
+    claimed = definitions.parse(compute_config(
+        host_services=[NOVA, 'nova-api@1.socket'])).containers[0]
+    assert claimed.host_services == (NOVA, 'nova-api@1.socket')
+    assert plain.host_services == ()
+    # Claiming a unit never recreates the container.
+    assert claimed.source_hash == plain.source_hash
+    one = definitions.parse(compute_config(host_services=NOVA))
+    assert one.containers[0].host_services == (NOVA,)
+
+
+@pytest.mark.parametrize('value, message', [
+    (['openstack-nova-compute'], 'did you mean "openstack-nova-compute.'
+     'service"'),
+    (['nova@.service'], 'not a systemd unit name'),
+    (['nova.mount'], 'not a systemd unit name'),
+    (['a b.service'], 'not a systemd unit name'),
+    (['-x.service'], 'not a systemd unit name'),
+    (['x' * 250 + '.service'], 'not a systemd unit name'),
+    ([3], 'must be a systemd unit name'),
+    ({'a': 1}, 'must be a list of systemd unit names'),
+    ([NOVA, NOVA], 'Duplicate value'),
+])
+def test_docker_config_bad_unit_names(value, message):
+    errs = errors_of(compute_config(host_services=value))
+    assert len(errs) == 1, errs
+    assert errs[0].startswith('step_3.nova_compute.host_services')
+    assert message in errs[0]
+
+
+def test_one_shot_cannot_replace_a_host_service():
+    errs = errors_of(compute_config(detach=False, host_services=[NOVA]))
+    assert errs == ['step_3.nova_compute.host_services: Forbidden: only a '
+                    'long-running container (detach: true) can replace a '
+                    'host service']
+
+
+def test_exec_has_no_host_services():
+    errs = errors_of({'step_3': {'x_exec': {
+        'action': 'exec', 'command': ['a', 'true'],
+        'host_services': [NOVA]}}})
+    assert any('host_services' in e for e in errs), errs
+
+
+def test_one_unit_two_containers_of_a_deployment():
+    config = compute_config(host_services=[NOVA])
+    config['step_4'] = {'nova_other': {'image': 'nova:1',
+                                       'host_services': [NOVA]}}
+    errs = errors_of(config)
+    assert errs == [
+        'step_4.nova_other.host_services: Duplicate value: '
+        '"openstack-nova-compute.service": already replaced by container '
+        'nova_compute; a host unit can be replaced by one container only']
+
+
+def pod(annotations, containers=('compute', 'api'), init=()):
+    return {'apiVersion': 'v1', 'kind': 'Pod',
+            'metadata': {'name': 'nova', 'annotations': annotations},
+            'spec': {'initContainers': [{'name': n, 'image': 'nova:1'}
+                                        for n in init],
+                     'containers': [{'name': n, 'image': 'nova:1'}
+                                    for n in containers]}}
+
+
+def test_pod_annotations():
+    d = definitions.parse(pod({
+        'tripleo.org/host-services': f'{NOVA}, nova-x.socket',
+        'tripleo.org/host-services.api': 'openstack-nova-api.service'},
+        init=('setup',)))
+    got = {c.pod_container: c.host_services for c in d.containers}
+    assert got == {'setup': (), 'compute': (NOVA, 'nova-x.socket'),
+                   'api': ('openstack-nova-api.service',)}
+    plain = definitions.parse(pod({}, init=('setup',)))
+    assert [c.source_hash for c in d.containers] == \
+        [c.source_hash for c in plain.containers]
+
+
+@pytest.mark.parametrize('annotations, message', [
+    ({'tripleo.org/host-services.nope': NOVA}, 'Not found: "nope"'),
+    ({'tripleo.org/host-services.setup': NOVA}, 'Forbidden: only a '
+     'long-running app container'),
+    ({'tripleo.org/host-services': 'nova'}, 'Invalid value: "nova"'),
+    ({'tripleo.org/host-services': ' , '}, 'Required value'),
+    ({'tripleo.org/host-services': NOVA,
+      'tripleo.org/host-services.compute': 'x.service'},
+     'already has its host services'),
+    ({'tripleo.org/host-services': NOVA,
+      'tripleo.org/host-services.api': NOVA}, 'Duplicate value'),
+])
+def test_pod_annotation_errors(annotations, message):
+    errs = errors_of(pod(annotations, init=('setup',)))
+    assert len(errs) == 1, errs
+    assert errs[0].startswith('metadata.annotations[tripleo.org/host-'
+                              'services'), errs
+    assert message in errs[0]
+
+
+# -- unit plan --
+DEP = 'NovaCompute'
+
+
+def desired(*units, name='nova_compute', order=2):
+    others = model.Container(name='nova_libvirt', image='x', step=3)
+    c = model.Container(name=name, image='nova:1', step=3,
+                        start_order=order, host_services=tuple(units))
+    steps = (model.Step(3, tuple(sorted([others, c], key=lambda x: (
+        x.start_order, x.name)))),)
+    return model.Deployment(steps=steps)
+
+
+def container_plan(d):
+    return planning.compute(DEP, 'cfg', d, [])
+
+
+def test_plan_takes_over_a_running_enabled_unit_before_its_level():
+    d = desired(NOVA)
+    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    [a] = units.takeovers
+    assert (a.verb, a.unit, a.container, a.step, a.level) == (
+        'takeover', NOVA, 'nova_compute', 3, 1)
+    assert a.stop and a.disable and a.before == RUNNING
+    assert units.at(3, 1) == (a,) and units.at(3, 0) == ()
+    assert units.describe() == [
+        'step 3 level 1: stop and disable host unit '
+        'openstack-nova-compute.service (replaced by nova_compute; now '
+        'enabled, active)']
+    assert units.to_data()['takeovers'][0]['before']['file_state'] == \
+        'enabled'
+
+
+@pytest.mark.parametrize('st, stop, disable', [
+    (UnitState(NOVA, 'loaded', 'active', 'running', 'disabled'), True,
+     False),
+    (UnitState(NOVA, 'loaded', 'inactive', 'dead', 'enabled'), False, True),
+    (UnitState(NOVA, 'loaded', 'activating', 'start', 'static'), True,
+     False),
+    (UnitState(NOVA, 'loaded', 'failed', 'failed', 'enabled-runtime'),
+     False, True),
+])
+def test_plan_stops_and_disables_only_what_is_needed(st, stop, disable):
+    d = desired(NOVA)
+    [a] = unit_plan.compute(DEP, d, None, {NOVA: st}, {}).takeovers
+    assert (a.stop, a.disable) == (stop, disable)
+
+
+@pytest.mark.parametrize('st, note', [
+    (STOPPED, 'already stopped and disabled'),
+    (ABSENT, 'not present on this host'),
+    (UnitState(NOVA, 'masked', 'inactive', 'dead', 'masked'),
+     'already stopped and disabled'),
+])
+def test_plan_leaves_stopped_or_absent_units(st, note):
+    d = desired(NOVA)
+    units = unit_plan.compute(DEP, d, None, {NOVA: st}, {})
+    assert units.takeovers == () and not units.changes
+    assert note in units.notes[0]
+    assert units.claims == ((NOVA, 'nova_compute'),)
+
+
+def test_plan_refuses_a_unit_of_another_deployment():
+    records = {NOVA: {'deployment': 'Other', 'container': 'x'}}
+    with pytest.raises(errors.ValidationError) as info:
+        unit_plan.compute(DEP, desired(NOVA), None, {NOVA: RUNNING}, records)
+    assert str(info.value.errors[0]) == (
+        'step_3.nova_compute.host_services: Duplicate value: '
+        '"openstack-nova-compute.service": replaced by container x of '
+        'deployment "Other"; a host unit can be replaced by one container '
+        'only')
+    # Once that deployment was deleted (released), the unit may move.
+    records[NOVA]['released'] = 1
+    units = unit_plan.compute(DEP, desired(NOVA), None, {NOVA: STOPPED},
+                              records)
+    assert units.claims == ((NOVA, 'nova_compute'),)
+
+
+def test_release_only_when_asked_and_only_without_the_container():
+    records = {NOVA: {'deployment': DEP, 'container': 'nova_compute',
+                      'previous': RUNNING.to_data()},
+               'b.service': {'deployment': DEP, 'container': 'nova_b',
+                             'previous': RUNNING.to_data()},
+               'o.service': {'deployment': 'Other', 'container': 'o',
+                             'previous': RUNNING.to_data()}}
+    before = model.Deployment(steps=(model.Step(1, (
+        model.Container(name='nova_compute', image='x'),)),))
+    assert unit_plan.units_to_query(DEP, before, records, True) == [
+        'b.service', NOVA]
+    plain = unit_plan.compute(DEP, before, None, {}, records)
+    assert plain.releases == ()       # an ordinary apply never gives back
+    states = {NOVA: STOPPED, 'b.service': UnitState(
+        'b.service', 'loaded', 'inactive', 'dead', 'enabled')}
+    units = unit_plan.compute(DEP, before, None, states, records,
+                              release=True)
+    [a] = units.releases
+    assert (a.unit, a.enable, a.start) == ('b.service', False, True)
+    assert 'stays stopped: container nova_compute is still deployed' in \
+        units.notes[0]
+    assert str(a) == 'start host unit b.service (no longer replaced by ' \
+        'nova_b)'
+
+
+def test_on_delete_lists_this_deployments_units():
+    records = {NOVA: {'deployment': DEP}, 'x.service': {'deployment': 'O'},
+               'y.service': {'deployment': DEP, 'released': 5}}
+    assert unit_plan.on_delete(DEP, records) == [NOVA]
+
+
+# -- executor (fake systemd, fake engine) --
+class FakeSystemd:
+    """Keeps unit states; ``stuck`` units ignore stop/disable."""
+
+    def __init__(self, **states):
+        self.states = {s.name: s for s in states.values()}
+        self.calls = []
+        self.stuck = set()
+        self.closed = 0
+
+    def state(self, unit):
+        return self.states.get(unit) or UnitState(unit, 'not-found',
+                                                  'inactive', 'dead', '')
+
+    def _set(self, unit, **kw):
+        import dataclasses
+        self.calls.append((kw, unit))
+        if unit not in self.stuck:
+            self.states[unit] = dataclasses.replace(self.state(unit), **kw)
+
+    def stop(self, unit):
+        self._set(unit, active_state='inactive', sub_state='dead')
+
+    def start(self, unit):
+        self._set(unit, active_state='active', sub_state='running')
+
+    def disable(self, unit):
+        self._set(unit, file_state='disabled')
+
+    def enable(self, unit):
+        self._set(unit, file_state='enabled')
+
+    def close(self):
+        self.closed += 1
+
+
+class FakeEngine:
+    def __init__(self):
+        self.stopped = []
+
+    def stop(self, name, timeout=None):
+        self.stopped.append(name)
+
+
+def executor(tmp_path, units, sd):
+    report = Report(Masker())
+    ex = host_units.UnitExecutor(units, sd,
+                                 host_units.Records(str(tmp_path)),
+                                 FakeEngine(), report)
+    return ex, report
+
+
+def test_takeover_records_and_reports(tmp_path):
+    d = desired(NOVA)
+    sd = FakeSystemd(nova=RUNNING)
+    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    ex, report = executor(tmp_path, units, sd)
+    ex.before_level(3, 0)
+    assert sd.calls == []
+    ex.before_level(3, 1)
+    assert [c[0] for c in sd.calls] == [{'file_state': 'disabled'},
+                                        {'active_state': 'inactive',
+                                         'sub_state': 'dead'}]
+    assert report.stdout == ['stopped and disabled host unit '
+                             'openstack-nova-compute.service (replaced by '
+                             'nova_compute)']
+    [rec] = host_units.replaced_units(str(tmp_path))
+    assert rec['unit'] == NOVA and rec['deployment'] == DEP
+    assert rec['container'] == 'nova_compute'
+    assert rec['previous']['file_state'] == 'enabled'
+    assert rec['previous']['active_state'] == 'active'
+    ex.finished()
+    assert sd.closed == 1
+
+
+def test_takeover_that_does_not_take_fails(tmp_path):
+    d = desired(NOVA)
+    sd = FakeSystemd(nova=RUNNING)
+    sd.stuck.add(NOVA)
+    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    ex, _ = executor(tmp_path, units, sd)
+    with pytest.raises(host_units.HostUnitError,
+                       match='did not take: systemd says it is still active '
+                             'and it is still enabled'):
+        ex.before_level(3, 1)
+    assert host_units.replaced_units(str(tmp_path)) == []
+
+
+def test_step_failure_restores_units_and_stops_the_container(tmp_path):
+    d = desired(NOVA)
+    sd = FakeSystemd(nova=RUNNING)
+    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    ex, report = executor(tmp_path, units, sd)
+    ex.before_level(3, 1)
+    ex.step_failed(2, 'other step')
+    assert sd.state(NOVA).file_state == 'disabled'   # not this step's
+    ex.step_failed(3, 'nova_compute: health check failed')
+    assert sd.state(NOVA) == RUNNING
+    assert ex.engine.stopped == ['nova_compute']
+    assert report.stdout[-1] == (
+        'restored host unit openstack-nova-compute.service (enabled and '
+        'active again) because nova_compute failed: nova_compute: health '
+        'check failed; nova_compute is stopped')
+    assert host_units.replaced_units(str(tmp_path)) == []
+
+
+def test_restore_that_does_not_take_is_reported_not_raised(tmp_path):
+    d = desired(NOVA)
+    sd = FakeSystemd(nova=RUNNING)
+    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    ex, report = executor(tmp_path, units, sd)
+    ex.before_level(3, 1)
+    sd.stuck.add(NOVA)
+    ex.step_failed(3)
+    assert 'could not restore host unit openstack-nova-compute.service' in \
+        report.stderr[-1]
+    assert 'systemctl enable --now' in report.stderr[-1]
+
+
+def test_release_gives_the_unit_back(tmp_path):
+    records = host_units.Records(str(tmp_path))
+    records.replaced(NOVA, DEP, 'nova_compute', RUNNING)
+    sd = FakeSystemd(nova=STOPPED)
+    units = unit_plan.compute(DEP, model.Deployment(), None,
+                              {NOVA: STOPPED}, records.load(), release=True)
+    ex, report = executor(tmp_path, units, sd)
+    ex.after_removals()
+    assert sd.state(NOVA) == RUNNING
+    assert report.stdout == ['gave host unit openstack-nova-compute.service '
+                             'back (enabled, active again; no longer '
+                             'replaced by nova_compute)']
+    assert records.load() == {}
+
+
+def test_records_keep_the_first_previous_state_and_release(tmp_path):
+    records = host_units.Records(str(tmp_path))
+    records.replaced(NOVA, DEP, 'nova_compute', RUNNING)
+    records.replaced(NOVA, DEP, 'nova_compute', STOPPED)
+    assert records.load()[NOVA]['previous']['active_state'] == 'active'
+    assert records.release(DEP) == [NOVA]
+    assert records.release(DEP) == []
+    assert host_units.replaced_units(str(tmp_path), DEP)[0]['released']
+    records.claim({NOVA: 'nova2'}, 'Other')
+    rec = records.load()[NOVA]
+    assert (rec['deployment'], rec['container']) == ('Other', 'nova2')
+    assert 'released' not in rec
+    assert host_units.replaced_units(str(tmp_path), DEP) == []
+
+
+# -- the applier calls the executor at the right moments --
+class Recorder(host_units.NoUnits):
+    def __init__(self):
+        self.events = []
+
+    def after_removals(self):
+        self.events.append('removals')
+
+    def before_level(self, step, level):
+        self.events.append(('level', step, level))
+
+    def step_failed(self, step, why=''):
+        self.events.append(('failed', step, why))
+
+    def finished(self):
+        self.events.append('finished')
+
+
+def test_applier_hooks_on_success_and_failure():
+    d = desired(NOVA)
+    keep = planning.Plan(DEP, 'c', steps=(planning.StepPlan(3, (
+        (planning.Action(planning.KEEP, 'nova_libvirt'),),
+        (planning.Action(planning.KEEP, 'nova_compute'),))),))
+    rec = Recorder()
+    applying.execute(keep, None, Report(Masker()), units=rec)
+    assert rec.events == ['removals', ('level', 3, 0), ('level', 3, 1),
+                          'finished']
+
+    class Broken:
+        def create(self, *a):
+            raise errors.EngineError('create nova_compute: boom')
+
+    plan = container_plan(d)
+    rec = Recorder()
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(plan, Broken(), Report(Masker()), units=rec)
+    assert rec.events[:2] == ['removals', ('level', 3, 0)]
+    assert rec.events[-1][0:2] == ('failed', 3)
+    assert 'finished' not in rec.events
