@@ -14,12 +14,15 @@
 #   tdh/puppet:latest   mmdebstrap'ed bookworm (variant apt) with puppet and
 #                       puppetlabs-inifile.  About 30 s, needs the Debian
 #                       mirror.
+#   tdh/node:latest     systemd "baremetal node" with a dummy packaged
+#                       openstack-nova-compute.service
+#                       (tools/build-node-image.sh).  About 35 s.
 #
 # Each image is built only when absent (docker image inspect).  A flock
 # serialises concurrent callers (parallel test runners, demo + tests), and
 # the check is repeated under the lock so nothing is built twice.
 #
-# Usage: tools/build-images.sh [--only busybox|puppet] [--force]
+# Usage: tools/build-images.sh [--only busybox|puppet|node] [--force]
 # Needs a running dockerd (tools/ensure-docker.sh) and root.
 set -euo pipefail
 
@@ -30,14 +33,23 @@ while [ $# -gt 0 ]; do
         --only) only=${2:-}; shift 2 ;;
         --only=*) only=${1#--only=}; shift ;;
         --force) force=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "build-images: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
 case $only in
-    ''|busybox|puppet) ;;
-    *) echo "build-images: --only takes busybox or puppet, not '$only'" >&2; exit 2 ;;
+    ''|busybox|puppet|node) ;;
+    *) echo "build-images: --only takes busybox, puppet or node, not '$only'" >&2; exit 2 ;;
 esac
+
+# tdh/node:latest (systemd "baremetal node") has its own script, cached the
+# same way (a no-op when current).
+if [ -z "$only" ] || [ "$only" = node ]; then
+    node_args=()
+    [ $force = 1 ] && node_args=(--force)
+    bash "$(dirname "${BASH_SOURCE[0]}")/build-node-image.sh" "${node_args[@]}"
+    [ "$only" = node ] && exit 0
+fi
 
 BUSYBOX=tdh/busybox:latest
 BUSYBOX_OTHER=tdh/busybox:other

@@ -3,7 +3,7 @@
 #
 #   1. tools/ensure-docker.sh   docker.io + a running dockerd (root needed)
 #   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/fake-puppet,
-#                               tdh/puppet:latest
+#                               tdh/puppet:latest, tdh/node:latest
 #   3. tools/heat-agents.sh     heat-config's real runner (PyPI sdist)
 #   4. tox -e pep8,docs,py3,functional,functional-podman,reliability,e2e-heat
 #      (functional-podman starts its own podman engine:

@@ -201,6 +201,7 @@ def cmd_cleanup(args) -> int:
 def cmd_status(args) -> int:
     import json
     from tripleo_docker_hook import engine as engine_mod
+    from tripleo_docker_hook import host_units
     from tripleo_docker_hook import model
     from tripleo_docker_hook import state
     conf = _conf()
@@ -227,6 +228,7 @@ def cmd_status(args) -> int:
                 for o in sorted(observed, key=lambda o: o.name)
                 if o.deployment == name],
             'execs': st.execs(),
+            'host_units': host_units.replaced_units(conf.state_dir, name),
         })
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
@@ -249,6 +251,11 @@ def cmd_status(args) -> int:
             print(f"  {name:40} exec     "
                   f"{'ok' if rec.get('ok') else 'failed'} "
                   f"({rec.get('exit_code')})")
+        for u in d['host_units']:
+            print(f"  host unit {u['unit']} replaced by {u['container']}"
+                  f"{' (container removed)' if u.get('released') else ''}"
+                  f"; was {u['previous'].get('file_state') or '-'}, "
+                  f"{u['previous'].get('active_state') or '-'}")
     return 0
 
 

@@ -201,10 +201,19 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
 
 
 def rollback(name: str, conf, report, masker, engine=None) -> None:
-    """Apply the previous definition kept in ``state_dir``."""
+    """Apply the previous definition kept in ``state_dir``, and give back
+    the host units this deployment replaced that it does not claim.
+
+    A deployment whose first definition replaced host units (the upgrade
+    of a baremetal node) rolls back to nothing: its containers go and the
+    units run again.
+    """
     from tripleo_docker_hook import document
     st = state.DeploymentState(conf.state_dir, name)
     target = st.rollback_target()
+    if target is None and host_units.replaced_units(
+            conf.state_dir, name, released=False):
+        target = {'id': 'baremetal', 'group': '', 'config': {}}
     if target is None:
         raise errors.DeploymentFailed(
             f'deployment {name}: no previous definition in '

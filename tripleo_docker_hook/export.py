@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
+from tripleo_docker_hook.definitions.host_services import \
+    ANN_HOST_SERVICES
 from tripleo_docker_hook import docker_spec
 from tripleo_docker_hook import model
 from tripleo_docker_hook.definitions import pod as pod_mod
@@ -298,6 +300,11 @@ def _finish(pod: Dict[str, Any], members: List[model.Container],
     if not docker_config and groups and all(g.isdigit() for g in groups):
         spec['securityContext'] = {'supplementalGroups': sorted(
             {int(g) for g in groups})}
+    for i, c in enumerate(apps):
+        if c.host_services:
+            key = ANN_HOST_SERVICES if i == 0 else \
+                f'{ANN_HOST_SERVICES}.{c.pod_container}'
+            ann[key] = ','.join(c.host_services)
     if not ann:
         del meta['annotations']
     return pod

@@ -302,19 +302,22 @@ class Records:
         return names
 
 
-def replaced_units(state_dir: str, deployment: Optional[str] = None
-                   ) -> List[Dict[str, Any]]:
+def replaced_units(state_dir: str, deployment: Optional[str] = None,
+                   released: Optional[bool] = None) -> List[Dict[str, Any]]:
     """The host units replaced by containers, for ``ctl show`` / status.
 
     One dict per unit, sorted by unit: ``unit``, ``deployment``,
     ``container``, ``previous`` (``file_state``, ``active_state``...),
     ``time`` (epoch seconds of the take-over) and ``released`` (epoch
-    seconds of the DELETE that removed its container, or absent).  Reads
-    only the records, never systemd.
+    seconds of the DELETE that removed its container, or absent).
+    ``deployment`` / ``released`` filter.  Reads only the records, never
+    systemd.
     """
     out = []
     for unit, rec in sorted(Records(state_dir).load().items()):
         if deployment is not None and rec.get('deployment') != deployment:
+            continue
+        if released is not None and bool(rec.get('released')) != released:
             continue
         out.append(dict(rec, unit=unit))
     return out

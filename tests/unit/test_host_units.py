@@ -427,3 +427,16 @@ def test_applier_hooks_on_success_and_failure():
     assert rec.events[:2] == ['removals', ('level', 3, 0)]
     assert rec.events[-1][0:2] == ('failed', 3)
     assert 'finished' not in rec.events
+
+
+def test_export_round_trip_keeps_host_services():
+    from tripleo_docker_hook import export
+    for config in (compute_config(host_services=[NOVA, 'x.socket']),
+                   pod({'tripleo.org/host-services': NOVA,
+                        'tripleo.org/host-services.api': 'a.service'})):
+        d = definitions.parse(config)
+        back = definitions.parse({'kind': 'List', 'apiVersion': 'v1',
+                                  'items': export.to_pods(d)})
+        assert [(c.name, c.host_services) for c in back.containers] == \
+            [(c.name, c.host_services) for c in d.containers]
+        assert any(c.host_services for c in back.containers)
