@@ -135,7 +135,8 @@ class Systemd:
         from jeepney import DBusAddress, new_method_call
         addr = DBusAddress('/org/freedesktop/systemd1', bus_name=_SYSTEMD,
                            interface=_MANAGER)
-        return self._call(new_method_call(addr, method, signature, body),
+        return self._call(new_method_call(addr, method, signature or None,
+                                          body),
                           f'{method}{tuple(body) if body else "()"}')
 
     def _properties(self, path: str, interface: str) -> Dict[str, Any]:

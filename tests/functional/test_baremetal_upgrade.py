@@ -270,21 +270,8 @@ def test_rollback_gives_the_unit_back_delete_does_not(
     assert rc == 0, answer
     assert node.unit()['ActiveState'] == 'inactive'
 
-    # DELETE removes the container but does not restart the unit.
-    delete = helpers.make_doc(deployment, nova_config(node),
-                              action='DELETE')
-    answer, rc, _ = helpers.run_hook(delete, env=env)
-    assert rc == 0, answer
-    assert 'host unit openstack-nova-compute.service stays stopped and ' \
-        'disabled' in answer['deploy_stdout']
-    assert node.unit() == {'ActiveState': 'inactive', 'SubState': 'dead',
-                           'UnitFileState': 'disabled'}
-    assert node.get() is None
-
-    # Deployed again, then rolled back: the unit runs again.
-    answer, rc, _ = helpers.run_hook(doc, env=env)
-    assert rc == 0, answer
-    assert node.get() is not None
+    # The deployment's first definition replaced the unit: rolling back
+    # removes its container and runs the unit again.
     proc = ctl(env, 'rollback', deployment)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'gave host unit openstack-nova-compute.service back (enabled, ' \
@@ -294,6 +281,26 @@ def test_rollback_gives_the_unit_back_delete_does_not(
     assert docker_api.containers(
         all=True, filters={'label': f'deployment={deployment}'}) == []
     wait_for('the baremetal service to serve again', node.get)
+    assert host_units.replaced_units(env['TDH_STATE_DIR']) == []
+
+    # Deployed again, then DELETE: the container goes, the unit stays
+    # stopped and disabled.
+    answer, rc, _ = helpers.run_hook(doc, env=env)
+    assert rc == 0, answer
+    assert 'stopped and disabled host unit' in answer['deploy_stdout']
+    delete = helpers.make_doc(deployment, nova_config(node),
+                              action='DELETE')
+    answer, rc, _ = helpers.run_hook(delete, env=env)
+    assert rc == 0, answer
+    assert 'host unit openstack-nova-compute.service stays stopped and ' \
+        'disabled' in answer['deploy_stdout']
+    assert node.unit() == {'ActiveState': 'inactive', 'SubState': 'dead',
+                           'UnitFileState': 'disabled'}
+    assert docker_api.containers(
+        all=True, filters={'label': f'deployment={deployment}'}) == []
+    assert node.get() is None
+    [rec] = host_units.replaced_units(env['TDH_STATE_DIR'])
+    assert rec['released'] and rec['previous']['file_state'] == 'enabled'
 
 
 def test_absent_unit_is_fine_and_unreachable_dbus_changes_nothing(
