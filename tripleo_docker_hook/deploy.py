@@ -224,4 +224,4 @@ def rollback(name: str, conf, report, masker, engine=None) -> None:
         'inputs': [{'name': 'deploy_action', 'value': 'UPDATE'}]})
     report.info(f'rolling back deployment {name} to config '
                 f'{target.get("id")}')
-    run(doc, conf, report, masker, engine)
+    run(doc, conf, report, masker, engine, release_units=True)

@@ -360,7 +360,9 @@ def test_hook_in_the_agents_image_reaches_systemd_through_run_dbus(
                                       'kolla_config_dir')}
     command = ['docker', 'run', '--rm', '-i', '--net', 'host',
                '-v', '/var/run/docker.sock:/var/run/docker.sock',
-               '-v', f'{node.dbus}:/run/dbus']
+               '-v', f'{node.dbus}:/run/dbus',
+               # as the unit: bind sources are checked through the host's /
+               '-v', '/:/host', '-e', 'OS_DEFAULT__HOST_ROOT=/host']
     for key, path in dirs.items():
         path.mkdir()
         command += ['-v', f'{path}:{path}',

@@ -440,3 +440,22 @@ def test_export_round_trip_keeps_host_services():
         assert [(c.name, c.host_services) for c in back.containers] == \
             [(c.name, c.host_services) for c in d.containers]
         assert any(c.host_services for c in back.containers)
+
+
+def test_ctl_rollback_releases_units_and_rolls_a_first_upgrade_back(
+        tmp_path, monkeypatch):
+    from tripleo_docker_hook import deploy
+    seen = []
+    monkeypatch.setattr(deploy, 'run', lambda doc, *a, **kw: seen.append(
+        (doc.config, kw)))
+
+    class Conf:
+        state_dir = str(tmp_path)
+
+    report = Report(Masker())
+    with pytest.raises(errors.DeploymentFailed, match='no previous'):
+        deploy.rollback(DEP, Conf, report, Masker())
+    host_units.Records(str(tmp_path)).replaced(NOVA, DEP, 'nova_compute',
+                                               RUNNING)
+    deploy.rollback(DEP, Conf, report, Masker())
+    assert seen == [({}, {'release_units': True})]
