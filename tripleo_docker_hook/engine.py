@@ -700,8 +700,7 @@ class Engine:
 
         def run():
             try:
-                box['output'] = self._call(f'exec in {name_or_id}',
-                                           'exec_start', created['Id'])
+                box['output'] = self._exec_tail(name_or_id, created['Id'])
             except BaseException as exc:  # re-raised in the caller
                 box['error'] = exc
 
@@ -721,6 +720,46 @@ class Engine:
         code = info.get('ExitCode')
         return (-1 if code is None else int(code)), text, \
             info.get('ContainerID', '')
+
+    def _exec_tail(self, name_or_id: str, exec_id: str) -> bytes:
+        """An exec's output, streamed: only its last
+        :data:`MAX_EXEC_OUTPUT_BYTES` are kept (``exec_start`` without a
+        stream buffered all of it: an exec printing without end grew the
+        hook's memory until the OOM killer came).  The head is replaced by
+        a line saying how much was dropped."""
+        what = f'exec in {name_or_id}'
+        stream = self._call(what, 'exec_start', exec_id, stream=True)
+        tail = bytearray()
+        dropped = 0
+        try:
+            for chunk in stream:
+                tail += chunk
+                if len(tail) > 2 * MAX_EXEC_OUTPUT_BYTES:
+                    cut = len(tail) - MAX_EXEC_OUTPUT_BYTES
+                    del tail[:cut]
+                    dropped += cut
+        except Exception as exc:
+            raise self._typed(what, exc) from exc
+        finally:
+            close = getattr(stream, 'close', None)
+            if close is not None:   # a stream's response is ours to close
+                try:
+                    close()
+                except Exception:
+                    pass
+        if len(tail) > MAX_EXEC_OUTPUT_BYTES:
+            cut = len(tail) - MAX_EXEC_OUTPUT_BYTES
+            del tail[:cut]
+            dropped += cut
+        head = f'[... {dropped} bytes cut ...]\n'.encode() if dropped \
+            else b''
+        return head + bytes(tail)
+
+
+#: Most bytes of an exec's output kept (its tail); the report shows at most
+#: the last 16 KiB of it, masked first, so a secret straddling this cut is
+#: far from what is shown.
+MAX_EXEC_OUTPUT_BYTES = 1 << 20
 
 
 #: Largest engine answer read over the lean path (a listing of ~30 000

@@ -417,3 +417,22 @@ def test_lock_held_too_long_fails_clearly_and_changes_nothing(
     assert 'holds' in answer['deploy_stderr']
     assert 'lock_timeout' in answer['deploy_stderr']
     assert containers(docker_api, deployment) == {}
+
+
+def test_exec_output_is_streamed_and_its_tail_reported(docker_api, deployment,
+                                                       hook_env):
+    """An exec printing 8 MiB: the hook keeps only the tail (streamed), the
+    answer shows its last lines, masked, and the declared output of the
+    exec holds the tail too."""
+    svc, ex = f'{deployment}-svc', f'{deployment}-ex'
+    cfg = config({svc: spec(), ex: {
+        'action': 'exec', 'start_order': 1,
+        'command': [svc, 'sh', '-c', 'yes | head -c 8388608; '
+                    'echo; echo LAST-LINE-$((40+2))']}})
+    answer, rc = apply(deployment, cfg, hook_env,
+                       outputs=[{'name': ex}])
+    assert rc == 0, answer
+    assert 'LAST-LINE-42' in answer['deploy_stdout']
+    assert 'bytes cut' in answer['deploy_stdout']
+    assert answer[ex].rstrip().endswith('LAST-LINE-42'), answer[ex][-200:]
+    assert len(json.dumps(answer)) < 1 << 20

@@ -280,3 +280,116 @@ def test_pull_error_inside_a_200_stream_is_typed(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_exec_output_is_streamed_and_only_its_tail_kept():
+    """An exec printing without end: the hook keeps the last MiB, not
+    everything (exec_start without a stream buffered it all)."""
+    import tracemalloc
+    eng = engine.Engine('unix:///nonexistent.sock')
+
+    class Client:
+        def exec_create(self, *args, **kwargs):
+            return {'Id': 'e1'}
+
+        def exec_start(self, exec_id, stream=False):
+            assert stream, 'the output must be streamed'
+
+            def chunks():
+                for _ in range(256):            # 256 MiB in all
+                    yield b'y\n' * (1 << 19)
+                yield b'LAST-LINE\n'
+            return chunks()
+
+        def exec_inspect(self, exec_id):
+            return {'ExitCode': 0, 'ContainerID': 'c1'}
+
+    eng._client = Client()
+    tracemalloc.start()
+    try:
+        code, out, cid = eng.exec_run('svc', ['yes'], timeout=60)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (code, cid) == (0, 'c1')
+    assert out.endswith('y\nLAST-LINE\n')
+    assert out.startswith('[... ') and 'bytes cut ...]' in out
+    assert len(out) <= engine.MAX_EXEC_OUTPUT_BYTES + 100
+    assert peak < 16 << 20
+
+
+def test_exec_stream_through_docker_py(tmp_path):
+    """docker-py's own framing (8-byte headers, stdout and stderr frames)
+    against an engine socket that speaks the exec protocol: the output is
+    read as a stream, both streams kept in order, the tail kept."""
+    import http.server
+    import json as _json
+    import socketserver
+    import struct
+    import threading
+    import time
+
+    big = b'z' * (3 << 20)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+
+        def _json(self, data, status=200):
+            body = _json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            length = int(self.headers.get('Content-Length') or 0)
+            self.rfile.read(length)
+            if self.path.endswith('/exec'):
+                return self._json({'Id': 'e1'}, 201)
+            # As dockerd: 101, then the raw stream on the hijacked socket
+            # (after a pause: the client reads the stream from the socket,
+            # not from the buffer that read the headers).
+            self.send_response(101, 'UPGRADED')
+            self.send_header('Content-Type',
+                             'application/vnd.docker.raw-stream')
+            self.send_header('Connection', 'Upgrade')
+            self.send_header('Upgrade', 'tcp')
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(0.3)
+            for stream, data in ((1, b'first\n'), (2, b'err-line\n'),
+                                 (1, big), (1, b'\nLAST\n')):
+                for i in range(0, len(data), 65536):
+                    part = data[i:i + 65536]
+                    self.wfile.write(struct.pack('>BxxxL', stream,
+                                                 len(part)) + part)
+            self.wfile.flush()
+            self.close_connection = True
+
+        def do_GET(self):
+            self._json({'ExitCode': 7, 'ContainerID': 'c1'})
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+        def get_request(self):
+            conn, _ = super().get_request()
+            return conn, ('local', 0)
+
+    path = str(tmp_path / 'engine.sock')
+    server = Server(path, Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        eng = engine.Engine(f'unix://{path}', timeout=10)
+        code, out, cid = eng.exec_run('svc', ['sh'], timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (code, cid) == (7, 'c1')
+    assert out.endswith('z\nLAST\n')
+    assert out.startswith('[... ') and 'first' not in out
+    assert len(out) < engine.MAX_EXEC_OUTPUT_BYTES + 100
