@@ -64,6 +64,41 @@ def make_plan(doc, desired: model.Deployment, conf, engine,
         bool(_opt(conf, 'recreate_on_image_change', True)))
 
 
+def stored_definition(rec, conf, masker) -> Optional[model.Deployment]:
+    """A definition kept in ``state_dir`` with the config hashes it was
+    applied with (records written before those were kept: the hashes on
+    disk now), or None when it no longer parses.  Its environment values
+    join the masker first."""
+    if not isinstance(rec, dict):
+        return None
+    masker.add_environment(definitions.environment_values(rec.get('config')))
+    try:
+        parsed = definitions.parse(rec.get('config'))
+    except errors.ValidationError:
+        return None
+    if 'config_hashes' in rec:
+        hashes = render.stored_hashes(rec.get('config_hashes'), conf)
+    else:
+        hashes = render.current_hashes(parsed, conf)
+    return render.with_config_hashes(parsed, hashes)
+
+
+def explained(plan: planning.Plan, st: state.DeploymentState, conf,
+              masker) -> planning.Plan:
+    """The plan with the changed fields of every "definition changed"
+    replace, from the definitions kept in ``state_dir`` (read only then:
+    a no-op pays nothing)."""
+    if not any(a.reason == planning.DEFINITION_CHANGED
+               for a in plan.actions):
+        return plan
+    previous = []
+    for rec in st.kept():
+        parsed = stored_definition(rec, conf, masker)
+        if parsed is not None:
+            previous += parsed.containers
+    return planning.explain(plan, previous)
+
+
 def dry_run(doc, conf, report, masker, engine=None) -> planning.Plan:
     """The plan, without rendering, pulling or changing anything."""
     engine = engine or engine_mod.Engine.from_conf(conf)
@@ -74,7 +109,8 @@ def dry_run(doc, conf, report, masker, engine=None) -> planning.Plan:
     hashes = render.current_hashes(desired, conf)
     desired = render.with_config_hashes(desired, hashes)
     st = state.DeploymentState(conf.state_dir, doc.name)
-    return make_plan(doc, desired, conf, engine, observed, st.execs())
+    return explained(make_plan(doc, desired, conf, engine, observed,
+                               st.execs()), st, conf, masker)
 
 
 def _report_plan(plan: planning.Plan, report) -> None:
@@ -103,6 +139,30 @@ def run(doc, conf, report, masker, engine=None,
         raise
     engine = engine or engine_mod.Engine.from_conf(conf)
     st = state.DeploymentState(conf.state_dir, doc.name)
+    try:
+        _run(doc, desired, conf, report, masker, engine, st, release_units)
+    except errors.HookError as exc:
+        _result(st, doc, masker, False, errors.first_line(exc))
+        raise
+    _result(st, doc, masker, True, '')
+
+
+def _result(st: state.DeploymentState, doc, masker, ok: bool,
+            error: str) -> None:
+    """What ``show`` tells of the last apply (masked; best effort)."""
+    import time
+    if not st.exists:
+        return
+    try:
+        st.write(state.RESULT, {'ok': ok, 'config_id': doc.id,
+                                'time': int(time.time()),
+                                'error': masker.mask(error)})
+    except OSError as exc:
+        LOG.warning('cannot record the result in %s: %s', st.path, exc)
+
+
+def _run(doc, desired, conf, report, masker, engine, st,
+         release_units: bool) -> None:
     with state.host_lock(conf.state_dir, conf.lock_timeout):
         left = state.clear_leftovers(conf.state_dir)
         if left:
@@ -117,12 +177,13 @@ def run(doc, conf, report, masker, engine=None,
         hashes = render.render_all(
             desired, conf, engine, report, masker,
             force=render_cache.force_requested(doc.inputs))
+        rec['config_hashes'] = dict(hashes)
         # New config is published, but proven only by a successful apply:
         # on failure the previous one is published again (containers bind
         # the generation they were created with either way).
         try:
             _converge(doc, desired, hashes, conf, engine, report, observed,
-                      st, survey)
+                      st, survey, masker)
         except BaseException:
             render.undo(hashes, report)
             raise
@@ -145,7 +206,7 @@ def _quarantine(doc, names, conf, report, engine=None) -> None:
 
 
 def _converge(doc, desired, hashes, conf, engine, report, observed,
-              st, survey) -> None:
+              st, survey, masker) -> None:
     desired = render.with_config_hashes(desired, hashes)
     execs = st.execs()
     plan = make_plan(doc, desired, conf, engine, observed, execs)
@@ -156,6 +217,7 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
         plan = make_plan(doc, desired, conf, engine, observed, execs)
         plan = planning.Plan(plan.deployment, plan.config_id, (),
                              plan.leftovers, plan.removals, plan.steps)
+    plan = explained(plan, st, conf, masker)
     units = survey.plan(plan)
     _report_plan(plan, report)
     for line in units.describe():
@@ -200,16 +262,24 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
     return plan
 
 
-def rollback(name: str, conf, report, masker, engine=None) -> None:
-    """Apply the previous definition kept in ``state_dir``, and give back
-    the host units this deployment replaced that it does not claim.
-
-    A deployment whose first definition replaced host units (the upgrade
-    of a baremetal node) rolls back to nothing: its containers go and the
-    units run again.
-    """
-    from tripleo_docker_hook import document
+def rollback_target(name: str, conf, generation: Optional[int] = None
+                    ) -> Dict:
+    """The kept definition ``rollback`` would apply; raises
+    :class:`errors.DeploymentFailed` saying why there is none."""
     st = state.DeploymentState(conf.state_dir, name)
+    if not st.exists and not host_units.replaced_units(
+            conf.state_dir, name, released=False):
+        raise errors.DeploymentFailed(
+            f'deployment {name}: unknown on this host (nothing in '
+            f'{st.path})')
+    if generation is not None:
+        target = st.generation(generation)
+        if target is None:
+            kept = ', '.join(str(n) for n, _ in st.generations()) or 'none'
+            raise errors.DeploymentFailed(
+                f'deployment {name}: no generation {generation} '
+                f'(kept: {kept})')
+        return target
     target = st.rollback_target()
     if target is None and host_units.replaced_units(
             conf.state_dir, name, released=False):
@@ -218,10 +288,35 @@ def rollback(name: str, conf, report, masker, engine=None) -> None:
         raise errors.DeploymentFailed(
             f'deployment {name}: no previous definition in '
             f'{st.path} to roll back to')
+    return target
+
+
+def rollback(name: str, conf, report, masker, engine=None,
+             generation: Optional[int] = None) -> None:
+    """Apply the previous definition kept in ``state_dir``, or the stored
+    generation ``generation`` (numbers as ``show`` lists them).
+
+    Says which of its images are no longer present on the host before
+    anything happens (the apply then tries to pull them and fails with
+    nothing changed when it cannot).
+    """
+    from tripleo_docker_hook import document
+    target = rollback_target(name, conf, generation)
+    engine = engine or engine_mod.Engine.from_conf(conf)
+    parsed = stored_definition(target, conf, masker)
+    if parsed is not None:
+        missing = [ref for ref, image in
+                   resolve_images(engine, parsed).items() if image is None]
+        if missing:
+            report.info(f'image(s) of that definition no longer present '
+                        f'on this host: {", ".join(missing)}; the apply '
+                        f'pulls them or fails with nothing changed')
     doc = document.parse({
         'id': target.get('id') or 'rollback', 'name': name,
         'group': target.get('group') or '', 'config': target.get('config'),
         'inputs': [{'name': 'deploy_action', 'value': 'UPDATE'}]})
-    report.info(f'rolling back deployment {name} to config '
-                f'{target.get("id")}')
+    which = f'generation {generation}' if generation is not None else \
+        'the previous definition'
+    report.info(f'rolling back deployment {name} to {which} (config '
+                f'{target.get("id")})')
     run(doc, conf, report, masker, engine, release_units=True)

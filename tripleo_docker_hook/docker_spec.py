@@ -6,7 +6,7 @@ Like docker-py's split between ``docker.types`` (typed config) and
 :mod:`engine` sends them.  Every container gets host networking.
 """
 
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from tripleo_docker_hook import model
 
@@ -143,3 +143,130 @@ def create_args(container: model.Container, name: str,
     if container.stdin_open:
         kwargs['stdin_open'] = True
     return kwargs, host
+
+
+def _duration(seconds: float) -> str:
+    """A Go duration the docker CLI parses (``30s``, ``250ms``)."""
+    if float(seconds).is_integer():
+        return f'{int(seconds)}s'
+    millis = seconds * 1000
+    if abs(millis - round(millis)) < 1e-9:
+        return f'{int(round(millis))}ms'
+    return f'{_nanoseconds(seconds)}ns'
+
+
+def run_argv(container: model.Container, name: str,
+             labels: Mapping[str, str], mask_secrets: bool = True
+             ) -> Tuple[List[str], List[str]]:
+    """The ``docker run`` command line equivalent to :func:`create_args`.
+
+    Returns ``(argv, notes)``; ``notes`` say where the docker CLI cannot
+    say exactly the same (the container then behaves the same, but
+    ``docker inspect`` shows it differently).  With ``mask_secrets``,
+    values of secret-looking environment variables and command-line
+    options are ``***`` (:mod:`masking`): copy-paste then needs them
+    filled in.  ``paunch debug --action print-cmd`` gave operators this.
+    """
+    from tripleo_docker_hook import masking
+    notes: List[str] = []
+    if mask_secrets:
+        container = masking.masked_container(container)
+    kwargs, host = create_args(container, name, labels)
+    argv = ['docker', 'run', '--detach', '--name', name, '--network', 'host']
+    if host.get('auto_remove'):
+        argv.append('--rm')
+    for key, value in sorted(kwargs['labels'].items()):
+        argv += ['--label', f'{key}={value}']
+    if kwargs.get('hostname'):
+        argv += ['--hostname', kwargs['hostname']]
+    for bind in host.get('binds', ()):
+        argv += ['--volume', bind]
+    for target, opts in host.get('tmpfs', {}).items():
+        argv += ['--tmpfs', f'{target}:{opts}' if opts else target]
+    for key, flag in (('privileged', '--privileged'),
+                      ('read_only', '--read-only')):
+        if host.get(key):
+            argv.append(flag)
+    for key, flag in (('pid_mode', '--pid'), ('ipc_mode', '--ipc'),
+                      ('uts_mode', '--uts'),
+                      ('cpu_shares', '--cpu-shares'),
+                      ('cpu_quota', '--cpu-quota'),
+                      ('cpu_period', '--cpu-period'),
+                      ('cpuset_cpus', '--cpuset-cpus'),
+                      ('mem_limit', '--memory'),
+                      ('memswap_limit', '--memory-swap'),
+                      ('mem_reservation', '--memory-reservation'),
+                      ('shm_size', '--shm-size'),
+                      ('oom_score_adj', '--oom-score-adj'),
+                      ('mem_swappiness', '--memory-swappiness')):
+        if key in host:
+            argv += [flag, str(host[key])]
+    for key, flag in (('cap_add', '--cap-add'), ('cap_drop', '--cap-drop'),
+                      ('security_opt', '--security-opt'),
+                      ('group_add', '--group-add'),
+                      ('extra_hosts', '--add-host'),
+                      ('volumes_from', '--volumes-from')):
+        for value in host.get(key, ()):
+            argv += [flag, value]
+    policy = host.get('restart_policy')
+    if policy:
+        text = policy['Name']
+        if policy.get('MaximumRetryCount'):
+            text += f':{policy["MaximumRetryCount"]}'
+        argv += ['--restart', text]
+    for u in host.get('ulimits', ()):
+        argv += ['--ulimit', f'{u["Name"]}={u["Soft"]}:{u["Hard"]}']
+    if 'log_config' in host:
+        argv += ['--log-driver', host['log_config']['Type']]
+        for key, value in sorted(host['log_config']['Config'].items()):
+            argv += ['--log-opt', f'{key}={value}']
+    for item in kwargs.get('environment', ()):
+        argv += ['--env', item]
+    for key, flag in (('working_dir', '--workdir'), ('user', '--user'),
+                      ('stop_signal', '--stop-signal')):
+        if kwargs.get(key):
+            argv += [flag, kwargs[key]]
+    if 'stop_timeout' in kwargs:
+        argv += ['--stop-timeout', str(kwargs['stop_timeout'])]
+    check = container.healthcheck
+    if check is not None:
+        if check.test[:1] == ('NONE',):
+            argv.append('--no-healthcheck')
+        else:
+            if check.test[:1] == ('CMD',):
+                notes.append('healthcheck: the docker CLI only takes a '
+                             'shell command (CMD-SHELL); the exec form '
+                             'is written as one')
+                shell = _shell_join(check.test[1:])
+            else:
+                shell = ' '.join(check.test[1:])
+            argv += ['--health-cmd', shell]
+            for value, flag in ((check.interval, '--health-interval'),
+                                (check.timeout, '--health-timeout'),
+                                (check.start_period,
+                                 '--health-start-period')):
+                if value:
+                    argv += [flag, _duration(value)]
+            if check.retries:
+                argv += ['--health-retries', str(check.retries)]
+    if kwargs.get('tty'):
+        argv.append('--tty')
+    if kwargs.get('stdin_open'):
+        argv.append('--interactive')
+    args: List[str] = []
+    if 'entrypoint' in kwargs:
+        entrypoint = kwargs['entrypoint']
+        argv += ['--entrypoint', entrypoint[0] if entrypoint else '']
+        if len(entrypoint) > 1:
+            notes.append('entrypoint: the docker CLI takes one word; the '
+                         'others lead the command')
+            args += entrypoint[1:]
+    args += kwargs.get('command') or []
+    argv.append(kwargs['image'])
+    argv += args
+    return argv, notes
+
+
+def _shell_join(words) -> str:
+    import shlex
+    return ' '.join(shlex.quote(w) for w in words)

@@ -97,7 +97,8 @@ def observed_from_list(entry: Mapping[str, Any]) -> model.Observed:
         id=entry['Id'], name=names[0].lstrip('/'),
         image_id=entry.get('ImageID', ''), state=entry.get('State', ''),
         labels=entry.get('Labels') or {}, exit_code=exit_code,
-        health=health, created=int(entry.get('Created') or 0))
+        health=health, created=int(entry.get('Created') or 0),
+        image=entry.get('Image', ''))
 
 
 class _Stream:
@@ -755,6 +756,56 @@ class Engine:
             else b''
         return head + bytes(tail)
 
+
+    # -- operator commands (tripleo-docker-hook-ctl) -------------------------
+    def logs_stream(self, name_or_id: str, tail: Optional[int] = None,
+                    follow: bool = False):
+        """A container's stdout and stderr as they come (``logs`` of the
+        ctl).
+
+        Args:
+            name_or_id: the container.
+            tail: only the last lines; None means all.
+            follow: keep reading; the iterator ends when the container
+                stops.
+        Returns:
+            An iterator of ``bytes`` chunks.
+        Raises:
+            errors.EngineError: a subclass, by condition (NotFound for an
+                unknown container).
+        """
+        return self._call(f'logs {name_or_id}', 'logs',
+                          name_or_id, stdout=True, stderr=True, stream=True,
+                          follow=follow,
+                          tail='all' if tail is None else tail)
+
+    def exec_stream(self, name_or_id: str, command: List[str],
+                    user: str = ''):
+        """Start a command in a running container (``exec`` of the ctl).
+
+        Args:
+            name_or_id: the container.
+            command: argv.
+            user: run as this user; '' is the container's.
+        Returns:
+            ``(chunks, exit_code)``: ``chunks`` yields ``(stdout bytes,
+            stderr bytes)`` pairs (either may be None); ``exit_code()``,
+            called once they are exhausted, gives the command's status.
+        Raises:
+            errors.EngineError: a subclass, by condition (Conflict for a
+                container that is not running).
+        """
+        created = self._call(f'exec in {name_or_id}', 'exec_create',
+                             name_or_id, command, user=user)
+        chunks = self._call(f'exec in {name_or_id}', 'exec_start',
+                            created['Id'], stream=True, demux=True)
+
+        def exit_code() -> int:
+            info = self._call(f'exec in {name_or_id}', 'exec_inspect',
+                              created['Id'])
+            code = info.get('ExitCode')
+            return -1 if code is None else int(code)
+        return chunks, exit_code
 
 #: Most bytes of an exec's output kept (its tail); the report shows at most
 #: the last 16 KiB of it, masked first, so a secret straddling this cut is

@@ -138,3 +138,42 @@ class MaskingFilter(logging.Filter):
             record.exc_text = self.masker.mask(record.exc_text)
         record.exc_info = None
         return True
+
+
+def masked_container(container):
+    """A :class:`model.Container` with its secrets replaced by ``***``:
+    values of secret-looking environment variables and of secret-looking
+    command-line options (entrypoint, command, health check).  For what
+    an operator prints from the definitions kept on a host (``print-cmd``,
+    ``export DEPLOYMENT``) without ``--show-secrets``."""
+    import dataclasses
+    secrets = []
+    check = container.healthcheck
+    for words in (container.entrypoint, container.command,
+                  check.test if check else None):
+        secrets += argv_secrets(list(words or ()))
+    secrets += [v for k, v in container.environment if SECRET_KEY.search(k)]
+    masker = Masker(secrets)
+
+    def words(values):
+        return None if values is None else tuple(masker.mask(w)
+                                                 for w in values)
+    changes = {
+        'environment': tuple(
+            (k, MASK if SECRET_KEY.search(k) else masker.mask(v))
+            for k, v in container.environment),
+        'entrypoint': words(container.entrypoint),
+        'command': words(container.command)}
+    if check is not None:
+        changes['healthcheck'] = dataclasses.replace(
+            check, test=words(check.test))
+    return dataclasses.replace(container, **changes)
+
+
+def masked_deployment(deployment):
+    """:func:`masked_container` applied to every container."""
+    import dataclasses
+    return dataclasses.replace(deployment, steps=tuple(
+        dataclasses.replace(step, containers=tuple(
+            masked_container(c) for c in step.containers))
+        for step in deployment.steps))

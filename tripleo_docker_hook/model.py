@@ -168,6 +168,10 @@ class Container:
     #: :mod:`tripleo_docker_hook.host_units`.  Not part of ``source_hash``:
     #: claiming a unit never recreates the container.
     host_services: Tuple[str, ...] = ()
+    #: Set by the config rendering: ``(label, hash)`` of every config
+    #: volume / Kolla file this container mounts (``config volume
+    #: keystone``), so a plan can say which one changed.  Not hashed.
+    config_hashes: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def env(self) -> Dict[str, str]:
@@ -286,6 +290,7 @@ class Observed:
     exit_code: Optional[int] = None
     health: str = ''            # '', 'starting', 'healthy', 'unhealthy'
     created: int = 0
+    image: str = ''             # the reference it was created from
 
     @property
     def managed(self) -> bool:

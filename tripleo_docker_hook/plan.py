@@ -27,6 +27,9 @@ REMOVE = 'remove'        # stop (honouring its stop timeout) and remove
 PROMOTE = 'promote'      # a crashed replace's new container: rename it
 PULL = 'pull'
 
+#: The reason :func:`compute` gives when the hash label differs.
+DEFINITION_CHANGED = 'definition changed'
+
 #: Suffix of the temporary name a replacement is created under.
 TEMP_SUFFIX = '.tdh-new'
 
@@ -68,6 +71,9 @@ class Action:
     reason: str = ''
     #: EXEC: the container the command runs in (None: created by this plan)
     target: Optional[model.Observed] = None
+    #: a replace / re-run of a changed definition: which fields changed
+    #: (:func:`explain`, :mod:`diff`)
+    details: Tuple[str, ...] = ()
 
     @property
     def changes(self) -> bool:
@@ -88,6 +94,8 @@ class Action:
                 data['image'] = self.container.image
         if self.observed is not None:
             data['container_id'] = self.observed.id[:12]
+        if self.details:
+            data['changes'] = list(self.details)
         return data
 
 
@@ -143,6 +151,7 @@ class Plan:
             for i, level in enumerate(step.levels):
                 for a in level:
                     lines.append(f'step {step.number} level {i}: {a}')
+                    lines += [f'    {d}' for d in a.details]
         return lines
 
     def to_data(self) -> Dict[str, Any]:
@@ -423,7 +432,7 @@ def _change(c: model.Container, current: model.Observed, images,
             recreate_on_image_change: bool) -> str:
     """Why an existing container no longer matches its definition."""
     if current.labels.get(model.LABEL_HASH) != container_hash(c):
-        return 'definition changed'
+        return DEFINITION_CHANGED
     if _image_drift(c, current, images, recreate_on_image_change):
         return 'image changed'
     return ''
@@ -502,6 +511,32 @@ def _plan_exec(c: model.Container, target: Optional[model.Observed],
                       target=target)
     return Action(KEEP, c.name, c, reason=f'done, code {rec.get("exit_code")}',
                   target=target)
+
+
+def explain(plan: Plan, previous: Iterable[model.Container]) -> Plan:
+    """``plan`` with the changed fields of every "definition changed"
+    action (see :mod:`diff`).
+
+    ``previous`` are earlier definitions of the deployment's containers
+    (from ``state_dir``, config hashes folded in); the one whose hash is
+    the running container's hash label is what the container runs, so the
+    lines are exact, never a guess.
+    """
+    from tripleo_docker_hook import diff
+    by_hash = {(c.name, container_hash(c)): c for c in previous}
+
+    def one(a: Action) -> Action:
+        if a.reason != DEFINITION_CHANGED or a.observed is None or \
+                a.container is None:
+            return a
+        old = by_hash.get((a.name, a.observed.labels.get(model.LABEL_HASH)))
+        return dataclasses.replace(
+            a, details=diff.explain_hash_change(old, a.container))
+
+    steps = tuple(dataclasses.replace(s, levels=tuple(
+        tuple(one(a) for a in level) for level in s.levels))
+        for s in plan.steps)
+    return dataclasses.replace(plan, steps=steps)
 
 
 def delete(deployment_name: str, config_id: str,

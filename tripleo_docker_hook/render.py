@@ -472,6 +472,7 @@ def _container_hash(container: model.Container, hashes: Dict[str, str],
                     pins: Dict[str, str]) -> model.Container:
     mounts = []
     found: List[str] = []
+    labels: List[Tuple[str, str]] = []
     for mount in container.mounts:
         if mount.type == 'bind' and mount.source:
             source = _rewrite(mount.source, aliases)
@@ -479,6 +480,9 @@ def _container_hash(container: model.Container, hashes: Dict[str, str],
                 if source == key or source.startswith(key + '/'):
                     if hashes[key] not in found:
                         found.append(hashes[key])
+                    label = config_label(key)
+                    if label not in dict(labels):
+                        labels.append((label, hashes[key]))
                     break
             source = pins.get(source, source)
             if source != mount.source:
@@ -497,7 +501,25 @@ def _container_hash(container: model.Container, hashes: Dict[str, str],
     folded = hashlib.sha256('\0'.join(
         [container.source_hash, value] + moved).encode()).hexdigest()
     return dataclasses.replace(container, mounts=mounts_t, environment=env,
-                               source_hash=folded)
+                               source_hash=folded,
+                               config_hashes=tuple(sorted(labels)))
+
+
+def config_label(path: str) -> str:
+    """How a plan names a config source: ``config volume keystone`` for
+    ``/var/lib/config-data/puppet-generated/keystone``, ``kolla config
+    keystone.json`` for a Kolla file."""
+    base = posixpath.basename(posixpath.normpath(path))
+    if base.endswith('.json'):
+        return f'kolla config {base}'
+    return f'config volume {base}'
+
+
+def stored_hashes(stored, conf) -> Dict[str, str]:
+    """Hashes kept in a state record, with this node's path aliases, for
+    :func:`with_config_hashes` of a stored definition."""
+    return ConfigHashes(stored if isinstance(stored, dict) else {},
+                        aliases=_aliases(conf))
 
 
 def with_config_hashes(desired: model.Deployment,

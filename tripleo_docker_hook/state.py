@@ -21,7 +21,7 @@ import re
 import tempfile
 import time
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from tripleo_docker_hook import errors
 
@@ -31,6 +31,11 @@ CURRENT = 'current.json'      # last definition applied successfully
 PREVIOUS = 'previous.json'    # the one before it (rollback target)
 ATTEMPTED = 'attempted.json'  # written before an apply, removed on success
 EXECS = 'execs.json'          # results of action: exec commands
+RESULT = 'result.json'        # outcome of the last apply (masked text)
+GENERATIONS = 'generations'   # generations/<n>.json: definitions applied
+
+#: Definitions kept per deployment for ``rollback --to``.
+GENERATIONS_KEPT = 10
 
 
 def dirname(name: str) -> str:
@@ -193,9 +198,55 @@ class DeploymentState:
         if current is not None and not same_config(current, rec):
             self.write(PREVIOUS, current)
         if current is None or current.get('id') != rec.get('id') or \
-                not same_config(current, rec):
+                not same_config(current, rec) or \
+                current.get('config_hashes') != rec.get('config_hashes'):
             self.write(CURRENT, rec)
+        self._add_generation(rec)
         self.drop(ATTEMPTED)
+
+    # -- generations --------------------------------------------------------
+    def generations(self) -> List[Tuple[int, Dict[str, Any]]]:
+        """``(number, record)`` of every kept definition, oldest first.
+
+        A generation is added by every successful apply whose definition
+        differs from the newest one; numbers only grow.
+        """
+        root = os.path.join(self.path, GENERATIONS)
+        try:
+            names = os.listdir(root)
+        except OSError:
+            return []
+        result = []
+        for name in names:
+            stem, dot, ext = name.partition('.')
+            if ext != 'json' or not stem.isdigit():
+                continue
+            data = _read_json(os.path.join(root, name))
+            if isinstance(data, dict):
+                result.append((int(stem), data))
+        return sorted(result, key=lambda g: g[0])
+
+    def kept(self) -> List[Dict[str, Any]]:
+        """Every kept definition, the likeliest to be running first:
+        current, attempted, then the generations newest first."""
+        recs = [self.read(CURRENT), self.read(ATTEMPTED)]
+        recs += [rec for _, rec in reversed(self.generations())]
+        return [r for r in recs if r]
+
+    def generation(self, number: int) -> Optional[Dict[str, Any]]:
+        return dict(self.generations()).get(number)
+
+    def _add_generation(self, rec: Dict[str, Any]) -> None:
+        kept = self.generations()
+        if kept and same_config(kept[-1][1], rec):
+            return
+        root = os.path.join(self.path, GENERATIONS)
+        _makedirs(root)
+        number = kept[-1][0] + 1 if kept else 1
+        _write_json(os.path.join(root, f'{number}.json'), rec)
+        for old, _ in kept[:max(0, len(kept) + 1 - GENERATIONS_KEPT)]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(root, f'{old}.json'))
 
     def deleted(self) -> None:
         """DELETE / cleanup: keep the last definition as rollback target."""
@@ -207,10 +258,13 @@ class DeploymentState:
         self.drop(EXECS)
 
     def forget(self) -> None:
-        for what in (CURRENT, PREVIOUS, ATTEMPTED, EXECS):
+        for what in (CURRENT, PREVIOUS, ATTEMPTED, EXECS, RESULT):
             self.drop(what)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.path)
+        for number, _ in self.generations():
+            self.drop(os.path.join(GENERATIONS, f'{number}.json'))
+        for path in (os.path.join(self.path, GENERATIONS), self.path):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
 
     def rollback_target(self) -> Optional[Dict[str, Any]]:
         """The definition ``rollback`` applies.

@@ -101,6 +101,8 @@ def test_vanished_deployment_is_removed_by_name(docker_api, hook_env,
     proc = subprocess.run(['tripleo-docker-hook-ctl', 'status', '--json'],
                           env=hook_env, capture_output=True, text=True,
                           timeout=60)
-    status = {d['deployment']: d for d in json.loads(proc.stdout)}
-    assert [c['name'] for c in status[mine]['containers']] == kept
-    assert status[mine]['containers'][0]['state'] == 'running'
+    rows = json.loads(proc.stdout)
+    assert [r['name'] for r in rows if r['deployment'] == mine] == kept
+    assert not [r for r in rows if r['deployment'] == other]
+    assert [r['state'] for r in rows if r['deployment'] == mine][0] == \
+        'running'

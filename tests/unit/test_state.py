@@ -176,3 +176,19 @@ def test_recovery_clears_only_leftover_shapes(tmp_path):
     assert sorted(removed) == sorted(map(str, leftovers))
     assert not any(p.exists() for p in leftovers)
     assert all(p.exists() for p in kept)
+
+
+def test_generations_grow_only_on_change_and_are_capped(tmp_path):
+    st = state.DeploymentState(str(tmp_path), 'dep')
+    for i in range(state.GENERATIONS_KEPT + 3):
+        rec = {'name': 'dep', 'id': f'id{i}', 'config': {'n': i}}
+        st.attempt(rec)
+        st.succeeded(rec)
+        st.attempt(dict(rec, id=f'again{i}'))   # same config, new id
+        st.succeeded(dict(rec, id=f'again{i}'))
+    numbers = [n for n, _ in st.generations()]
+    assert numbers == list(range(4, state.GENERATIONS_KEPT + 4))
+    assert st.generation(4)['config'] == {'n': 3}
+    assert st.generation(1) is None
+    st.forget()
+    assert not st.exists
