@@ -267,11 +267,6 @@ def rollback_target(name: str, conf, generation: Optional[int] = None
     """The kept definition ``rollback`` would apply; raises
     :class:`errors.DeploymentFailed` saying why there is none."""
     st = state.DeploymentState(conf.state_dir, name)
-    if not st.exists and not host_units.replaced_units(
-            conf.state_dir, name, released=False):
-        raise errors.DeploymentFailed(
-            f'deployment {name}: unknown on this host (nothing in '
-            f'{st.path})')
     if generation is not None:
         target = st.generation(generation)
         if target is None:
@@ -302,9 +297,10 @@ def rollback(name: str, conf, report, masker, engine=None,
     """
     from tripleo_docker_hook import document
     target = rollback_target(name, conf, generation)
-    engine = engine or engine_mod.Engine.from_conf(conf)
-    parsed = stored_definition(target, conf, masker)
-    if parsed is not None:
+    parsed = stored_definition(target, conf, masker) if target.get(
+        'config') else None
+    if parsed is not None and parsed.containers:
+        engine = engine or engine_mod.Engine.from_conf(conf)
         missing = [ref for ref, image in
                    resolve_images(engine, parsed).items() if image is None]
         if missing:
