@@ -37,6 +37,16 @@ def docker_api():
                 engine_compat.docker_view(info)
             return info
 
+        def health(self, container):
+            """``State.Health.Status`` ('' without a check).  On podman
+            the check is run first: without systemd nothing runs it in
+            the background, as the engine's timers do on a real node."""
+            if self.kind == engine_compat.PODMAN:
+                self._get(self.base_url + engine_compat.LIBPOD_PREFIX +
+                          f'/containers/{container}/healthcheck')
+            state = self.inspect_container(container)['State']
+            return (state.get('Health') or {}).get('Status') or ''
+
     client = Client(
         base_url=os.environ.get('DOCKER_HOST',
                                 'unix:///var/run/docker.sock'),

@@ -169,8 +169,7 @@ def test_failed_replace_runs_the_old_config_and_old_kolla_file(
             (0, 'GOOD-v1\n')
         code, out = _exec(docker_api, svc, ['cat', KOLLA_MOUNT])
         assert code == 0 and json.loads(out)['command'] == 'GOOD-v1'
-        _wait(lambda: docker_api.inspect_container(svc)['State'].get(
-            'Health', {}).get('Status') == 'healthy', what='healthy')
+        _wait(lambda: docker_api.health(svc) == 'healthy', what='healthy')
         # The previous config is what is published.
         assert os.readlink(os.path.join(cdd, vol)) == gen1
         assert _md5(cdd, vol) == h1
