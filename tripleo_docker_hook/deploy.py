@@ -259,6 +259,11 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
         applying.execute(plan, engine, report, conf)
         for name in names:
             state.DeploymentState(conf.state_dir, name).deleted()
+            # Never restarts a host service (unit_plan.on_delete).
+            for unit in host_units.Records(conf.state_dir).release(name):
+                report.info(f'host unit {unit} stays stopped and disabled '
+                            f'(its container was removed); to run it '
+                            f'again: systemctl enable --now {unit}')
     return plan
 
 

@@ -459,3 +459,25 @@ def test_ctl_rollback_releases_units_and_rolls_a_first_upgrade_back(
                                                RUNNING)
     deploy.rollback(DEP, Conf, report, Masker())
     assert seen == [({}, {'release_units': True})]
+
+
+def test_delete_marks_units_released_and_says_so(tmp_path):
+    from tripleo_docker_hook import deploy
+
+    class Conf:
+        state_dir = str(tmp_path)
+        lock_timeout = 5
+
+    class Empty:
+        def list_containers(self, deployment=None):
+            return []
+
+    host_units.Records(str(tmp_path)).replaced(NOVA, DEP, 'nova_compute',
+                                               RUNNING)
+    report = Report(Masker())
+    deploy.delete(DEP, 'cfg', Conf, report, Empty())
+    assert report.stdout[-1] == (
+        'host unit openstack-nova-compute.service stays stopped and disabled '
+        '(its container was removed); to run it again: systemctl enable '
+        '--now openstack-nova-compute.service')
+    assert host_units.replaced_units(str(tmp_path), DEP)[0]['released']
