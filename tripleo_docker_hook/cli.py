@@ -32,40 +32,16 @@ NAMESPACE = 'tripleo_docker_hook.ctl'
 
 
 # -- shared helpers -----------------------------------------------------------
-def _read(path: str) -> str:
-    if path == '-':
-        return sys.stdin.read()
-    with open(path, encoding='utf-8') as f:
-        return f.read()
-
-
-def _config_of(text: str):
-    """A definition file holds a bare config or a whole heat-config item."""
-    import yaml
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text  # let the parser report it with a field path
-    if isinstance(data, dict) and 'config' in data and 'group' in data:
-        return data['config']
-    return text
-
-
 def _configs_of(path: str) -> List[Tuple[str, object]]:
     """``(label, config)`` for a definition file: a bare config, a
-    heat-config item, or a list of heat-config items (each checked)."""
-    import yaml
-    text = _read(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return [(path, text)]  # let the parser report it with a field path
-    if isinstance(data, list) and data and all(
-            isinstance(i, dict) and 'config' in i and 'group' in i
-            for i in data):
-        return [(f'{path}[{i}] ({item.get("name", "")})', item['config'])
-                for i, item in enumerate(data)]
-    return [(path, _config_of(text))]
+    heat-config item, or a list of heat-config items (each checked).
+
+    Loaded like the hook loads its input (bounded: no alias bombs, no
+    duplicate keys), through :mod:`offline`.
+    """
+    from tripleo_docker_hook import offline
+    return [(label, config) for label, config, _secrets in
+            offline.items_of(offline.read(path), path)]
 
 
 def _conf():
@@ -79,25 +55,11 @@ def _engine(conf):
 
 
 def _document(path: str, name: Optional[str] = None):
-    """A heat-config item (JSON/YAML), or a bare config with ``--name``."""
-    import yaml
+    """A heat-config item (JSON/YAML), or a bare config with ``--name``,
+    loaded as the hook loads its input (bounded, duplicate keys refused)."""
     from tripleo_docker_hook import document
-    text = _read(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise errors.ValidationError([errors.FieldError(
-            '', 'Invalid value', detail=f'{path}: not YAML/JSON: '
-            f'{errors.first_line(exc)}')]) from None
-    if not (isinstance(data, dict) and 'config' in data and 'id' in data):
-        if not name:
-            raise errors.ValidationError([errors.FieldError(
-                'name', 'Required value', detail=f'{path} holds a bare '
-                'config: give the deployment name with --name')])
-        data = {'id': 'manual', 'name': name, 'config': data}
-    elif name:
-        data = dict(data, name=name)
-    return document.parse(data)
+    from tripleo_docker_hook import offline
+    return document.parse(offline.document_data(path, name))
 
 
 def _masker():
@@ -259,29 +221,11 @@ class Validate(Command):
         return parser
 
     def take_action(self, args):
-        from tripleo_docker_hook import definitions
-        from tripleo_docker_hook import hostpath
-        from tripleo_docker_hook.masking import Masker
-        out = self.app.stdout
-        status = 0
-        host_root = _conf().host_root if args.host else '/'
-        for path in args.files:
-            for label, config in _configs_of(path):
-                masker = Masker()
-                masker.add_environment(definitions.environment_values(
-                    config))
-                try:
-                    deployment = definitions.parse(config)
-                    if args.host:
-                        hostpath.checked(deployment, host_root)
-                except errors.ValidationError as exc:
-                    status = 2
-                    for err in exc.errors:
-                        out.write(masker.mask(f'{label}: {err}') + '\n')
-                    continue
-                out.write(f'{label}: OK ({len(deployment.containers)} '
-                          f'containers in {len(deployment.steps)} steps)\n')
-        return status
+        from tripleo_docker_hook import offline
+        host_root = _conf().host_root if args.host else None
+        return offline.validate_files(
+            args.files, host_root,
+            out=lambda line: self.app.stdout.write(line + '\n'))
 
 
 class Export(Command):

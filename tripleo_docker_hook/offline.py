@@ -16,14 +16,14 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook.masking import Masker
 
 
-def _read(path: str) -> str:
+def read(path: str) -> str:
     if path == '-':
         return sys.stdin.read()
     with open(path, encoding='utf-8') as f:
         return f.read()
 
 
-def _items_of(text: str, label: str) -> List[Tuple[str, Any, frozenset]]:
+def items_of(text: str, label: str) -> List[Tuple[str, Any, frozenset]]:
     """``(label, config, secrets)`` for a definition file's text: a bare
     config, a heat-config item, or a list of heat-config items."""
     from tripleo_docker_hook import document
@@ -87,7 +87,7 @@ def validate_files(files: List[str], host_root: Optional[str] = None,
     for path in files:
         masker = Masker()
         try:
-            items = _items_of(_read(path), path)
+            items = items_of(read(path), path)
         except (OSError, UnicodeDecodeError) as exc:
             out(f'{path}: cannot read: {exc}')
             status = 2
@@ -112,7 +112,7 @@ def plan_file(path: str, name: Optional[str], conf, as_json: bool = False
     masker = Masker()
     report = Report(masker, max_bytes=1 << 30)
     try:
-        items = _items_of(_read(path), path)
+        items = items_of(read(path), path)
         for _, _, secrets in items:
             masker.add(secrets)
         raw = document_data(path, name)
@@ -134,7 +134,7 @@ def plan_file(path: str, name: Optional[str], conf, as_json: bool = False
 def document_data(path: str, name: Optional[str] = None) -> dict:
     """A heat-config item (JSON/YAML), or a bare config with ``name``."""
     from tripleo_docker_hook import loading
-    text = _read(path)
+    text = read(path)
     docs = loading.yaml_load_all(text)
     data = docs[0] if len(docs) == 1 else None
     if not (isinstance(data, dict) and 'config' in data and 'id' in data):

@@ -500,3 +500,29 @@ def test_refused_command_line_still_answers(capsys):
                       ['--no-such-option'])
     assert report.status == 2
     assert 'invalid command line' in report.dumps()
+
+
+def test_ctl_validate_and_export_load_and_mask_like_the_hook(tmp_path, capsys):
+    """The ctl's validate masks before any cut (a credential reused in a
+    field longer than the 200-character quote), and its loading is the
+    hook's bounded one (a collection alias is refused, not expanded)."""
+    from tripleo_docker_hook import cli
+    secret = 'Sëcret-' + 'x' * 300 + '-TAIL'
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps({
+        'id': '1', 'name': 'n', 'group': 'g',
+        'inputs': [{'name': 'deploy_password', 'value': secret}],
+        'config': {'svc': {'image': 'busybox', 'user': secret}}}))
+    assert cli.main(['validate', str(bad)]) == 2
+    out = capsys.readouterr().out
+    assert 'svc.user' in out
+    for piece in ('Sëcret', 'S\\u00ebcret', 'xxxxxxxxxx', 'TAIL'):
+        assert piece not in out, out
+    bomb = tmp_path / 'bomb.yaml'
+    bomb.write_text('a: &a [x, x, x, x, x, x, x, x, x]\n'
+                    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n'
+                    'c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n')
+    for argv in (['validate', str(bomb)], ['export', str(bomb)]):
+        assert cli.main(argv) == 2
+        captured = capsys.readouterr()
+        assert 'alias' in (captured.out + captured.err).lower(), captured
