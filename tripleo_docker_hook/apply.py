@@ -1,5 +1,10 @@
 """Applying a plan: the side effects, through :class:`engine.Engine`.
 
+The executor decides nothing: every choice (the verb, whether and how an
+old container is stopped, a run's timeout, the rollback target) is data on
+the :class:`plan.Action` it is given; it looks only at what the engine
+answers while it carries an action out.
+
 Order: leftovers of an interrupted run, then containers no longer defined
 (stopped in parallel), then each step in order, each ``start_order`` level
 in order, the actions of one level in parallel on a bounded pool.  The
@@ -147,21 +152,36 @@ class Applier:
 
     def _do(self, action: planning.Action) -> Outcome:
         verb = action.verb
-        if verb == planning.REMOVE:
+        if verb is planning.Verb.REMOVE:
             return self._remove(action)
-        if verb == planning.PROMOTE:
+        if verb is planning.Verb.PROMOTE:
             self.engine.rename(action.observed.id, action.name)
             return Outcome(action, [f'promoted {action.name} '
                                     f'({action.reason})'])
-        if verb == planning.CREATE:
+        if verb is planning.Verb.CREATE:
             return self._create(action)
-        if verb == planning.REPLACE:
+        if verb is planning.Verb.REPLACE:
             return self._replace(action)
-        if verb == planning.RUN:
+        if verb is planning.Verb.RUN:
             if action.container.kind is model.Kind.EXEC:
                 return self._exec(action)
             return self._task(action)
         raise errors.DeploymentFailed(f'unknown action {verb}')
+
+    def _take_down(self, action: planning.Action) -> None:
+        """Stop (as ``action.stop`` says) and remove ``action.observed``."""
+        o = action.observed
+        if action.stop is planning.Stop.GRACEFUL:
+            # The container's own StopTimeout applies (stop_grace_period).
+            try:
+                self.engine.stop(o.id)
+            except errors.EngineNotFound:
+                pass   # gone meanwhile: nothing left to remove
+        self.engine.remove(o.id, force=True)
+
+    def _timeout(self, action: planning.Action) -> float:
+        return (action.timeout if action.timeout is not None
+                else self.settings.task_timeout)
 
     def _labels(self, c: model.Container) -> Dict[str, str]:
         return planning.labels_for(self.plan.deployment, self.plan.config_id,
@@ -169,14 +189,7 @@ class Applier:
 
     # -- verbs --------------------------------------------------------------
     def _remove(self, action: planning.Action) -> Outcome:
-        o = action.observed
-        if o.state in ('running', 'restarting', 'paused'):
-            # The container's own StopTimeout applies (stop_grace_period).
-            try:
-                self.engine.stop(o.id)
-            except errors.EngineNotFound:
-                pass   # gone meanwhile: nothing left to remove
-        self.engine.remove(o.id, force=True)
+        self._take_down(action)
         return Outcome(action, [f'removed {action.name} ({action.reason})'])
 
     def _create(self, action: planning.Action) -> Outcome:
@@ -197,7 +210,8 @@ class Applier:
         try:
             # A stop that fails or times out rolls back like a failed
             # start: the new container goes, the old one is started.
-            self.engine.stop(old.id)
+            if action.stop is planning.Stop.GRACEFUL:
+                self.engine.stop(old.id)
             self.engine.start(tmp)
             problem = self._wait_started([tmp]).get(tmp, '')
         except errors.HookError as exc:
@@ -206,7 +220,8 @@ class Applier:
             logs = self._logs(tmp)
             try:
                 self.engine.remove(tmp, force=True)
-                self.engine.start(old.id)
+                if action.rollback_to:
+                    self.engine.start(action.rollback_to)
             except errors.HookError as exc:
                 return Outcome(action, logs, error=(
                     f'{c.name}: replacement failed ({problem}) and so did '
@@ -214,7 +229,7 @@ class Applier:
             return Outcome(action, logs, error=(
                 f'{c.name}: replacement failed ({problem}); rolled back, '
                 f'the previous container is running again'
-                f'{self._config_of(old.id)}'))
+                f'{self._config_of(action.rollback_to or old.id)}'))
         self.engine.remove(old.id, force=True)
         self.engine.rename(tmp, c.name)
         return Outcome(action, [f'replaced {c.name} ({action.reason})'])
@@ -234,16 +249,12 @@ class Applier:
 
     def _task(self, action: planning.Action) -> Outcome:
         c = action.container
-        old = action.observed
-        if old is not None:
-            if old.state == 'running' and old.labels.get(
-                    model.LABEL_KIND) == model.Kind.SERVICE.value:
-                self.engine.stop(old.id)  # was a service: stop it nicely
-            self.engine.remove(old.id, force=True)
+        if action.observed is not None:
+            self._take_down(action)
         hostpath.prepare(c, self.settings.host_root)
         self.engine.create(c, c.name, self._labels(c))
         self.engine.start(c.name)
-        timeout = c.timeout or self.settings.task_timeout
+        timeout = self._timeout(action)
         try:
             code = self.engine.wait(c.name, timeout)
         except errors.EngineTimeout as exc:
@@ -289,7 +300,7 @@ class Applier:
         code, output, target_id = self.engine.exec_run(
             c.exec_target, list(c.command or ()), user=c.user,
             privileged=c.privileged, environment=env,
-            timeout=c.timeout or self.settings.task_timeout)
+            timeout=self._timeout(action))
         ok = code in c.exit_codes
         record.update(ok=ok, exit_code=code, target_id=target_id)
         lines = [f'ran {c.name} in {c.exec_target} ({action.reason}): '

@@ -6,7 +6,9 @@ parsed heat-config document; the CLI reuses the same entry points.
 Sequence of an apply (see ``docs/source/converge.rst``): validate (no host
 access) → take the host lock → list containers once → fail on name clashes
 → render config → resolve the images named → plan → pull what is missing
-(still nothing stopped) → re-plan with the pulled image IDs → apply.
+(still nothing stopped) → plan again with the pulled image IDs (nothing
+pulled twice) → apply.  Every decision is :mod:`plan`'s; :mod:`apply`
+only executes.
 """
 
 import logging
@@ -57,11 +59,15 @@ def resolve_images(engine, desired: model.Deployment
 
 def make_plan(doc, desired: model.Deployment, conf, engine,
               observed: Iterable[model.Observed],
-              exec_records=None) -> planning.Plan:
+              exec_records=None, pulled: Iterable[str] = (),
+              clashes_checked: bool = False) -> planning.Plan:
     images = resolve_images(engine, desired)
     return planning.compute(
         doc.name, doc.id, desired, observed, images, exec_records,
-        bool(_opt(conf, 'recreate_on_image_change', True)))
+        bool(_opt(conf, 'recreate_on_image_change', True)),
+        task_timeout=_opt(conf, 'task_timeout',
+                          planning.DEFAULT_TASK_TIMEOUT),
+        pulled=pulled, clashes_checked=clashes_checked)
 
 
 def stored_definition(rec, conf, masker) -> Optional[model.Deployment]:
@@ -209,14 +215,17 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
               st, survey, masker) -> None:
     desired = render.with_config_hashes(desired, hashes)
     execs = st.execs()
-    plan = make_plan(doc, desired, conf, engine, observed, execs)
+    # check_clashes ran on this ``observed`` before rendering.
+    plan = make_plan(doc, desired, conf, engine, observed, execs,
+                     clashes_checked=True)
     if plan.pulls:
         for ref in plan.pulls:
             report.info(f'pulling {ref}')
         applying.pull(plan.pulls, engine, conf)
-        plan = make_plan(doc, desired, conf, engine, observed, execs)
-        plan = planning.Plan(plan.deployment, plan.config_id, (),
-                             plan.leftovers, plan.removals, plan.steps)
+        # The pulled image IDs are new facts (an image that moved
+        # recreates its containers): plan again, pulling nothing twice.
+        plan = make_plan(doc, desired, conf, engine, observed, execs,
+                         pulled=plan.pulls, clashes_checked=True)
     plan = explained(plan, st, conf, masker)
     units = survey.plan(plan)
     _report_plan(plan, report)
@@ -249,10 +258,8 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
         observed = engine.list_containers()
         removals = []
         for name in names:
-            removals += [planning.Action(a.verb, a.name, observed=a.observed,
-                                         reason=reason)
-                         for a in planning.delete(name, config_id,
-                                                  observed).removals]
+            removals += planning.delete(name, config_id, observed,
+                                        reason).removals
         plan = planning.Plan(','.join(names), config_id,
                              removals=tuple(removals))
         _report_plan(plan, report)

@@ -10,6 +10,7 @@ derived config id, so a re-sent unchanged deployment plans only ``keep``.
 """
 
 import dataclasses
+import enum
 import hashlib
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -19,13 +20,45 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook import model
 
 
-CREATE = 'create'        # service container that does not exist
-KEEP = 'keep'            # up to date (service running / task done)
-REPLACE = 'replace'      # safe replace: new under a temporary name first
-RUN = 'run'              # one-shot task or exec: (re-)run to completion
-REMOVE = 'remove'        # stop (honouring its stop timeout) and remove
-PROMOTE = 'promote'      # a crashed replace's new container: rename it
-PULL = 'pull'
+class Verb(str, enum.Enum):
+    """What the executor does for one action (``Action.verb``)."""
+
+    CREATE = 'create'    # service container that does not exist
+    KEEP = 'keep'        # up to date (service running / task done)
+    REPLACE = 'replace'  # safe replace: new under a temporary name first
+    RUN = 'run'          # one-shot task or exec: (re-)run to completion
+    REMOVE = 'remove'    # stop (see Action.stop) and remove
+    PROMOTE = 'promote'  # a crashed replace's new container: rename it
+    PULL = 'pull'        # (counted in Plan.counts; images are Plan.pulls)
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Stop(str, enum.Enum):
+    """How the executor takes the action's observed container down."""
+
+    NONE = 'none'          # removed with force (killed if still running)
+    GRACEFUL = 'graceful'  # stopped first, honouring its own StopTimeout
+
+    def __str__(self) -> str:
+        return self.value
+
+
+CREATE = Verb.CREATE
+KEEP = Verb.KEEP
+REPLACE = Verb.REPLACE
+RUN = Verb.RUN
+REMOVE = Verb.REMOVE
+PROMOTE = Verb.PROMOTE
+PULL = Verb.PULL
+
+#: ``Action.timeout`` of a task or exec without its own timeout (seconds;
+#: the ``task_timeout`` option).
+DEFAULT_TASK_TIMEOUT = 3600
 
 #: The reason :func:`compute` gives when the hash label differs.
 DEFINITION_CHANGED = 'definition changed'
@@ -64,9 +97,13 @@ def labels_for(deployment: str, config_id: str,
 
 @dataclasses.dataclass(frozen=True)
 class Action:
-    verb: str
+    """One decision, with everything the executor needs to carry it out
+    without looking at the host again."""
+
+    verb: Verb
     name: str
     container: Optional[model.Container] = None
+    #: the existing container this action replaces, re-runs or removes
     observed: Optional[model.Observed] = None
     reason: str = ''
     #: EXEC: the container the command runs in (None: created by this plan)
@@ -74,17 +111,23 @@ class Action:
     #: a replace / re-run of a changed definition: which fields changed
     #: (:func:`explain`, :mod:`diff`)
     details: Tuple[str, ...] = ()
+    #: how ``observed`` is taken down (REMOVE, REPLACE, RUN)
+    stop: Stop = Stop.NONE
+    #: RUN: seconds the task or exec may take (None: the executor's default)
+    timeout: Optional[float] = None
+    #: REPLACE: id of the container started again when the new one fails
+    rollback_to: str = ''
 
     @property
     def changes(self) -> bool:
         return self.verb != KEEP
 
     def __str__(self) -> str:
-        text = f'{self.verb} {self.name}'
+        text = f'{self.verb.value} {self.name}'
         return f'{text} ({self.reason})' if self.reason else text
 
     def to_data(self) -> Dict[str, Any]:
-        data: Dict[str, Any] = {'verb': self.verb, 'name': self.name}
+        data: Dict[str, Any] = {'verb': self.verb.value, 'name': self.name}
         if self.reason:
             data['reason'] = self.reason
         if self.container is not None:
@@ -130,16 +173,16 @@ class Plan:
     def counts(self) -> Dict[str, int]:
         counts: Dict[str, int] = {}
         for a in self.actions:
-            counts[a.verb] = counts.get(a.verb, 0) + 1
+            counts[a.verb.value] = counts.get(a.verb.value, 0) + 1
         if self.pulls:
-            counts[PULL] = len(self.pulls)
+            counts[PULL.value] = len(self.pulls)
         return counts
 
     def summary(self) -> str:
         counts = self.counts()
-        parts = ', '.join(f'{counts[v]} {v}' for v in
+        parts = ', '.join(f'{counts[v.value]} {v.value}' for v in
                           (PULL, CREATE, REPLACE, RUN, PROMOTE, REMOVE, KEEP)
-                          if counts.get(v))
+                          if counts.get(v.value))
         return (f'plan for deployment {self.deployment} '
                 f'(config {self.config_id}): {parts or "nothing to do"}')
 
@@ -317,19 +360,27 @@ def compute(deployment_name: str, config_id: str,
             observed: Iterable[model.Observed],
             images: Optional[Mapping[str, Optional[str]]] = None,
             exec_records: Optional[Mapping[str, Mapping[str, Any]]] = None,
-            recreate_on_image_change: bool = True) -> Plan:
+            recreate_on_image_change: bool = True,
+            task_timeout: float = DEFAULT_TASK_TIMEOUT,
+            pulled: Iterable[str] = (),
+            clashes_checked: bool = False) -> Plan:
     """The actions that converge the host to ``desired``.
 
     ``images`` maps an image reference to its local image ID (None: not
     present); references it does not mention are treated as present and
-    unchanged.  Raises :class:`errors.ValidationError` when a wanted name is
-    held by a container this tool does not manage or by another deployment,
-    or an exec target cannot be found.
+    unchanged.  ``pulled``: references this run already pulled (never in
+    :attr:`Plan.pulls` again).  ``clashes_checked``: the caller already ran
+    :func:`check_clashes` on this ``observed`` (it runs once, before config
+    rendering).  Raises :class:`errors.ValidationError` when a wanted name
+    is held by a container this tool does not manage or by another
+    deployment, or an exec target cannot be found.
     """
     observed = list(observed)
     images = images or {}
     exec_records = exec_records or {}
-    check_clashes(deployment_name, desired, observed)
+    pulled = frozenset(pulled)
+    if not clashes_checked:
+        check_clashes(deployment_name, desired, observed)
     by_name: Dict[str, model.Observed] = {o.name: o for o in observed}
     ours: Dict[str, model.Observed] = {}
     temps: List[model.Observed] = []
@@ -373,7 +424,7 @@ def compute(deployment_name: str, config_id: str,
     def want_image(c: model.Container, needed: bool) -> None:
         """Pull missing images of containers about to be created, and
         images with pull policy Always (to see whether they moved)."""
-        if not c.image or c.image in pulls:
+        if not c.image or c.image in pulls or c.image in pulled:
             return
         present = images.get(c.image, 'assumed') is not None
         if c.pull_policy == 'Always':
@@ -416,16 +467,45 @@ def compute(deployment_name: str, config_id: str,
                     recreated.add(c.name)
                 want_image(c, action.changes)
                 actions.append(action)
-            levels.append(tuple(actions))
+            levels.append(tuple(_carried_out(a, task_timeout)
+                                for a in actions))
         steps.append(StepPlan(step.number, tuple(levels)))
     errs.raise_if_any()
-    removals = tuple(Action(REMOVE, name, observed=o,
-                            reason='no longer defined')
+    removals = tuple(_removal(o, 'no longer defined', name)
                      for name, o in sorted(ours.items())
                      if name not in desired_names
                      or desired_names[name].kind is model.Kind.EXEC)
-    return Plan(deployment_name, config_id, tuple(pulls), tuple(leftovers),
+    return Plan(deployment_name, config_id, tuple(pulls),
+                tuple(_carried_out(a, task_timeout) for a in leftovers),
                 removals, tuple(steps))
+
+
+def _removal(o: model.Observed, reason: str, name: str = '') -> Action:
+    """REMOVE ``o``; a live one is stopped first, with its own stop
+    timeout (``stop_grace_period``), a dead one just removed."""
+    return Action(REMOVE, name or o.name, observed=o, reason=reason,
+                  stop=Stop.GRACEFUL if o.state in ALIVE else Stop.NONE)
+
+
+def _carried_out(a: Action, task_timeout: float) -> Action:
+    """``a`` with how it is carried out: stop mode, timeout, rollback
+    target.  Every such choice is made here, none by the executor."""
+    o = a.observed
+    if a.verb is REMOVE:
+        return _removal(o, a.reason, a.name)
+    if a.verb is REPLACE:
+        # The old one is stopped nicely only once the new one exists; a
+        # failed stop or start removes the new one and starts it again.
+        return dataclasses.replace(a, stop=Stop.GRACEFUL, rollback_to=o.id)
+    if a.verb is RUN:
+        stop = Stop.NONE   # an old task run is just removed
+        if o is not None and o.state == 'running' and o.labels.get(
+                model.LABEL_KIND) == model.Kind.SERVICE.value:
+            stop = Stop.GRACEFUL   # was a service: stop it nicely
+        # As given (whole seconds stay whole: "still running after 5 s").
+        return dataclasses.replace(
+            a, stop=stop, timeout=a.container.timeout or task_timeout)
+    return a
 
 
 def _change(c: model.Container, current: model.Observed, images,
@@ -540,13 +620,14 @@ def explain(plan: Plan, previous: Iterable[model.Container]) -> Plan:
 
 
 def delete(deployment_name: str, config_id: str,
-           observed: Iterable[model.Observed]) -> Plan:
+           observed: Iterable[model.Observed],
+           reason: str = 'DELETE') -> Plan:
     """Remove every container of the deployment (``deploy_action: DELETE``),
     temporary leftovers included."""
     ours = sorted((o for o in observed if _is_ours(o, deployment_name)),
                   key=lambda o: (o.container_name, o.name))
     return Plan(deployment_name, config_id, removals=tuple(
-        Action(REMOVE, o.name, observed=o, reason='DELETE') for o in ours))
+        _removal(o, reason) for o in ours))
 
 
 def quarantine(deployment_name: str, config_id: str,
@@ -562,6 +643,5 @@ def quarantine(deployment_name: str, config_id: str,
                    and o.container_name in wanted),
                   key=lambda o: (o.container_name, o.name))
     return Plan(deployment_name, config_id, removals=tuple(
-        Action(REMOVE, o.name, observed=o,
-               reason='its subPath resolves outside the volume')
+        _removal(o, 'its subPath resolves outside the volume')
         for o in hits))

@@ -62,7 +62,9 @@ def _replace_plan():
     c = model.Container(name='web', image='img', source_hash='new')
     old = model.Observed(id='old-id', name='web', image_id='i',
                          state='running', labels={})
-    action = planning.Action(planning.REPLACE, 'web', c, old, 'changed')
+    action = planning.Action(planning.REPLACE, 'web', c, old, 'changed',
+                             stop=planning.Stop.GRACEFUL,
+                             rollback_to='old-id')
     return planning.Plan(DEP, 'cfg', steps=(planning.StepPlan(
         1, ((action,),)),))
 
@@ -95,6 +97,200 @@ def test_removal_of_a_container_that_vanished_is_fine():
     eng = ScriptedEngine(fail={('stop', 'gone'): errors.EngineNotFound(
         'stop gone: no such container', 404)})
     plan = planning.Plan(DEP, 'cfg', removals=(planning.Action(
-        planning.REMOVE, 'old', observed=gone, reason='x'),))
+        planning.REMOVE, 'old', observed=gone, reason='x',
+        stop=planning.Stop.GRACEFUL),))
     applying.execute(plan, eng, reporting.Report(Masker()))
     assert eng.calls == [('stop', 'gone'), ('remove', 'gone')]
+
+
+# -- every executor branch, from plans computed by plan.compute ----------
+
+class RecordingEngine(ScriptedEngine):
+    """ScriptedEngine plus the one-shot calls: ``codes`` maps a task or
+    exec target name to its exit code."""
+
+    def __init__(self, codes=None, **kw):
+        super().__init__(**kw)
+        self.codes = dict(codes or {})
+
+    def wait(self, name, timeout):
+        self._do('wait', name, timeout)
+        return self.codes.get(name, 0)
+
+    def exec_run(self, target, command, user='', privileged=False,
+                 environment=None, timeout=None):
+        self._do('exec', target, tuple(command), timeout)
+        return self.codes.get(target, 0), 'exec said hi\n', 'id-' + target
+
+    def inspect(self, name):
+        self._do('inspect', name)
+        return {'Image': 'sha256:img', 'Config': {'Env': []}}
+
+
+def _svc(name, h='h1', kind=model.Kind.SERVICE, **kw):
+    return model.Container(name=name, image='img', kind=kind,
+                           source_hash=h, **kw)
+
+
+def _seen(c, state='running', name=None, exit_code=None, labels=None):
+    return model.Observed(
+        id=f'id-{name or c.name}', name=name or c.name, image_id='',
+        state=state, exit_code=exit_code,
+        labels=labels or planning.labels_for(DEP, 'old', c))
+
+
+def _dep(*containers):
+    return model.Deployment(steps=(model.Step(1, tuple(containers)),))
+
+
+def _run(desired, observed, eng, records=None, **kw):
+    plan = planning.compute(DEP, 'cfg', _dep(*desired), observed, {},
+                            records, **kw)
+    report = reporting.Report(Masker())
+    records = {} if records is None else records
+    applying.execute(plan, eng, report, exec_records=records)
+    return plan, report, records
+
+
+def test_create_starts_and_verifies():
+    eng = RecordingEngine()
+    _run([_svc('web')], [], eng)
+    assert eng.calls == [('create', 'web'), ('start', 'web')]
+
+
+def test_keep_does_nothing():
+    c = _svc('web')
+    eng = RecordingEngine(running={'web'})
+    _run([c], [_seen(c)], eng)
+    assert eng.calls == []
+
+
+def test_replace_creates_new_first_then_swaps():
+    old = _svc('web', h='old')
+    eng = RecordingEngine(running={'id-web'})
+    plan, report, _ = _run([_svc('web', h='new')], [_seen(old)], eng)
+    action = plan.steps[0].levels[0][0]
+    assert (action.verb, action.stop, action.rollback_to) == (
+        planning.Verb.REPLACE, planning.Stop.GRACEFUL, 'id-web')
+    assert eng.calls == [
+        ('create', 'web.tdh-new'), ('stop', 'id-web'),
+        ('start', 'web.tdh-new'), ('remove', 'id-web'),
+        ('rename', 'web.tdh-new', 'web')]
+    assert 'replaced web (definition changed)' in '\n'.join(report.stdout)
+
+
+def test_replace_rolls_back_to_the_planned_target_when_start_fails():
+    old = _svc('web', h='old')
+    eng = RecordingEngine(fail={('start', 'web.tdh-new'): errors.EngineFailed(
+        'start web.tdh-new: no such file', 500)}, running={'id-web'})
+    with pytest.raises(errors.DeploymentFailed):
+        _run([_svc('web', h='new')], [_seen(old)], eng)
+    assert ('remove', 'web.tdh-new') in eng.calls
+    assert eng.calls.index(('start', 'id-web')) > eng.calls.index(
+        ('remove', 'web.tdh-new'))
+    assert ('rename', 'web.tdh-new', 'web') not in eng.calls
+    assert ('remove', 'id-web') not in eng.calls
+
+
+def test_promote_renames_the_interrupted_replacement():
+    c = _svc('web')
+    tmp = _seen(c, name='web.tdh-new')
+    eng = RecordingEngine(running={'web.tdh-new'})
+    plan, _, _ = _run([c], [tmp], eng)
+    assert plan.leftovers[0].verb is planning.Verb.PROMOTE
+    assert eng.calls == [('rename', 'id-web.tdh-new', 'web')]
+
+
+@pytest.mark.parametrize('old_kind,state,stop', [
+    (model.Kind.SERVICE, 'running', planning.Stop.GRACEFUL),
+    (model.Kind.TASK, 'running', planning.Stop.NONE),
+    (model.Kind.TASK, 'exited', planning.Stop.NONE),
+])
+def test_task_rerun_takes_the_old_one_down_as_planned(old_kind, state, stop):
+    old = _svc('init', h='old', kind=old_kind)
+    new = _svc('init', h='new', kind=model.Kind.TASK, timeout=30)
+    eng = RecordingEngine()
+    plan, report, _ = _run([new], [_seen(old, state=state, exit_code=0)],
+                           eng)
+    action = plan.steps[0].levels[0][0]
+    assert (action.verb, action.stop, action.timeout) == (
+        planning.Verb.RUN, stop, 30)
+    head = [('stop', 'id-init')] if stop is planning.Stop.GRACEFUL else []
+    assert eng.calls == head + [
+        ('remove', 'id-init'), ('create', 'init'), ('start', 'init'),
+        ('wait', 'init', 30)]
+    assert type(eng.calls[-1][-1]) is int   # "still running after 30 s"
+    assert report.outputs['init'] == 'last words\n'
+
+
+def test_task_timeout_default_comes_from_the_plan():
+    eng = RecordingEngine()
+    plan, _, _ = _run([_svc('init', kind=model.Kind.TASK)], [], eng,
+                      task_timeout=77)
+    assert plan.steps[0].levels[0][0].timeout == 77
+    assert ('wait', 'init', 77) in eng.calls
+
+
+def test_failed_task_fails_the_level():
+    eng = RecordingEngine(codes={'init': 3})
+    with pytest.raises(errors.DeploymentFailed, match='1 of 1'):
+        _run([_svc('init', kind=model.Kind.TASK)], [], eng)
+
+
+def test_removed_task_leaves_a_record_not_a_container():
+    c = _svc('init', kind=model.Kind.TASK, auto_remove=True)
+    eng = RecordingEngine()
+    _, _, records = _run([c], [], eng)
+    assert eng.calls[-2:] == [('inspect', 'init'), ('remove', 'init')]
+    assert records['init']['ok'] is True
+    assert records['init']['hash'] == planning.container_hash(c)
+    assert records['init']['image_id'] == 'sha256:img'
+
+
+def test_exec_records_its_run():
+    target = _svc('web')
+    ex = model.Container(name='ex', image='', kind=model.Kind.EXEC,
+                         exec_target='web',
+                         command=('true',), source_hash='e')
+    eng = RecordingEngine(running={'web'})
+    plan, report, records = _run([target, ex], [_seen(target)], eng)
+    assert eng.calls == [('exec', 'web', ('true',), 3600)]
+    rec = records['ex']
+    assert (rec['ok'], rec['exit_code'], rec['target_id']) == (
+        True, 0, 'id-web')
+    assert rec['hash'] == planning.container_hash(ex)
+    assert report.outputs['ex'] == 'exec said hi\n'
+
+
+def test_failed_exec_is_recorded_as_failed():
+    target = _svc('web')
+    ex = model.Container(name='ex', image='', kind=model.Kind.EXEC,
+                         exec_target='web',
+                         command=('false',), source_hash='e')
+    eng = RecordingEngine(codes={'web': 1}, running={'web'})
+    records = {}
+    with pytest.raises(errors.DeploymentFailed):
+        _run([target, ex], [_seen(target)], eng, records)
+    assert (records['ex']['ok'], records['ex']['exit_code']) == (False, 1)
+
+
+@pytest.mark.parametrize('state,stop', [
+    ('running', planning.Stop.GRACEFUL), ('paused', planning.Stop.GRACEFUL),
+    ('exited', planning.Stop.NONE), ('created', planning.Stop.NONE)])
+def test_removal_stops_only_what_the_plan_says(state, stop):
+    gone = _svc('gone')
+    eng = RecordingEngine()
+    plan, _, _ = _run([_svc('web')], [_seen(gone, state=state)], eng)
+    assert plan.removals[0].stop is stop
+    head = [('stop', 'id-gone')] if stop is planning.Stop.GRACEFUL else []
+    assert eng.calls[:len(head) + 1] == head + [('remove', 'id-gone')]
+
+
+def test_leftover_temporary_container_is_removed():
+    c = _svc('web')
+    stale = _seen(_svc('web', h='other'), name='web.tdh-new')
+    eng = RecordingEngine(running={'web'})
+    plan, _, _ = _run([c], [_seen(c), stale], eng)
+    assert plan.leftovers[0].verb is planning.Verb.REMOVE
+    assert eng.calls == [('stop', 'id-web.tdh-new'),
+                         ('remove', 'id-web.tdh-new')]

@@ -1,6 +1,8 @@
 """The planner is pure: desired model + one container list → actions."""
 
 import dataclasses
+import json
+import os
 
 import pytest
 
@@ -397,3 +399,70 @@ def test_unknown_dependency_fails_before_anything_changes():
         planning.check_clashes(DEP, deployment(child), [])
     planning.check_clashes(DEP, deployment(child), [
         seen(svc('gone'), deployment='other')])
+
+
+GOLDEN_PLAN = os.path.join(os.path.dirname(__file__), 'golden-plan',
+                           'plan.txt')
+
+
+def test_printed_plan_is_golden():
+    """What ``tripleo-docker-hook-ctl plan`` prints for a representative
+    deployment (every verb, leftovers, removals, start_order levels,
+    pulls).  Regenerate deliberately with ``TDH_UPDATE_GOLDEN=1``."""
+    db = svc('db', order=0, h='db2')
+    web = svc('web', order=1, h='w1')
+    api = svc('api', step=2, h='a1', image='tdh/new:1')
+    boot = task('bootstrap', step=2, order=1, h='b1', image='tdh/new:1')
+    init = task('db_init', step=1, order=0, h='i2')
+    hook = exec_('reload', 'web', step=3, h='r1')
+    desired = deployment(db, web, api, boot, init, hook)
+    observed = [
+        seen(svc('db', order=0, h='db1')),                  # replace
+        seen(web),                                          # keep
+        seen(task('db_init', step=1, h='i2'), state='exited',
+             exit_code=1),                                  # run (failed)
+        seen(svc('old_svc', h='o')),                        # remove
+        seen(api, name='api.tdh-new'),                      # promote
+        seen(svc('web', h='zz'), name='web.tdh-new'),       # leftover
+    ]
+    plan = compute(desired, observed, images={IMG: 'sha256:img',
+                                              'tdh/new:1': None},
+                   records={'reload': {'hash': 'stale', 'ok': True}})
+    text = '\n'.join([plan.summary()] + plan.describe() + [
+        json.dumps(plan.to_data(), indent=1, sort_keys=True)]) + '\n'
+    if os.environ.get('TDH_UPDATE_GOLDEN'):
+        with open(GOLDEN_PLAN, 'w') as f:
+            f.write(text)
+    with open(GOLDEN_PLAN) as f:
+        assert text == f.read()
+
+
+def test_actions_carry_how_they_are_carried_out():
+    """Stop mode, timeout and rollback target are the plan's decisions."""
+    old = svc('a', h='old')
+    was_service = svc('t', h='old')
+    plan = compute(deployment(svc('a', h='new'), task('t', timeout=9)),
+                   [seen(old), seen(was_service),
+                    seen(svc('gone'), state='exited')], task_timeout=5)
+    by_name = {a.name: a for a in plan.actions}
+    assert (by_name['a'].stop, by_name['a'].rollback_to) == (
+        planning.Stop.GRACEFUL, 'id-a')
+    assert (by_name['t'].stop, by_name['t'].timeout) == (
+        planning.Stop.GRACEFUL, 9)
+    assert by_name['gone'].stop is planning.Stop.NONE
+
+
+def test_pulled_images_are_not_pulled_again():
+    c = svc('a', image='tdh/x:1', pull_policy='Always')
+    assert compute(deployment(c), [], images={'tdh/x:1': 'sha256:x'}
+                   ).pulls == ('tdh/x:1',)
+    assert compute(deployment(c), [], images={'tdh/x:1': 'sha256:x'},
+                   pulled=['tdh/x:1']).pulls == ()
+
+
+def test_clashes_are_checked_once_when_the_caller_did():
+    c = svc('a')
+    with pytest.raises(errors.ValidationError):
+        compute(deployment(c), [foreign('a')])
+    # deploy.run checks before rendering and tells compute so
+    compute(deployment(c), [], clashes_checked=True)
