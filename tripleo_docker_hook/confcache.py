@@ -28,6 +28,8 @@ import stat
 import sys
 from typing import Any, Dict, Optional
 
+from tripleo_docker_hook import atomicfile
+
 #: Bump when the memo's layout or the key's recipe changes.
 FORMAT = 1
 ENV_DIR = 'TRIPLEO_DOCKER_HOOK_CACHE_DIR'
@@ -225,15 +227,8 @@ def _write(directory: str, path: str, want: str, conf) -> None:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if not _private(os.lstat(directory)):
             return
-        tmp = f'{path}.{os.getpid()}.tmp'
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
-                     os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            json.dump({'key': want, 'values': got[0], 'groups': got[1]}, f)
-        os.replace(tmp, path)
+        atomicfile.write_json(path, {'key': want, 'values': got[0],
+                                     'groups': got[1]}, durable=False)
         _prune(directory, keep=path)
     except OSError:
-        try:
-            os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
+        pass

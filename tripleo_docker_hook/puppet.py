@@ -40,6 +40,7 @@ import uuid
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tripleo_docker_hook import MANAGED_BY
+from tripleo_docker_hook import atomicfile
 from tripleo_docker_hook import confighash
 from tripleo_docker_hook import copyout
 from tripleo_docker_hook import errors
@@ -165,13 +166,7 @@ def read_hash(config_data_dir: str, volume: str,
 
 
 def _write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    tmp = f'{path}.tmp-{uuid.uuid4().hex[:8]}'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomicfile.write(path, text, mode)
 
 
 def _fsync_dir(path: str) -> None:

@@ -52,6 +52,7 @@ import os
 import stat
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from tripleo_docker_hook import atomicfile
 from tripleo_docker_hook import model
 
 FORMAT = 1
@@ -411,23 +412,13 @@ def _sha(items: Sequence[str]) -> str:
 
 
 def _read_json(path: str) -> Optional[Any]:
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+    return atomicfile.read_json(path)
 
 
 def _write_json(path: str, data: Any) -> None:
     """Atomic and durable: a record is whole or absent."""
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        json.dump(data, f, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomicfile.write_json(path, data, sort_keys=True)
 
 
 def _truthy(value: Any) -> bool:

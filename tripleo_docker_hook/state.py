@@ -18,11 +18,11 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 import time
 import urllib.parse
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from tripleo_docker_hook import atomicfile
 from tripleo_docker_hook import errors
 
 LOCK_FILE = 'lock'
@@ -44,28 +44,11 @@ def dirname(name: str) -> str:
 
 
 def _read_json(path: str) -> Optional[Any]:
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return None
+    return atomicfile.read_json(path)
 
 
 def _write_json(path: str, data: Any) -> None:
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(data, f, sort_keys=True, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomicfile.write_json(path, data, sort_keys=True, indent=1)
 
 
 def _makedirs(path: str) -> None:
@@ -80,9 +63,10 @@ def _makedirs(path: str) -> None:
         pass
 
 
-#: What ``_write_json`` leaves behind when killed between mkstemp and
-#: rename.
-_TMP_NAME = re.compile(r'^\.tmp-[A-Za-z0-9_]{8}$')
+#: What ``_write_json`` leaves behind when killed between create and
+#: rename (:data:`atomicfile.TMP_NAME`; ``.tmp-XXXXXXXX``: older versions).
+_TMP_NAME = re.compile(r'^\.tmp-[A-Za-z0-9_]{8}$|' +
+                       atomicfile.TMP_NAME.pattern)
 
 
 def clear_leftovers(state_dir: str) -> List[str]:

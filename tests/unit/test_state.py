@@ -167,7 +167,8 @@ def test_recovery_clears_only_leftover_shapes(tmp_path):
     sd = tmp_path / 'state'
     (sd / 'deployments' / 'x').mkdir(parents=True)
     leftovers = [sd / '.tmp-abcd_123',
-                 sd / 'deployments' / 'x' / '.tmp-zzzzzzzz']
+                 sd / 'deployments' / 'x' / '.tmp-zzzzzzzz',
+                 sd / 'deployments' / 'x' / 'execs.json.tmp-0a1b2c3d']
     kept = [sd / 'lock', sd / 'deployments' / 'x' / 'current.json',
             sd / 'deployments' / 'x' / '.tmp-short']
     for path in leftovers + kept:
@@ -192,3 +193,36 @@ def test_generations_grow_only_on_change_and_are_capped(tmp_path):
     assert st.generation(1) is None
     st.forget()
     assert not st.exists
+
+
+def test_a_killed_write_leaves_a_shape_recovery_removes(tmp_path,
+                                                        monkeypatch):
+    """The one atomic write (atomicfile) and state's recovery agree on
+    the temporary name."""
+    from tripleo_docker_hook import atomicfile
+    st = state.DeploymentState(str(tmp_path), 'd')
+    st.save_execs({'a': {'ok': True}})
+
+    def killed(src, dst):
+        raise KeyboardInterrupt   # stands for kill -9 between the two
+    monkeypatch.setattr(atomicfile.os, 'replace', killed)
+    monkeypatch.setattr(atomicfile.os, 'unlink', lambda p: None)
+    with pytest.raises(KeyboardInterrupt):
+        st.save_execs({'a': {'ok': False}})
+    monkeypatch.undo()
+    assert len(state.clear_leftovers(str(tmp_path))) == 1
+    assert st.execs() == {'a': {'ok': True}}
+
+
+def test_corrupt_state_file_is_a_warning_not_silently_absent(tmp_path,
+                                                             caplog):
+    st = state.DeploymentState(str(tmp_path), 'd')
+    st.save_execs({'a': {'ok': True}})
+    path = st._file(state.EXECS)
+    with open(path, 'w') as f:
+        f.write('{"a": {"ok": tr')    # torn by a disk full, say
+    with caplog.at_level('WARNING'):
+        assert st.execs() == {}
+    assert path in caplog.text and 'corrupt' in caplog.text
+    st.save_execs({'a': {'ok': True}})   # the next write replaces it
+    assert st.execs() == {'a': {'ok': True}}
