@@ -41,6 +41,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOL=build-agents-image
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IMAGE=${TDH_AGENTS_IMAGE:-tdh/agents:latest}
 BASE_REPO=${IMAGE%:*}-base
 PUPPET=${TDH_PUPPET_IMAGE:-tdh/puppet:latest}
@@ -58,14 +61,11 @@ force=0
 for arg in "$@"; do
     case $arg in
         --force) force=1 ;;
-        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
-        *) echo "build-agents-image: unknown argument: $arg" >&2; exit 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) bad_argument "$arg" ;;
     esac
 done
 
-log() { echo "build-agents-image: $*" >&2; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f s", b - a}'; }
 t_start=$(now)
 
 # -- recipes (their text is part of the hashes) ---------------------------

@@ -26,6 +26,10 @@
 # Needs a running dockerd (tools/ensure-docker.sh) and root.
 set -euo pipefail
 
+TOOL=build-images
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 only=
 force=0
 while [ $# -gt 0 ]; do
@@ -33,8 +37,8 @@ while [ $# -gt 0 ]; do
         --only) only=${2:-}; shift 2 ;;
         --only=*) only=${1#--only=}; shift ;;
         --force) force=1; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-        *) echo "build-images: unknown argument: $1" >&2; exit 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) bad_argument "$1" ;;
     esac
 done
 case $only in
@@ -59,10 +63,7 @@ SUITE=${TDH_PUPPET_SUITE:-bookworm}
 PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 LOCK=${TDH_BUILD_LOCK:-/var/lock/tdh-build-images.lock}
 
-log() { echo "build-images: $*" >&2; }
 have() { [ $force = 0 ] && docker image inspect "$1" >/dev/null 2>&1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f s", b - a}'; }
 
 want_busybox=0
 want_puppet=0
@@ -90,7 +91,7 @@ build_busybox() {
     local t0 bb root applet
     t0=$(now)
     bb=/bin/busybox
-    [ -x "$bb" ] || { log "ERROR: $bb missing (apt-get install busybox-static)"; exit 1; }
+    [ -x "$bb" ] || die "$bb missing (apt-get install busybox-static)"
     # Debian's busybox (non-static package) is dynamically linked: refuse it,
     # it would not run in an empty root.
     if ldd "$bb" >/dev/null 2>&1; then
@@ -118,6 +119,7 @@ build_busybox() {
     # Fake puppet: "puppet apply ... <manifest>" runs the manifest with sh.
     rm "$root/etc/tdh-variant"
     mkdir -p "$root/usr/bin"
+    # shellcheck disable=SC2016  # expanded by the image's sh, not here
     printf '%s\n' '#!/bin/sh' '# tripleo-docker-hook test image: the manifest is a shell script.' \
         'for arg; do manifest=$arg; done' 'exec sh -e "$manifest"' >"$root/usr/bin/puppet"
     chmod 0755 "$root/usr/bin/puppet"
@@ -129,7 +131,7 @@ build_busybox() {
 build_puppet() {
     local t0
     t0=$(now)
-    command -v mmdebstrap >/dev/null || { log "ERROR: mmdebstrap missing (apt-get install mmdebstrap)"; exit 1; }
+    command -v mmdebstrap >/dev/null || die "mmdebstrap missing (apt-get install mmdebstrap)"
     log "building $PUPPET with mmdebstrap ($SUITE), about 30 s"
     # Tarball first, then import: a failed bootstrap must not leave a
     # half-imported image behind.

@@ -34,6 +34,7 @@ esac
 
 log() { echo "build-node-image: $*" >&2; }
 
+# shellcheck disable=SC2016  # $$ is systemd's: the unit's sh expands it
 UNIT='[Unit]
 Description=OpenStack Nova Compute (tripleo-docker-hook test dummy)
 After=network.target
@@ -60,7 +61,7 @@ CUSTOMIZE='set -e; root=$1
 cp "$2" "$root/etc/systemd/system/openstack-nova-compute.service"
 ln -sf /etc/systemd/system/openstack-nova-compute.service \
     "$root/etc/systemd/system/multi-user.target.wants/openstack-nova-compute.service"
-for u in '"$(echo $MASK)"'; do ln -sf /dev/null "$root/etc/systemd/system/$u"; done
+for u in '"${MASK//$'\n'/ }"'; do ln -sf /dev/null "$root/etc/systemd/system/$u"; done
 echo tdh-node > "$root/etc/hostname"
 : > "$root/etc/machine-id"'
 recipe=$(printf '%s\n' "$SUITE" "$UNIT" "$MASK" "$CUSTOMIZE" | sha256sum | cut -c1-16)

@@ -16,6 +16,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOL=demo
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
 
 DOC=tools/demo/compute.json
@@ -29,8 +32,8 @@ action=CREATE
 case ${1:-} in
     '') ;;
     --delete) action=DELETE ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "demo: unknown argument: $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) bad_argument "$1" ;;
 esac
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -46,8 +49,7 @@ if [ ! -x "$HOOK" ]; then
     if ! python3 -m venv .venv >/dev/null 2>&1; then
         # Debian ships ensurepip separately from python3.
         rm -rf .venv
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv </dev/null
+        apt_install python3-venv
         python3 -m venv .venv
     fi
     .venv/bin/pip install --quiet --disable-pip-version-check -e . 2>&1 \

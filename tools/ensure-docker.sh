@@ -19,12 +19,15 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOOL=ensure-docker
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 check=0
 for arg in "$@"; do
     case $arg in
         --check) check=1 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-        *) echo "ensure-docker: unknown argument: $arg" >&2; exit 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) bad_argument "$arg" ;;
     esac
 done
 
@@ -37,8 +40,6 @@ RUNTIME_NAME=tdh-runc
 LOG=${TDH_DOCKERD_LOG:-/var/log/tdh-dockerd.log}
 IMAGE=tdh/busybox:latest
 
-log() { echo "ensure-docker: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages, starts dockerd)"
 

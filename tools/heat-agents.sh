@@ -19,11 +19,14 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOL=heat-agents
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+case ${1:-} in -h|--help) usage; exit 0 ;; esac
 cache=${1:-${TDH_HEAT_AGENTS_CACHE:-$repo/.cache/heat-agents}}
 version=${TDH_HEAT_AGENTS_VERSION:-}
 python=${PYTHON:-python3}
 
-log() { echo "heat-agents: $*" >&2; }
 
 # Print the newest unpacked tree in the cache that has both scripts.
 find_tree() {

@@ -25,15 +25,15 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOL=heat-services
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Debian's clients and services: never a pyenv/venv python3 found on PATH.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 PY=/usr/bin/python3
 PACKAGES=(keystone heat-common python3-openstackclient python3-heatclient
     sqlite3 curl)
 
-log() { echo "heat-services: $*" >&2; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f s", b - a}'; }
 
 installed() {
     local p
@@ -66,7 +66,7 @@ install() {
         apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" </dev/null >/dev/null
     ) >&2 || { [ $made_policy = 1 ] && rm -f "$policy"; exit 1; }
     [ $made_policy = 1 ] && rm -f "$policy"
-    log "installed in $(since "$t0")"
+    log "installed in $(elapsed "$t0")"
 }
 
 free_port() {
@@ -194,13 +194,15 @@ EOF
     # -- Keystone ------------------------------------------------------------
     t0=$(now)
     write_keystone_conf
-    mkdir -p -m 0700 "$STATE/fernet-keys" "$STATE/credential-keys"
+    install -d -m 0700 "$STATE/fernet-keys" "$STATE/credential-keys"
     local km=(keystone-manage --config-file "$STATE/keystone.conf")
     # keystone-manage prints a harmless traceback at exit (pitfall 12).
     "${km[@]}" db_sync >"$STATE/log/keystone-manage.log" 2>&1
     sqlite3 "$STATE/keystone.sqlite" 'PRAGMA journal_mode=WAL;' >/dev/null
-    "${km[@]}" fernet_setup --keystone-user root --keystone-group root >>"$STATE/log/keystone-manage.log" 2>&1
-    "${km[@]}" credential_setup --keystone-user root --keystone-group root >>"$STATE/log/keystone-manage.log" 2>&1
+    {
+        "${km[@]}" fernet_setup --keystone-user root --keystone-group root
+        "${km[@]}" credential_setup --keystone-user root --keystone-group root
+    } >>"$STATE/log/keystone-manage.log" 2>&1
     "${km[@]}" bootstrap --bootstrap-password "$ADMIN_PW" \
         --bootstrap-username admin --bootstrap-project-name admin \
         --bootstrap-role-name admin --bootstrap-service-name keystone \
@@ -209,7 +211,7 @@ EOF
         --bootstrap-public-url "http://127.0.0.1:$KS_PORT/v3" \
         --bootstrap-internal-url "http://127.0.0.1:$KS_PORT/v3" \
         >>"$STATE/log/keystone-manage.log" 2>&1
-    log "keystone bootstrapped in $(since "$t0")"
+    log "keystone bootstrapped in $(elapsed "$t0")"
     t=$(now)
     # Connection: close, or python-requests reuses a socket uwsgi closed
     # (pitfall 4).
@@ -224,7 +226,7 @@ EOF
         </dev/null >"$STATE/log/fake-nova.log" 2>&1 &
     echo $! >"$STATE/fake-nova.pid"
     wait_http "http://127.0.0.1:$KS_PORT/v3" 60
-    log "keystone answers after $(since "$t")"
+    log "keystone answers after $(elapsed "$t")"
 
     # -- identity objects Heat needs: one openstack process (pitfall 7) ------
     t0=$(now)
@@ -257,7 +259,7 @@ endpoint list -f value -c ID"
         tail -n 30 "$STATE/log/identity-setup.log" >&2
         exit 1
     fi
-    log "identity objects created in $(since "$t0")"
+    log "identity objects created in $(elapsed "$t0")"
 
     # -- Heat ----------------------------------------------------------------
     t0=$(now)
@@ -268,14 +270,14 @@ endpoint list -f value -c ID"
         </dev/null >"$STATE/log/heat-all.stdout" 2>&1 &
     echo $! >"$STATE/heat-all.pid"
     wait_http "http://127.0.0.1:$HEAT_PORT/" 90
-    log "heat-all answers after $(since "$t0") (db_sync included)"
-    log "started in $(since "$tall"); state $STATE"
+    log "heat-all answers after $(elapsed "$t0") (db_sync included)"
+    log "started in $(elapsed "$tall"); state $STATE"
     echo "$STATE"
 }
 
 # stop_pid FILE SIGNALS...: send each signal in turn, 5 s apart, until gone.
 stop_pid() {
-    local file=$1 pid sig i
+    local file=$1 pid sig
     shift
     [ -s "$file" ] || return 0
     pid=$(cat "$file")
@@ -283,7 +285,7 @@ stop_pid() {
         kill -0 "$pid" 2>/dev/null || break
         # setsid made each service a process group leader: signal the group.
         kill -s "$sig" -- "-$pid" 2>/dev/null || kill -s "$sig" "$pid" 2>/dev/null || true
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
@@ -310,5 +312,6 @@ case $cmd in
     install) install ;;
     start) start ;;
     stop) stop ;;
-    *) sed -n '2,23p' "$0"; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@
 #   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/fake-puppet,
 #                               tdh/puppet:latest, tdh/node:latest
 #   3. tools/heat-agents.sh     heat-config's real runner (PyPI sdist)
-#   4. tox -e pep8,docs,py3,functional,functional-podman,reliability,e2e-heat
+#   4. tox -e pep8,shellcheck,docs,py3,functional,functional-podman,reliability,e2e-heat
 #      (functional-podman starts its own podman engine:
 #      tools/podman-engine.sh, installed from Debian when missing;
 #      e2e-heat installs Debian's keystone + heat the first time, ~1 min,
@@ -24,8 +24,11 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+TOOL=test.sh
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+case ${1:-} in -h|--help) usage; exit 0 ;; esac
 
-log() { echo "test.sh: $*" >&2; }
 step() { log "== $*"; }
 t_start=$(date +%s)
 
@@ -43,11 +46,6 @@ log "TDH_HEAT_AGENTS_DIR=$TDH_HEAT_AGENTS_DIR"
 # Python refuses "pip install" (PEP 668, externally managed), so fall back to
 # a private venv under .cache/ (git-ignored) rather than --break-system-packages.
 step "tox"
-apt_install() {
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "$@" </dev/null >&2
-}
 command -v python3 >/dev/null || apt_install python3 python3-venv python3-pip
 tox=()
 if command -v tox >/dev/null; then
@@ -77,7 +75,7 @@ else
     fi
 fi
 
-envlist=(-e 'pep8,docs,py3,functional,functional-podman,reliability,e2e-heat')
+envlist=(-e 'pep8,shellcheck,docs,py3,functional,functional-podman,reliability,e2e-heat')
 for arg in "$@"; do
     case $arg in
         -e|-e*|--envlist|--envlist=*) envlist=(); break ;;

@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# Helpers shared by tools/*.sh; each script sources this file, after
+# setting TOOL (the prefix of its log lines):
+#
+#   TOOL=build-images
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Log to stderr (stdout is some scripts' answer, e.g. heat-agents.sh).
+log() { echo "${TOOL:-${0##*/}}: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Seconds since the epoch, and the time since such a value ("12.3 s").
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f s", b - a}'; }
+
+# The script's --help: its leading comment block, without the '#'.
+usage() {
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' \
+        "$0"
+}
+
+# An unknown argument: a one-line error and exit status 2.
+bad_argument() { log "unknown argument: $1 (see --help)"; exit 2; }
+
+# Debian packages, quietly, no prompts.
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "$@" </dev/null >&2
+}
