@@ -17,6 +17,7 @@ from tripleo_docker_hook.definitions.host_services import \
     ANN_HOST_SERVICES
 from tripleo_docker_hook import docker_spec
 from tripleo_docker_hook import model
+from tripleo_docker_hook.definitions import docker_config as dc_mod
 from tripleo_docker_hook.definitions import pod as pod_mod
 
 _RESTART = {'always': 'Always', 'on-failure': 'OnFailure', 'no': 'Never'}
@@ -156,12 +157,6 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
                 extra[key] = value
     if resources:
         out['resources'] = resources
-    for key in ('mem_reservation', 'shm_size', 'mem_swappiness'):
-        value = getattr(res, key)
-        if value is not None:
-            extra[key] = value
-    if res.cpuset_cpus:
-        extra['cpuset_cpus'] = res.cpuset_cpus
     hc = c.healthcheck
     if hc is None:
         extra['healthcheck'] = 'image'
@@ -189,23 +184,6 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
         out['stdin'] = True
     if c.stop_signal:
         out['lifecycle'] = {'stopSignal': c.stop_signal}
-    for attr, key in (('hostname', 'hostname'), ('log_tag', 'log_tag'),
-                      ('volumes_from', 'volumes_from'),
-                      ('group_add', 'group_add'),
-                      ('extra_hosts', 'extra_hosts')):
-        value = getattr(c, attr)
-        if value:
-            extra[key] = list(value) if isinstance(value, tuple) else value
-    if c.auto_remove:
-        extra['remove'] = True
-    if c.ulimits:
-        extra['ulimit'] = [f'{u.name}={u.soft}:{u.hard}' for u in c.ulimits]
-    for attr in ('pid_mode', 'ipc_mode'):
-        value = getattr(c, attr)
-        if value and value != 'host':
-            extra[attr[:3]] = value
-    if c.uts_mode:
-        extra['uts'] = c.uts_mode
     return out
 
 
@@ -312,12 +290,13 @@ def _finish(pod: Dict[str, Any], members: List[model.Container],
 
 def _extras(c: model.Container, extra: Dict[str, Any],
             docker_config: bool) -> Dict[str, Any]:
-    if c.restart_policy in ('unless-stopped',) or (
-            c.restart_policy == 'on-failure' and c.restart_max_retries):
-        extra['restart'] = c.restart_policy + (
-            f':{c.restart_max_retries}' if c.restart_max_retries else '')
-    if c.exit_codes != (0,):
-        extra['exit_codes'] = list(c.exit_codes)
+    """The ``tripleo.org/docker-options`` entries of ``c``: what
+    :data:`~tripleo_docker_hook.definitions.docker_config.DOCKER_OPTIONS`
+    exports, plus what ``_container``
+    could not say with a Pod field."""
+    for option in dc_mod.DOCKER_OPTIONS:
+        if option.export is not None:
+            extra.update(option.export(c))
     if c.timeout and (docker_config or c.kind is model.Kind.EXEC):
         extra['timeout'] = c.timeout
     if not docker_config and c.group_add and all(

@@ -37,15 +37,6 @@ RUN_KEYS = (
 #: Options of ``action: exec`` (``docker exec [--user --privileged --env]``).
 EXEC_KEYS = ('action', 'command', 'user', 'privileged', 'environment',
              'env_file', 'start_order', 'exit_codes', 'timeout', 'name')
-#: Options that a Pod can carry in its ``tripleo.org/docker-options``
-#: annotation (no Pod equivalent).
-POD_EXTRA_KEYS = ('hostname', 'volumes_from', 'remove', 'log_tag', 'ulimit',
-                  'group_add', 'extra_hosts', 'cpuset_cpus',
-                  'mem_swappiness', 'shm_size', 'security_opt', 'ipc', 'pid',
-                  'uts', 'restart', 'exit_codes', 'timeout', 'memswap_limit',
-                  'mem_reservation', 'stop_signal', 'user', 'healthcheck',
-                  'cpu_shares', 'cpu_quota', 'cpu_period', 'memory',
-                  'mem_limit')
 
 ULIMITS = ('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue',
            'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime',
@@ -547,137 +538,310 @@ def parse_user(f: common.Fields, errs: errors.ErrorList) -> str:
     return value
 
 
+# -- the docker options, declared once ------------------------------------
+#
+# Each option of docker_config that is not a Pod concept is declared here:
+# its keys, its type and validation (the parser), the Docker API field it
+# ends up in (by way of the model field and :mod:`docker_spec`), and its
+# export form in the ``tripleo.org/docker-options`` annotation.  The
+# docker_config parser, the Pod annotation parser (:func:`extra_options`)
+# and :mod:`export` all read this one table; the order of the table is the
+# order errors are reported in.
+
+def _p_pid(f, errs):
+    return {'pid_mode': parse_mode(f, 'pid', errs, ('host',), True)}
+
+
+def _p_ipc(f, errs):
+    return {'ipc_mode': parse_mode(f, 'ipc', errs,
+                                   ('host', 'private', 'shareable'), True)}
+
+
+def _p_uts(f, errs):
+    return {'uts_mode': parse_mode(f, 'uts', errs, ('host',), False)}
+
+
+def _p_restart(f, errs):
+    if not f.has('restart'):
+        return {}
+    value = f.str('restart')
+    if value and not _RESTART.match(value):
+        errs.unsupported(f.p('restart'), value,
+                         ['no', 'always', 'unless-stopped', 'on-failure[:N]'])
+    elif value:
+        name, _, count = value.partition(':')
+        if int(count or 0) > common.INT32_MAX:
+            errs.invalid(f.p('restart'), value, f'the retry count must '
+                         f'be at most {common.INT32_MAX}')
+        return {'restart_policy': name,
+                'restart_max_retries': min(int(count or 0),
+                                           common.INT32_MAX)}
+    return {}
+
+
+def _p_hostname(f, errs):
+    if not f.has('hostname'):
+        return {}
+    value = f.str('hostname')
+    if value and common.check_subdomain(errs, f.p('hostname'),
+                                        value.lower()):
+        return {'hostname': value}
+    return {}
+
+
+def _p_volumes_from(f, errs):
+    items = f.str_list('volumes_from', split_string=True) or []
+    for i, item in enumerate(items):
+        if not common.DOCKER_NAME.match(item.split(':')[0]):
+            errs.invalid(f'{f.p("volumes_from")}[{i}]', item,
+                         'must be a container name[:ro|rw]')
+    return {'volumes_from': tuple(items)}
+
+
+def _p_group_add(f, errs):
+    return {'group_add': tuple(
+        f.str_list('group_add', split_string=True) or [])}
+
+
+def _p_extra_hosts(f, errs):
+    items = f.str_list('extra_hosts', split_string=True) or []
+    for i, item in enumerate(items):
+        host, sep, addr = item.partition(':')
+        if not sep or not host or not addr:
+            errs.invalid(f'{f.p("extra_hosts")}[{i}]', item,
+                         'must be HOST:IP')
+    return {'extra_hosts': tuple(items)}
+
+
+def _p_cpuset_cpus(f, errs):
+    value = f.str('cpuset_cpus')
+    if value == 'all':
+        value = ''   # paunch: "all" means no pinning
+    elif value and not re.match(r'^\d+(-\d+)?(,\d+(-\d+)?)*$', value):
+        errs.invalid(f.p('cpuset_cpus'), value,
+                     'must be a CPU list like 0-2,4')
+        value = ''
+    return {'cpuset_cpus': value}
+
+
+def _p_exit_codes(f, errs):
+    if not f.has('exit_codes'):
+        return {}
+    raw = f.raw('exit_codes')
+    raw = [raw] if isinstance(raw, int) and not isinstance(raw, bool) \
+        else raw
+    if not isinstance(raw, list) or not raw or not all(
+            isinstance(c, int) and not isinstance(c, bool) and
+            0 <= c <= 255 for c in raw):
+        errs.invalid(f.p('exit_codes'), raw, 'must be a non-empty list '
+                     'of exit codes (0-255)')
+        return {}
+    codes = tuple(sorted(set(raw)))
+    f.keep('exit_codes', list(codes))
+    return {'exit_codes': codes}
+
+
+def _p_timeout(f, errs):
+    if not f.has('timeout'):
+        return {}
+    value = common.parse_duration(f.raw('timeout'))
+    if value is None or value <= 0:
+        errs.invalid(f.p('timeout'), f.raw('timeout'),
+                     'must be a positive duration (seconds or 10m)')
+    elif common.check_seconds(errs, f.p('timeout'), f.raw('timeout'),
+                              value, common.MAX_TIMEOUT):
+        f.keep('timeout', int(math.ceil(value)))
+        return {'timeout': int(math.ceil(value))}
+    return {}
+
+
+def _p_stop_signal(f, errs):
+    value = f.str('stop_signal')
+    if value and not re.match(r'^(SIG[A-Z0-9+-]+|[A-Z0-9+-]+|\d+)$', value):
+        errs.invalid(f.p('stop_signal'), value, 'not a signal name')
+    return {'stop_signal': value}
+
+
+def _p_healthcheck(f, errs):
+    if not f.has('healthcheck'):
+        return {}
+    if f.raw('healthcheck') == 'image':
+        # The image's own HEALTHCHECK (what an absent key means in
+        # docker_config; written by the Pod export).
+        f.keep('healthcheck', 'image')
+        return {'healthcheck': None}
+    return {'healthcheck': parse_healthcheck(f, errs)}
+
+
+def _p_memory(f, errs):
+    if f.has('memory') and f.has('mem_limit'):
+        errs.forbidden(f.p('memory'), 'give either memory or mem_limit')
+    mem = parse_bytes(f, 'memory', errs, MIN_MEMORY)
+    return {'mem_limit': parse_bytes(f, 'mem_limit', errs, MIN_MEMORY)
+            or mem}
+
+
+def _p_cpu(f, errs):
+    bounds = {'cpu_shares': (2, common.MAX_CPU_SHARES),
+              'cpu_quota': (1000, common.MAX_CPU_QUOTA),
+              'cpu_period': (common.MIN_CPU_PERIOD, common.MAX_CPU_PERIOD)}
+    return {key: f.int(key, None, minimum=low, maximum=high,
+                       numeric_string=True)
+            for key, (low, high) in bounds.items()}
+
+
+def _e_attr(attr: str, key: str = ''):
+    """Export form: the model field as is (a tuple as a list), if set."""
+    def export(c: model.Container) -> Dict[str, Any]:
+        value = getattr(c, attr)
+        if not value:
+            return {}
+        return {key or attr: list(value) if isinstance(value, tuple)
+                else value}
+    return export
+
+
+def _e_mode(attr: str, key: str):
+    def export(c: model.Container) -> Dict[str, Any]:
+        value = getattr(c, attr)
+        # host is the default of a Pod's pid/ipc (hostPID/hostIPC).
+        return {key: value} if value and (
+            key == 'uts' or value != 'host') else {}
+    return export
+
+
+def _e_restart(c: model.Container) -> Dict[str, Any]:
+    if c.restart_policy in ('unless-stopped',) or (
+            c.restart_policy == 'on-failure' and c.restart_max_retries):
+        return {'restart': c.restart_policy + (
+            f':{c.restart_max_retries}' if c.restart_max_retries else '')}
+    return {}
+
+
+def _e_exit_codes(c: model.Container) -> Dict[str, Any]:
+    return {'exit_codes': list(c.exit_codes)} if c.exit_codes != (0,) else {}
+
+
+def _e_resource(key: str):
+    def export(c: model.Container) -> Dict[str, Any]:
+        value = getattr(c.resources, key)
+        return {} if value is None or value == '' else {key: value}
+    return export
+
+
+@dataclasses.dataclass(frozen=True)
+class DockerOption:
+    """One docker option: ``keys`` (the first names it; the others are
+    read with it), ``type`` (for people), ``parse(fields, errs)`` → model
+    keyword arguments (into :class:`model.Resources` when ``resource``),
+    ``api``: the docker-py argument :func:`docker_spec.create_args` sets
+    from it (``create_container.<arg>`` or ``host_config.<arg>``; empty:
+    the hook's own, never sent to Docker), and ``export(container)``
+    → its ``tripleo.org/docker-options`` entries (None: :mod:`export`
+    writes a Pod field when one fits, else the entry itself)."""
+
+    keys: Tuple[str, ...]
+    type: str
+    parse: Any
+    api: str
+    export: Any = None
+    resource: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.keys[0]
+
+
+def _o(keys, type_, parse, api, export=None, resource=False):
+    keys = (keys,) if isinstance(keys, str) else tuple(keys)
+    return DockerOption(keys, type_, parse, api, export, resource)
+
+
+#: Every docker option a Pod carries in its ``tripleo.org/docker-options``
+#: annotation (no Pod equivalent, or a Docker form a Pod field cannot say).
+DOCKER_OPTIONS: Tuple[DockerOption, ...] = (
+    _o('pid', 'host | container:NAME', _p_pid, 'host_config.pid_mode',
+       _e_mode('pid_mode', 'pid')),
+    _o('ipc', 'host | private | shareable | container:NAME', _p_ipc,
+       'host_config.ipc_mode', _e_mode('ipc_mode', 'ipc')),
+    _o('uts', 'host', _p_uts, 'host_config.uts_mode',
+       _e_mode('uts_mode', 'uts')),
+    _o('restart', 'no | always | unless-stopped | on-failure[:N]',
+       _p_restart, 'host_config.restart_policy', _e_restart),
+    _o('hostname', 'DNS subdomain', _p_hostname, 'create_container.hostname',
+       _e_attr('hostname')),
+    _o('volumes_from', 'list of NAME[:ro|rw]', _p_volumes_from,
+       'host_config.volumes_from', _e_attr('volumes_from')),
+    _o('remove', 'bool (task: removed after its exit code is read)',
+       lambda f, errs: {'auto_remove': f.bool('remove')}, '',
+       lambda c: {'remove': True} if c.auto_remove else {}),
+    _o('log_tag', 'string', lambda f, errs: {'log_tag': f.str('log_tag')},
+       'host_config.log_config', _e_attr('log_tag')),
+    _o('ulimit', 'list of NAME=SOFT[:HARD]',
+       lambda f, errs: {'ulimits': parse_ulimits(f, errs)},
+       'host_config.ulimits',
+       lambda c: {'ulimit': [f'{u.name}={u.soft}:{u.hard}'
+                             for u in c.ulimits]} if c.ulimits else {}),
+    _o('group_add', 'list of groups', _p_group_add, 'host_config.group_add',
+       _e_attr('group_add')),
+    _o('extra_hosts', 'list of HOST:IP', _p_extra_hosts,
+       'host_config.extra_hosts', _e_attr('extra_hosts')),
+    _o('security_opt', 'list of Docker security options',
+       lambda f, errs: {'security_opt': parse_security_opt(f, errs)},
+       'host_config.security_opt'),
+    _o('cpuset_cpus', 'CPU list (0-2,4) | all', _p_cpuset_cpus,
+       'host_config.cpuset_cpus', _e_resource('cpuset_cpus'), resource=True),
+    _o('mem_swappiness', 'int 0-100',
+       lambda f, errs: {'mem_swappiness': f.int(
+           'mem_swappiness', None, 0, 100, numeric_string=True)},
+       'host_config.mem_swappiness', _e_resource('mem_swappiness'),
+       resource=True),
+    _o('shm_size', 'bytes (1g, 64m)',
+       lambda f, errs: {'shm_size': parse_bytes(f, 'shm_size', errs, 1)},
+       'host_config.shm_size', _e_resource('shm_size'), resource=True),
+    _o('memswap_limit', 'bytes (at least 6m) | -1',
+       lambda f, errs: {'memswap_limit': parse_bytes(
+           f, 'memswap_limit', errs, MIN_MEMORY)},
+       'host_config.memswap_limit', resource=True),
+    _o('mem_reservation', 'bytes',
+       lambda f, errs: {'mem_reservation': parse_bytes(
+           f, 'mem_reservation', errs)},
+       'host_config.mem_reservation', _e_resource('mem_reservation'),
+       resource=True),
+    _o('exit_codes', 'list of 0-255', _p_exit_codes, '',
+       _e_exit_codes),
+    _o('timeout', 'duration (seconds, 10m)', _p_timeout, ''),
+    _o('stop_signal', 'signal name or number', _p_stop_signal,
+       'create_container.stop_signal'),
+    _o('user', 'USER[:GROUP]',
+       lambda f, errs: {'user': parse_user(f, errs)} if f.has('user')
+       else {}, 'create_container.user'),
+    _o('healthcheck', 'mapping | image', _p_healthcheck,
+       'create_container.healthcheck'),
+    _o(('memory', 'mem_limit'), 'bytes (at least 6m)', _p_memory,
+       'host_config.mem_limit', resource=True),
+    _o(('cpu_shares', 'cpu_quota', 'cpu_period'), 'ints', _p_cpu,
+       'host_config.cpu_shares', resource=True),
+)
+
+#: Options that a Pod can carry in its ``tripleo.org/docker-options``
+#: annotation (no Pod equivalent): every key of :data:`DOCKER_OPTIONS`.
+POD_EXTRA_KEYS = tuple(k for o in DOCKER_OPTIONS for k in o.keys)
+
+
 def extra_options(f: common.Fields, errs: errors.ErrorList,
                   keys: Tuple[str, ...]) -> Dict[str, Any]:
-    """Container keyword arguments for the options in ``keys``.
+    """Container keyword arguments for the options in ``keys``
+    (:data:`DOCKER_OPTIONS` order), ``resources`` among them.
 
     Shared by docker_config and the Pod ``tripleo.org/docker-options``
     annotation.
     """
     kw: Dict[str, Any] = {}
     res: Dict[str, Any] = {}
-    if 'pid' in keys:
-        kw['pid_mode'] = parse_mode(f, 'pid', errs, ('host',), True)
-    if 'ipc' in keys:
-        kw['ipc_mode'] = parse_mode(f, 'ipc', errs,
-                                    ('host', 'private', 'shareable'), True)
-    if 'uts' in keys:
-        kw['uts_mode'] = parse_mode(f, 'uts', errs, ('host',), False)
-    if 'restart' in keys and f.has('restart'):
-        value = f.str('restart')
-        if value and not _RESTART.match(value):
-            errs.unsupported(f.p('restart'), value,
-                             ['no', 'always', 'unless-stopped',
-                              'on-failure[:N]'])
-        elif value:
-            name, _, count = value.partition(':')
-            if int(count or 0) > common.INT32_MAX:
-                errs.invalid(f.p('restart'), value, f'the retry count must '
-                             f'be at most {common.INT32_MAX}')
-            kw['restart_policy'] = name
-            kw['restart_max_retries'] = min(int(count or 0),
-                                            common.INT32_MAX)
-    if 'hostname' in keys and f.has('hostname'):
-        value = f.str('hostname')
-        if value and common.check_subdomain(errs, f.p('hostname'),
-                                            value.lower()):
-            kw['hostname'] = value
-    if 'volumes_from' in keys:
-        items = f.str_list('volumes_from', split_string=True) or []
-        for i, item in enumerate(items):
-            if not common.DOCKER_NAME.match(item.split(':')[0]):
-                errs.invalid(f'{f.p("volumes_from")}[{i}]', item,
-                             'must be a container name[:ro|rw]')
-        kw['volumes_from'] = tuple(items)
-    if 'remove' in keys:
-        kw['auto_remove'] = f.bool('remove')
-    if 'log_tag' in keys:
-        kw['log_tag'] = f.str('log_tag')
-    if 'ulimit' in keys:
-        kw['ulimits'] = parse_ulimits(f, errs)
-    if 'group_add' in keys:
-        items = f.str_list('group_add', split_string=True) or []
-        kw['group_add'] = tuple(items)
-    if 'extra_hosts' in keys:
-        items = f.str_list('extra_hosts', split_string=True) or []
-        for i, item in enumerate(items):
-            host, sep, addr = item.partition(':')
-            if not sep or not host or not addr:
-                errs.invalid(f'{f.p("extra_hosts")}[{i}]', item,
-                             'must be HOST:IP')
-        kw['extra_hosts'] = tuple(items)
-    if 'security_opt' in keys:
-        kw['security_opt'] = parse_security_opt(f, errs)
-    if 'cpuset_cpus' in keys:
-        value = f.str('cpuset_cpus')
-        if value == 'all':
-            value = ''   # paunch: "all" means no pinning
-        elif value and not re.match(r'^\d+(-\d+)?(,\d+(-\d+)?)*$', value):
-            errs.invalid(f.p('cpuset_cpus'), value,
-                         'must be a CPU list like 0-2,4')
-            value = ''
-        res['cpuset_cpus'] = value
-    if 'mem_swappiness' in keys:
-        res['mem_swappiness'] = f.int('mem_swappiness', None, 0, 100,
-                                      numeric_string=True)
-    if 'shm_size' in keys:
-        res['shm_size'] = parse_bytes(f, 'shm_size', errs, 1)
-    if 'memswap_limit' in keys:
-        res['memswap_limit'] = parse_bytes(f, 'memswap_limit', errs,
-                                           MIN_MEMORY)
-    if 'mem_reservation' in keys:
-        res['mem_reservation'] = parse_bytes(f, 'mem_reservation', errs)
-    if 'exit_codes' in keys and f.has('exit_codes'):
-        raw = f.raw('exit_codes')
-        raw = [raw] if isinstance(raw, int) and not isinstance(
-            raw, bool) else raw
-        if not isinstance(raw, list) or not raw or not all(
-                isinstance(c, int) and not isinstance(c, bool) and
-                0 <= c <= 255 for c in raw):
-            errs.invalid(f.p('exit_codes'), raw, 'must be a non-empty list '
-                         'of exit codes (0-255)')
-        else:
-            kw['exit_codes'] = tuple(sorted(set(raw)))
-            f.keep('exit_codes', list(kw['exit_codes']))
-    if 'timeout' in keys and f.has('timeout'):
-        value = common.parse_duration(f.raw('timeout'))
-        if value is None or value <= 0:
-            errs.invalid(f.p('timeout'), f.raw('timeout'),
-                         'must be a positive duration (seconds or 10m)')
-        elif common.check_seconds(errs, f.p('timeout'), f.raw('timeout'),
-                                  value, common.MAX_TIMEOUT):
-            kw['timeout'] = int(math.ceil(value))
-            f.keep('timeout', kw['timeout'])
-    if 'stop_signal' in keys:
-        value = f.str('stop_signal')
-        if value and not re.match(r'^(SIG[A-Z0-9+-]+|[A-Z0-9+-]+|\d+)$',
-                                  value):
-            errs.invalid(f.p('stop_signal'), value, 'not a signal name')
-        kw['stop_signal'] = value
-    if 'user' in keys and f.has('user'):
-        kw['user'] = parse_user(f, errs)
-    if 'healthcheck' in keys and f.has('healthcheck'):
-        if f.raw('healthcheck') == 'image':
-            # The image's own HEALTHCHECK (what an absent key means in
-            # docker_config; written by the Pod export).
-            kw['healthcheck'] = None
-            f.keep('healthcheck', 'image')
-        else:
-            kw['healthcheck'] = parse_healthcheck(f, errs)
-    if 'memory' in keys:
-        if f.has('memory') and f.has('mem_limit'):
-            errs.forbidden(f.p('memory'), 'give either memory or mem_limit')
-        mem = parse_bytes(f, 'memory', errs, MIN_MEMORY)
-        mem = parse_bytes(f, 'mem_limit', errs, MIN_MEMORY) or mem
-        res['mem_limit'] = mem
-    if 'cpu_shares' in keys:
-        bounds = {'cpu_shares': (2, common.MAX_CPU_SHARES),
-                  'cpu_quota': (1000, common.MAX_CPU_QUOTA),
-                  'cpu_period': (common.MIN_CPU_PERIOD,
-                                 common.MAX_CPU_PERIOD)}
-        for key, (low, high) in bounds.items():
-            res[key] = f.int(key, None, minimum=low, maximum=high,
-                             numeric_string=True)
+    for option in DOCKER_OPTIONS:
+        if option.name in keys:
+            (res if option.resource else kw).update(option.parse(f, errs))
     kw['resources'] = {k: v for k, v in res.items() if v not in (None, '')}
     return kw
 
