@@ -416,8 +416,11 @@ def _read_json(path: str) -> Optional[Any]:
 
 
 def _write_json(path: str, data: Any) -> None:
-    """Atomic and durable: a record is whole or absent."""
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    """Atomic and durable: a record is whole or absent.  Every missing
+    directory on the way is 0700, like the rest of ``state_dir``
+    (``os.makedirs`` left ``render-cache/`` 0755)."""
+    from tripleo_docker_hook import state
+    state._makedirs(os.path.dirname(path))
     atomicfile.write_json(path, data, sort_keys=True)
 
 

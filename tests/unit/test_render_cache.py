@@ -229,3 +229,13 @@ def test_extra_volume_spec_change_is_a_puppet_change(setup):
         model.Mount(target='/etc/pki/other.pem',
                     source=str(tmp / 'certs/ca.pem'), read_only=True),)})
     assert rendered(conf, moved, images).reason == 'puppet changed'
+
+
+def test_records_live_in_private_directories(tmp_path):
+    """state_dir is 0700 all the way down: a record's missing parents
+    (``render-cache/``, ``render-cache/trees``) are created 0700 too."""
+    from tripleo_docker_hook import render_cache
+    path = tmp_path / 'state' / render_cache.CACHE_DIR / 'trees' / 'x.json'
+    render_cache._write_json(str(path), {'a': 1})
+    for directory in (path.parent, path.parent.parent):
+        assert (directory.stat().st_mode & 0o777) == 0o700, directory
