@@ -57,8 +57,19 @@ def create_args(container: model.Container, name: str,
     """Arguments of ``create_container`` and ``create_host_config``.
 
     Returns ``(container_kwargs, host_config_kwargs)``.  Pure: tested
-    without an engine.
+    without an engine.  The docker options are sent as
+    :data:`docker_config.DOCKER_OPTIONS` declares; the Pod concepts and
+    the options whose Docker form differs are built here.
     """
+    # Imported here: the engine imports this module, and commands that
+    # only read containers need no parser.
+    from tripleo_docker_hook.definitions import docker_config
+    kwargs: Dict[str, Any] = {
+        'image': container.image,
+        'name': name,
+        'labels': dict(labels),
+        'detach': True,
+    }
     binds = [bind_string(m) for m in container.mounts
              if m.type in ('bind', 'volume')]
     tmpfs = {m.target: tmpfs_options(m)
@@ -70,12 +81,12 @@ def create_args(container: model.Container, name: str,
         host['tmpfs'] = tmpfs
     if container.privileged:
         host['privileged'] = True
-    for key in ('pid_mode', 'ipc_mode', 'uts_mode'):
-        value = getattr(container, key)
-        if value:
-            host[key] = value
-    for key in ('cap_add', 'cap_drop', 'security_opt', 'group_add',
-                'extra_hosts', 'volumes_from'):
+    for option in docker_config.DOCKER_OPTIONS:
+        if option.api == docker_config.HOST_CONFIG:
+            host.update(option.values(container))
+        elif option.api == docker_config.CREATE_CONTAINER:
+            kwargs.update(option.values(container))
+    for key in ('cap_add', 'cap_drop'):
         values = getattr(container, key)
         if values:
             host[key] = list(values)
@@ -91,15 +102,8 @@ def create_args(container: model.Container, name: str,
                 container.restart_max_retries:
             policy['MaximumRetryCount'] = container.restart_max_retries
         host['restart_policy'] = policy
-    res = container.resources
-    for key in ('cpu_shares', 'cpu_quota', 'cpu_period', 'mem_limit',
-                'memswap_limit', 'mem_reservation', 'shm_size',
-                'oom_score_adj', 'mem_swappiness'):
-        value = getattr(res, key)
-        if value is not None:
-            host[key] = value
-    if res.cpuset_cpus:
-        host['cpuset_cpus'] = res.cpuset_cpus
+    if container.resources.oom_score_adj is not None:
+        host['oom_score_adj'] = container.resources.oom_score_adj
     if container.ulimits:
         host['ulimits'] = [{'Name': u.name, 'Soft': u.soft, 'Hard': u.hard}
                            for u in container.ulimits]
@@ -110,14 +114,6 @@ def create_args(container: model.Container, name: str,
         host['log_config'] = {'Type': '',
                               'Config': {'tag': container.log_tag}}
 
-    kwargs: Dict[str, Any] = {
-        'image': container.image,
-        'name': name,
-        'labels': dict(labels),
-        'detach': True,
-    }
-    if container.hostname:
-        kwargs['hostname'] = container.hostname
     # Entrypoint replaces the image's ENTRYPOINT, and the engine then also
     # drops the image's CMD unless Cmd is given: an explicit empty Cmd is
     # the Kubernetes "command without args" case.
@@ -130,14 +126,10 @@ def create_args(container: model.Container, name: str,
                                  container.environment]
     if container.working_dir:
         kwargs['working_dir'] = container.working_dir
-    if container.user:
-        kwargs['user'] = container.user
     if container.healthcheck is not None:
         kwargs['healthcheck'] = healthcheck_args(container.healthcheck)
     if container.stop_timeout is not None:
         kwargs['stop_timeout'] = container.stop_timeout
-    if container.stop_signal:
-        kwargs['stop_signal'] = container.stop_signal
     if container.tty:
         kwargs['tty'] = True
     if container.stdin_open:

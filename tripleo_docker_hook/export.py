@@ -150,11 +150,11 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
     res = c.resources
     resources = _resources(res, extra) if c.pod else None
     if not c.pod:
-        for key in ('cpu_shares', 'cpu_quota', 'cpu_period', 'mem_limit',
-                    'memswap_limit'):
-            value = getattr(res, key)
-            if value is not None:
-                extra[key] = value
+        # docker_config: the cgroup options as written (the table's
+        # resource options with no export form of their own).
+        for option in dc_mod.DOCKER_OPTIONS:
+            if option.resource and option.export is None:
+                extra.update(option.values(c))
     if resources:
         out['resources'] = resources
     hc = c.healthcheck
@@ -295,8 +295,7 @@ def _extras(c: model.Container, extra: Dict[str, Any],
     exports, plus what ``_container``
     could not say with a Pod field."""
     for option in dc_mod.DOCKER_OPTIONS:
-        if option.export is not None:
-            extra.update(option.export(c))
+        extra.update(option.exported(c))
     if c.timeout and (docker_config or c.kind is model.Kind.EXEC):
         extra['timeout'] = c.timeout
     if not docker_config and c.group_add and all(

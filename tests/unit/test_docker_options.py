@@ -43,12 +43,44 @@ def _one(option):
                          ids=lambda o: o.name)
 def test_docker_spec_sets_the_declared_argument(option):
     c = _one(option)
+    assert option.values(c), 'the sample must set the declared fields'
     kwargs, host = docker_spec.create_args(c, 'svc', {})
     if not option.api:
         assert option.name in ('remove', 'exit_codes', 'timeout')
+        for field in option.fields:
+            assert field not in host and field not in kwargs
         return   # the hook's own, never sent to Docker
+    if option.api in (docker_config.HOST_CONFIG,
+                      docker_config.CREATE_CONTAINER):
+        # Sent as declared: every set field under its own name, as is.
+        sent = host if option.api == docker_config.HOST_CONFIG else kwargs
+        for field, value in option.values(c).items():
+            assert sent[field] == value, field
+        return
     where, arg = option.api.split('.')
     assert arg in (host if where == 'host_config' else kwargs), option.api
+
+
+@pytest.mark.parametrize('option', docker_config.DOCKER_OPTIONS,
+                         ids=lambda o: o.name)
+def test_every_option_declares_model_fields_its_parser_sets(option):
+    c = _one(option)
+    kw = docker_config.extra_options(
+        _fields(_spec_of(option)), _errs(), option.keys)
+    set_by_parser = set(kw['resources'] if option.resource else kw) - {
+        'resources'}
+    assert set_by_parser <= set(option.fields)
+    source = c.resources if option.resource else c
+    for field in option.fields:
+        assert hasattr(source, field), field
+
+
+@pytest.mark.parametrize('option', [o for o in docker_config.DOCKER_OPTIONS
+                                    if o.export is docker_config.AS_IS],
+                         ids=lambda o: o.name)
+def test_as_is_export_uses_the_option_keys(option):
+    # Exported as is, the entries must be keys the parser reads back.
+    assert set(option.fields) <= set(option.keys)
 
 
 @pytest.mark.parametrize('option', [o for o in docker_config.DOCKER_OPTIONS
@@ -60,11 +92,35 @@ def test_export_writes_what_the_annotation_reads_back(option):
         {'step_1': {'svc': _spec_of(option)}}))
     ann = json.loads(pods[0]['metadata']['annotations'][
         pod_mod.ANN_DOCKER_OPTIONS])
-    assert option.export(c), 'the sample must be exported'
-    assert set(option.export(c)) <= set(ann)
+    assert option.exported(c), 'the sample must be exported'
+    assert option.exported(c).items() <= ann.items()
     again = definitions.parse(export.dumps(definitions.parse(
         {'step_1': {'svc': _spec_of(option)}}))).containers[0]
-    assert option.export(again) == option.export(c)
+    assert option.exported(again) == option.exported(c)
+
+
+@pytest.mark.parametrize('option', [o for o in docker_config.DOCKER_OPTIONS
+                                    if o.resource and o.export is None],
+                         ids=lambda o: o.name)
+def test_docker_config_resources_exported_as_written(option):
+    # memory, memswap_limit, cpu_*: a docker_config container keeps its
+    # cgroup values in the annotation, read back to the same model.
+    dep = definitions.parse({'step_1': {'svc': _spec_of(option)}})
+    ann = json.loads(export.to_pods(dep)[0]['metadata']['annotations'][
+        pod_mod.ANN_DOCKER_OPTIONS])
+    assert option.values(dep.containers[0]).items() <= ann.items()
+    again = definitions.parse(export.dumps(dep)).containers[0]
+    assert again.resources == dep.containers[0].resources
+
+
+def _fields(spec):
+    from tripleo_docker_hook.definitions import common
+    return common.Fields(spec, 'svc', _errs(), tuple(spec))
+
+
+def _errs():
+    from tripleo_docker_hook import errors
+    return errors.ErrorList()
 
 
 def _spec_of(option):

@@ -690,17 +690,6 @@ def _p_cpu(f, errs):
             for key, (low, high) in bounds.items()}
 
 
-def _e_attr(attr: str, key: str = ''):
-    """Export form: the model field as is (a tuple as a list), if set."""
-    def export(c: model.Container) -> Dict[str, Any]:
-        value = getattr(c, attr)
-        if not value:
-            return {}
-        return {key or attr: list(value) if isinstance(value, tuple)
-                else value}
-    return export
-
-
 def _e_mode(attr: str, key: str):
     def export(c: model.Container) -> Dict[str, Any]:
         value = getattr(c, attr)
@@ -722,27 +711,38 @@ def _e_exit_codes(c: model.Container) -> Dict[str, Any]:
     return {'exit_codes': list(c.exit_codes)} if c.exit_codes != (0,) else {}
 
 
-def _e_resource(key: str):
-    def export(c: model.Container) -> Dict[str, Any]:
-        value = getattr(c.resources, key)
-        return {} if value is None or value == '' else {key: value}
-    return export
+#: ``DockerOption.api``: every field is sent under its own name, as is.
+HOST_CONFIG = 'host_config'
+CREATE_CONTAINER = 'create_container'
+#: ``DockerOption.export``: the fields under their own names, as is.
+AS_IS = 'as is'
 
 
 @dataclasses.dataclass(frozen=True)
 class DockerOption:
-    """One docker option: ``keys`` (the first names it; the others are
-    read with it), ``type`` (for people), ``parse(fields, errs)`` → model
-    keyword arguments (into :class:`model.Resources` when ``resource``),
-    ``api``: the docker-py argument :func:`docker_spec.create_args` sets
-    from it (``create_container.<arg>`` or ``host_config.<arg>``; empty:
-    the hook's own, never sent to Docker), and ``export(container)``
-    → its ``tripleo.org/docker-options`` entries (None: :mod:`export`
-    writes a Pod field when one fits, else the entry itself)."""
+    """One docker option.
+
+    ``keys``: its docker_config keys (the first names it; the others are
+    read with it).  ``type``: for people.  ``parse(fields, errs)`` → model
+    keyword arguments, for the model ``fields`` (of
+    :class:`model.Resources` when ``resource``).
+
+    ``api``: what :func:`docker_spec.create_args` sends to Docker:
+    :data:`HOST_CONFIG` or :data:`CREATE_CONTAINER` — each field that is
+    set, under its own name, as is (:meth:`values`); ``host_config.<arg>``
+    or ``create_container.<arg>`` — that argument, in a form of Docker's
+    own that ``create_args`` builds; empty — the hook's own, never sent.
+
+    ``export``: its ``tripleo.org/docker-options`` entries
+    (:meth:`exported`): :data:`AS_IS` (:meth:`values`), a function of the
+    container, or None (:mod:`export` writes a Pod field when one fits,
+    else the entry itself).
+    """
 
     keys: Tuple[str, ...]
     type: str
     parse: Any
+    fields: Tuple[str, ...]
     api: str
     export: Any = None
     resource: bool = False
@@ -751,77 +751,97 @@ class DockerOption:
     def name(self) -> str:
         return self.keys[0]
 
+    def values(self, c: model.Container) -> Dict[str, Any]:
+        """``{field: value}`` of the fields of ``c`` that are set (not
+        None, empty text or an empty tuple); a tuple as a list."""
+        source = c.resources if self.resource else c
+        out: Dict[str, Any] = {}
+        for field in self.fields:
+            value = getattr(source, field)
+            if value is None or value == '' or value == ():
+                continue
+            out[field] = list(value) if isinstance(value, tuple) else value
+        return out
 
-def _o(keys, type_, parse, api, export=None, resource=False):
+    def exported(self, c: model.Container) -> Dict[str, Any]:
+        """Its ``tripleo.org/docker-options`` entries for ``c`` ({} when
+        :mod:`export` writes it itself)."""
+        if self.export is AS_IS:
+            return self.values(c)
+        return self.export(c) if self.export is not None else {}
+
+
+def _o(keys, type_, parse, fields, api, export=None, resource=False):
     keys = (keys,) if isinstance(keys, str) else tuple(keys)
-    return DockerOption(keys, type_, parse, api, export, resource)
+    fields = (fields,) if isinstance(fields, str) else tuple(fields)
+    return DockerOption(keys, type_, parse, fields, api, export, resource)
 
 
 #: Every docker option a Pod carries in its ``tripleo.org/docker-options``
 #: annotation (no Pod equivalent, or a Docker form a Pod field cannot say).
 DOCKER_OPTIONS: Tuple[DockerOption, ...] = (
-    _o('pid', 'host | container:NAME', _p_pid, 'host_config.pid_mode',
+    _o('pid', 'host | container:NAME', _p_pid, 'pid_mode', HOST_CONFIG,
        _e_mode('pid_mode', 'pid')),
     _o('ipc', 'host | private | shareable | container:NAME', _p_ipc,
-       'host_config.ipc_mode', _e_mode('ipc_mode', 'ipc')),
-    _o('uts', 'host', _p_uts, 'host_config.uts_mode',
+       'ipc_mode', HOST_CONFIG, _e_mode('ipc_mode', 'ipc')),
+    _o('uts', 'host', _p_uts, 'uts_mode', HOST_CONFIG,
        _e_mode('uts_mode', 'uts')),
     _o('restart', 'no | always | unless-stopped | on-failure[:N]',
-       _p_restart, 'host_config.restart_policy', _e_restart),
-    _o('hostname', 'DNS subdomain', _p_hostname, 'create_container.hostname',
-       _e_attr('hostname')),
+       _p_restart, ('restart_policy', 'restart_max_retries'),
+       'host_config.restart_policy', _e_restart),
+    _o('hostname', 'DNS subdomain', _p_hostname, 'hostname',
+       CREATE_CONTAINER, AS_IS),
     _o('volumes_from', 'list of NAME[:ro|rw]', _p_volumes_from,
-       'host_config.volumes_from', _e_attr('volumes_from')),
+       'volumes_from', HOST_CONFIG, AS_IS),
     _o('remove', 'bool (task: removed after its exit code is read)',
-       lambda f, errs: {'auto_remove': f.bool('remove')}, '',
+       lambda f, errs: {'auto_remove': f.bool('remove')}, 'auto_remove', '',
        lambda c: {'remove': True} if c.auto_remove else {}),
     _o('log_tag', 'string', lambda f, errs: {'log_tag': f.str('log_tag')},
-       'host_config.log_config', _e_attr('log_tag')),
+       'log_tag', 'host_config.log_config', AS_IS),
     _o('ulimit', 'list of NAME=SOFT[:HARD]',
-       lambda f, errs: {'ulimits': parse_ulimits(f, errs)},
+       lambda f, errs: {'ulimits': parse_ulimits(f, errs)}, 'ulimits',
        'host_config.ulimits',
        lambda c: {'ulimit': [f'{u.name}={u.soft}:{u.hard}'
                              for u in c.ulimits]} if c.ulimits else {}),
-    _o('group_add', 'list of groups', _p_group_add, 'host_config.group_add',
-       _e_attr('group_add')),
-    _o('extra_hosts', 'list of HOST:IP', _p_extra_hosts,
-       'host_config.extra_hosts', _e_attr('extra_hosts')),
+    _o('group_add', 'list of groups', _p_group_add, 'group_add',
+       HOST_CONFIG, AS_IS),
+    _o('extra_hosts', 'list of HOST:IP', _p_extra_hosts, 'extra_hosts',
+       HOST_CONFIG, AS_IS),
     _o('security_opt', 'list of Docker security options',
        lambda f, errs: {'security_opt': parse_security_opt(f, errs)},
-       'host_config.security_opt'),
+       'security_opt', HOST_CONFIG),
     _o('cpuset_cpus', 'CPU list (0-2,4) | all', _p_cpuset_cpus,
-       'host_config.cpuset_cpus', _e_resource('cpuset_cpus'), resource=True),
+       'cpuset_cpus', HOST_CONFIG, AS_IS, resource=True),
     _o('mem_swappiness', 'int 0-100',
        lambda f, errs: {'mem_swappiness': f.int(
            'mem_swappiness', None, 0, 100, numeric_string=True)},
-       'host_config.mem_swappiness', _e_resource('mem_swappiness'),
-       resource=True),
+       'mem_swappiness', HOST_CONFIG, AS_IS, resource=True),
     _o('shm_size', 'bytes (1g, 64m)',
        lambda f, errs: {'shm_size': parse_bytes(f, 'shm_size', errs, 1)},
-       'host_config.shm_size', _e_resource('shm_size'), resource=True),
+       'shm_size', HOST_CONFIG, AS_IS, resource=True),
     _o('memswap_limit', 'bytes (at least 6m) | -1',
        lambda f, errs: {'memswap_limit': parse_bytes(
            f, 'memswap_limit', errs, MIN_MEMORY)},
-       'host_config.memswap_limit', resource=True),
+       'memswap_limit', HOST_CONFIG, resource=True),
     _o('mem_reservation', 'bytes',
        lambda f, errs: {'mem_reservation': parse_bytes(
            f, 'mem_reservation', errs)},
-       'host_config.mem_reservation', _e_resource('mem_reservation'),
-       resource=True),
-    _o('exit_codes', 'list of 0-255', _p_exit_codes, '',
+       'mem_reservation', HOST_CONFIG, AS_IS, resource=True),
+    _o('exit_codes', 'list of 0-255', _p_exit_codes, 'exit_codes', '',
        _e_exit_codes),
-    _o('timeout', 'duration (seconds, 10m)', _p_timeout, ''),
+    _o('timeout', 'duration (seconds, 10m)', _p_timeout, 'timeout', ''),
     _o('stop_signal', 'signal name or number', _p_stop_signal,
-       'create_container.stop_signal'),
+       'stop_signal', CREATE_CONTAINER),
     _o('user', 'USER[:GROUP]',
        lambda f, errs: {'user': parse_user(f, errs)} if f.has('user')
-       else {}, 'create_container.user'),
-    _o('healthcheck', 'mapping | image', _p_healthcheck,
+       else {}, 'user', CREATE_CONTAINER),
+    _o('healthcheck', 'mapping | image', _p_healthcheck, 'healthcheck',
        'create_container.healthcheck'),
     _o(('memory', 'mem_limit'), 'bytes (at least 6m)', _p_memory,
-       'host_config.mem_limit', resource=True),
+       'mem_limit', HOST_CONFIG, resource=True),
     _o(('cpu_shares', 'cpu_quota', 'cpu_period'), 'ints', _p_cpu,
-       'host_config.cpu_shares', resource=True),
+       ('cpu_shares', 'cpu_quota', 'cpu_period'), HOST_CONFIG,
+       resource=True),
 )
 
 #: Options that a Pod can carry in its ``tripleo.org/docker-options``
