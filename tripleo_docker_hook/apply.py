@@ -1,9 +1,10 @@
 """Applying a plan: the side effects, through :class:`engine.Engine`.
 
 The executor decides nothing: every choice (the verb, whether and how an
-old container is stopped, a run's timeout, the rollback target) is data on
-the :class:`plan.Action` it is given; it looks only at what the engine
-answers while it carries an action out.
+old container is stopped, a start's or run's timeout, the rollback target,
+exec or task, record or container) is data on the :class:`plan.Action` it
+is given; it looks only at what the engine answers while it carries an
+action out (an exit code, a container's state).
 
 Order: leftovers of an interrupted run, then containers no longer defined
 (stopped in parallel), then each step in order, each ``start_order`` level
@@ -40,9 +41,9 @@ TASK_OUTPUT_LINES = 200
 
 @dataclasses.dataclass
 class Settings:
+    """How the executor works (not what it does: that is the plan)."""
+
     workers: int = 8
-    task_timeout: float = 3600
-    start_timeout: float = 120
     start_settle: float = 0.0
     host_root: str = '/'
 
@@ -163,7 +164,7 @@ class Applier:
         if verb is planning.Verb.REPLACE:
             return self._replace(action)
         if verb is planning.Verb.RUN:
-            if action.container.kind is model.Kind.EXEC:
+            if action.exec_in:
                 return self._exec(action)
             return self._task(action)
         raise errors.DeploymentFailed(f'unknown action {verb}')
@@ -179,9 +180,15 @@ class Applier:
                 pass   # gone meanwhile: nothing left to remove
         self.engine.remove(o.id, force=True)
 
-    def _timeout(self, action: planning.Action) -> float:
-        return (action.timeout if action.timeout is not None
-                else self.settings.task_timeout)
+    @staticmethod
+    def _timeout(action: planning.Action) -> float:
+        """Seconds the action's run or start may take (its own, as
+        planned; an action built by hand: the plan's default)."""
+        if action.timeout is not None:
+            return action.timeout
+        if action.verb is planning.Verb.RUN:
+            return planning.DEFAULT_TASK_TIMEOUT
+        return planning.DEFAULT_START_TIMEOUT
 
     def _labels(self, c: model.Container) -> Dict[str, str]:
         return planning.labels_for(self.plan.deployment, self.plan.config_id,
@@ -213,7 +220,8 @@ class Applier:
             if action.stop is planning.Stop.GRACEFUL:
                 self.engine.stop(old.id)
             self.engine.start(tmp)
-            problem = self._wait_started([tmp]).get(tmp, '')
+            problem = self._wait_started(
+                {tmp: self._timeout(action)}).get(tmp, '')
         except errors.HookError as exc:
             problem = str(exc)
         if problem:
@@ -260,24 +268,26 @@ class Applier:
         except errors.EngineTimeout as exc:
             logs = self._logs(c.name)
             self.engine.stop(c.name, timeout=0)
-            self._finish_task(c, None)
+            self._finish_task(action, None)
             return Outcome(action, [f'ran {c.name} ({action.reason})'] + logs,
                            error=str(exc))
         lines = [f'ran {c.name} ({action.reason}): exit code {code}']
         lines += self._logs(c.name, output=True)
-        self._finish_task(c, code)
+        self._finish_task(action, code)
         if code not in c.exit_codes:
             return Outcome(action, lines, error=(
                 f'{c.name}: exited with code {code}, allowed: '
                 f'{", ".join(map(str, c.exit_codes))}'))
         return Outcome(action, lines)
 
-    def _finish_task(self, c: model.Container, code: Optional[int]) -> None:
-        """``remove: true``: the container goes only now, after its exit
-        code and output were collected; a record replaces it (see
-        :func:`plan._plan_removed_task`)."""
-        if not c.auto_remove:
+    def _finish_task(self, action: planning.Action,
+                     code: Optional[int]) -> None:
+        """``record_and_remove`` (``remove: true``): the container goes
+        only now, after its exit code and output were collected; a record
+        replaces it (see :func:`plan._plan_removed_task`)."""
+        if not action.record_and_remove:
             return
+        c = action.container
         try:
             image_id = self.engine.inspect(c.name).get('Image', '')
         except errors.EngineError:
@@ -290,7 +300,7 @@ class Applier:
         self.engine.remove(c.name, force=True)
 
     def _exec(self, action: planning.Action) -> Outcome:
-        c = action.container
+        c, target = action.container, action.exec_in
         key = planning.container_hash(c)
         record: Dict[str, Any] = {'hash': key, 'ok': False,
                                   'exit_code': None, 'target_id': '',
@@ -298,17 +308,17 @@ class Applier:
         self.exec_records[c.name] = record
         env = [f'{k}={v}' for k, v in c.environment] or None
         code, output, target_id = self.engine.exec_run(
-            c.exec_target, list(c.command or ()), user=c.user,
+            target, list(c.command or ()), user=c.user,
             privileged=c.privileged, environment=env,
             timeout=self._timeout(action))
         ok = code in c.exit_codes
         record.update(ok=ok, exit_code=code, target_id=target_id)
-        lines = [f'ran {c.name} in {c.exec_target} ({action.reason}): '
+        lines = [f'ran {c.name} in {target} ({action.reason}): '
                  f'exit code {code}'] + _cap(output, self.report.masker)
         self.report.outputs[c.name] = output
         if not ok:
             return Outcome(action, lines, error=(
-                f'{c.name}: exec in {c.exec_target} exited with code {code}, '
+                f'{c.name}: exec in {target} exited with code {code}, '
                 f'allowed: {", ".join(map(str, c.exit_codes))}'))
         return Outcome(action, lines)
 
@@ -326,20 +336,22 @@ class Applier:
         return _cap(text, self.report.masker)
 
     def _verify_started(self, outcomes: List[Outcome]) -> None:
-        problems = self._wait_started([o.started for o in outcomes])
+        problems = self._wait_started({o.started: self._timeout(o.action)
+                                       for o in outcomes})
         for o in outcomes:
             problem = problems.get(o.started)
             if problem:
                 o.lines += self._logs(o.started)
                 o.error = f'{o.action.name}: {problem}'
 
-    def _wait_started(self, names: List[str]) -> Dict[str, str]:
-        """Poll ONE label-filtered list until every container runs (and is
-        healthy when Docker reports a health status).  Name → problem."""
+    def _wait_started(self, timeouts: Dict[str, float]) -> Dict[str, str]:
+        """Poll ONE label-filtered list until every container (name →
+        its planned start timeout, seconds) runs (and is healthy when
+        Docker reports a health status).  Name → problem."""
         if self.settings.start_settle > 0:
             time.sleep(self.settings.start_settle)
-        deadline = time.monotonic() + self.settings.start_timeout
-        pending = set(names)
+        begin = time.monotonic()
+        pending = set(timeouts)
         problems: Dict[str, str] = {}
         delay = 0.05
         while pending:
@@ -363,12 +375,13 @@ class Applier:
                 else:
                     continue
                 pending.discard(name)
-            if not pending:
-                break
-            if time.monotonic() >= deadline:
-                for name in pending:
+            now = time.monotonic()
+            for name in sorted(pending):
+                if now >= begin + timeouts[name]:
                     problems[name] = (f'not running and healthy after '
-                                      f'{self.settings.start_timeout} s')
+                                      f'{timeouts[name]} s')
+                    pending.discard(name)
+            if not pending:
                 break
             time.sleep(delay)
             delay = min(delay * 2, 1.0)

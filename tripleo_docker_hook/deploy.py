@@ -67,6 +67,8 @@ def make_plan(doc, desired: model.Deployment, conf, engine,
         bool(_opt(conf, 'recreate_on_image_change', True)),
         task_timeout=_opt(conf, 'task_timeout',
                           planning.DEFAULT_TASK_TIMEOUT),
+        start_timeout=_opt(conf, 'start_timeout',
+                           planning.DEFAULT_START_TIMEOUT),
         pulled=pulled, clashes_checked=clashes_checked)
 
 
@@ -255,13 +257,8 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
                 reason: str = 'DELETE') -> planning.Plan:
     engine = engine or engine_mod.Engine.from_conf(conf)
     with state.host_lock(conf.state_dir, conf.lock_timeout):
-        observed = engine.list_containers()
-        removals = []
-        for name in names:
-            removals += planning.delete(name, config_id, observed,
-                                        reason).removals
-        plan = planning.Plan(','.join(names), config_id,
-                             removals=tuple(removals))
+        plan = planning.delete_many(names, config_id,
+                                    engine.list_containers(), reason)
         _report_plan(plan, report)
         applying.execute(plan, engine, report, conf)
         for name in names:

@@ -60,6 +60,11 @@ PULL = Verb.PULL
 #: the ``task_timeout`` option).
 DEFAULT_TASK_TIMEOUT = 3600
 
+#: ``Action.timeout`` of a create or replace: seconds a started service
+#: container has to run (and be healthy, with a health check); the
+#: ``start_timeout`` option.
+DEFAULT_START_TIMEOUT = 120
+
 #: The reason :func:`compute` gives when the hash label differs.
 DEFINITION_CHANGED = 'definition changed'
 
@@ -113,10 +118,19 @@ class Action:
     details: Tuple[str, ...] = ()
     #: how ``observed`` is taken down (REMOVE, REPLACE, RUN)
     stop: Stop = Stop.NONE
-    #: RUN: seconds the task or exec may take (None: the executor's default)
+    #: seconds: RUN, the task or exec may take; CREATE and REPLACE, the new
+    #: container has to run and be healthy.  None (actions built by hand):
+    #: DEFAULT_TASK_TIMEOUT / DEFAULT_START_TIMEOUT.
     timeout: Optional[float] = None
     #: REPLACE: id of the container started again when the new one fails
     rollback_to: str = ''
+    #: RUN of an ``action: exec``: the name of the running container the
+    #: command is executed in ('': a task, run in a container of its own)
+    exec_in: str = ''
+    #: RUN of a ``remove: true`` task: once its exit code and output are
+    #: collected, its result goes to the exec records and the container is
+    #: removed (:func:`_plan_removed_task` reads that record next time)
+    record_and_remove: bool = False
 
     @property
     def changes(self) -> bool:
@@ -363,6 +377,7 @@ def compute(deployment_name: str, config_id: str,
             recreate_on_image_change: bool = True,
             task_timeout: float = DEFAULT_TASK_TIMEOUT,
             pulled: Iterable[str] = (),
+            start_timeout: float = DEFAULT_START_TIMEOUT,
             clashes_checked: bool = False) -> Plan:
     """The actions that converge the host to ``desired``.
 
@@ -374,6 +389,10 @@ def compute(deployment_name: str, config_id: str,
     rendering).  Raises :class:`errors.ValidationError` when a wanted name
     is held by a container this tool does not manage or by another
     deployment, or an exec target cannot be found.
+
+    ``task_timeout`` and ``start_timeout`` (seconds, the options of those
+    names) become the ``timeout`` of the actions (a task's own timeout
+    wins).
     """
     observed = list(observed)
     images = images or {}
@@ -467,7 +486,7 @@ def compute(deployment_name: str, config_id: str,
                     recreated.add(c.name)
                 want_image(c, action.changes)
                 actions.append(action)
-            levels.append(tuple(_carried_out(a, task_timeout)
+            levels.append(tuple(_carried_out(a, task_timeout, start_timeout)
                                 for a in actions))
         steps.append(StepPlan(step.number, tuple(levels)))
     errs.raise_if_any()
@@ -476,7 +495,7 @@ def compute(deployment_name: str, config_id: str,
                      if name not in desired_names
                      or desired_names[name].kind is model.Kind.EXEC)
     return Plan(deployment_name, config_id, tuple(pulls),
-                tuple(_carried_out(a, task_timeout) for a in leftovers),
+                tuple(_carried_out(a, task_timeout, start_timeout) for a in leftovers),
                 removals, tuple(steps))
 
 
@@ -487,24 +506,33 @@ def _removal(o: model.Observed, reason: str, name: str = '') -> Action:
                   stop=Stop.GRACEFUL if o.state in ALIVE else Stop.NONE)
 
 
-def _carried_out(a: Action, task_timeout: float) -> Action:
+def _carried_out(a: Action, task_timeout: float,
+                 start_timeout: float) -> Action:
     """``a`` with how it is carried out: stop mode, timeout, rollback
-    target.  Every such choice is made here, none by the executor."""
-    o = a.observed
+    target, exec or task, record or container.  Every such choice is made
+    here, none by the executor."""
+    o, c = a.observed, a.container
     if a.verb is REMOVE:
         return _removal(o, a.reason, a.name)
+    if a.verb is CREATE:
+        return dataclasses.replace(a, timeout=start_timeout)
     if a.verb is REPLACE:
         # The old one is stopped nicely only once the new one exists; a
         # failed stop or start removes the new one and starts it again.
-        return dataclasses.replace(a, stop=Stop.GRACEFUL, rollback_to=o.id)
+        return dataclasses.replace(a, stop=Stop.GRACEFUL, rollback_to=o.id,
+                                   timeout=start_timeout)
     if a.verb is RUN:
+        # As given (whole seconds stay whole: "still running after 5 s").
+        timeout = c.timeout or task_timeout
+        if c.kind is model.Kind.EXEC:
+            return dataclasses.replace(a, timeout=timeout,
+                                       exec_in=c.exec_target)
         stop = Stop.NONE   # an old task run is just removed
         if o is not None and o.state == 'running' and o.labels.get(
                 model.LABEL_KIND) == model.Kind.SERVICE.value:
             stop = Stop.GRACEFUL   # was a service: stop it nicely
-        # As given (whole seconds stay whole: "still running after 5 s").
-        return dataclasses.replace(
-            a, stop=stop, timeout=a.container.timeout or task_timeout)
+        return dataclasses.replace(a, stop=stop, timeout=timeout,
+                                   record_and_remove=c.auto_remove)
     return a
 
 
@@ -624,10 +652,21 @@ def delete(deployment_name: str, config_id: str,
            reason: str = 'DELETE') -> Plan:
     """Remove every container of the deployment (``deploy_action: DELETE``),
     temporary leftovers included."""
-    ours = sorted((o for o in observed if _is_ours(o, deployment_name)),
-                  key=lambda o: (o.container_name, o.name))
-    return Plan(deployment_name, config_id, removals=tuple(
-        _removal(o, reason) for o in ours))
+    return delete_many([deployment_name], config_id, observed, reason)
+
+
+def delete_many(names: Iterable[str], config_id: str,
+                observed: Iterable[model.Observed],
+                reason: str = 'DELETE') -> Plan:
+    """One plan removing every container of the deployments ``names``
+    (in parallel), in that order; the plan's deployment is the names
+    joined by commas."""
+    names, observed = list(names), list(observed)
+    removals = tuple(
+        _removal(o, reason) for name in names
+        for o in sorted((o for o in observed if _is_ours(o, name)),
+                        key=lambda o: (o.container_name, o.name)))
+    return Plan(','.join(names), config_id, removals=removals)
 
 
 def quarantine(deployment_name: str, config_id: str,

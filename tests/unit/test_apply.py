@@ -294,3 +294,159 @@ def test_leftover_temporary_container_is_removed():
     assert plan.leftovers[0].verb is planning.Verb.REMOVE
     assert eng.calls == [('stop', 'id-web.tdh-new'),
                          ('remove', 'id-web.tdh-new')]
+
+
+# -- the executor follows the action's fields, never the model -----------
+
+def test_plan_carries_start_timeouts_exec_target_and_record():
+    """Every "how" of issue 12 item 2 is a field of the planned action."""
+    web, old = _svc('web', h='new'), _svc('old', h='o1')
+    once = _svc('once', kind=model.Kind.TASK, auto_remove=True)
+    keep = _svc('keep', kind=model.Kind.TASK)
+    ex = model.Container(name='ex', image='', kind=model.Kind.EXEC,
+                         exec_target='old', command=('true',),
+                         source_hash='e', timeout=7)
+    plan = planning.compute(
+        DEP, 'cfg', _dep(web, _svc('old', h='o2'), once, keep, ex),
+        [_seen(old)], {}, None, task_timeout=50, start_timeout=11)
+    by = {a.name: a for a in plan.actions}
+    assert (by['web'].verb, by['web'].timeout) == (planning.CREATE, 11)
+    assert (by['old'].verb, by['old'].timeout) == (planning.REPLACE, 11)
+    assert (by['once'].timeout, by['once'].record_and_remove,
+            by['once'].exec_in) == (50, True, '')
+    assert (by['keep'].record_and_remove, by['keep'].exec_in) == (
+        False, '')
+    assert (by['ex'].timeout, by['ex'].exec_in,
+            by['ex'].record_and_remove) == (7, 'old', False)
+
+
+def _one(action):
+    return planning.Plan(DEP, 'cfg', steps=(planning.StepPlan(
+        1, ((action,),)),))
+
+
+def test_exec_or_task_is_the_actions_exec_in_not_the_kind():
+    c = model.Container(name='ex', image='img', kind=model.Kind.EXEC,
+                        exec_target='web', command=('true',),
+                        source_hash='e')
+    eng = RecordingEngine()
+    applying.execute(_one(planning.Action(planning.RUN, 'ex', c,
+                                          reason='new', timeout=4)),
+                     eng, reporting.Report(Masker()))
+    assert eng.calls == [('create', 'ex'), ('start', 'ex'),
+                         ('wait', 'ex', 4)]
+    eng = RecordingEngine()
+    task = _svc('t', kind=model.Kind.TASK, command=('true',))
+    applying.execute(_one(planning.Action(planning.RUN, 't', task,
+                                          reason='new', timeout=4,
+                                          exec_in='web')),
+                     eng, reporting.Report(Masker()), exec_records={})
+    assert eng.calls == [('exec', 'web', ('true',), 4)]
+
+
+@pytest.mark.parametrize('record', [True, False])
+def test_record_and_remove_is_the_actions_not_the_containers(record):
+    c = _svc('once', kind=model.Kind.TASK, auto_remove=not record)
+    eng = RecordingEngine()
+    records = {}
+    applying.execute(_one(planning.Action(planning.RUN, 'once', c,
+                                          reason='new', timeout=3,
+                                          record_and_remove=record)),
+                     eng, reporting.Report(Masker()), exec_records=records)
+    assert (('remove', 'once') in eng.calls) is record
+    assert ('once' in records) is record
+
+
+class TimeoutEngine(RecordingEngine):
+    """``wait`` never sees the task end; containers stay 'starting'."""
+
+    def wait(self, name, timeout):
+        self._do('wait', name, timeout)
+        raise errors.EngineTimeout(f'{name}: still running after '
+                                   f'{timeout} s')
+
+    def list_containers(self, deployment=None):
+        return [model.Observed(id=n, name=n, image_id='i', state='running',
+                               health='starting', labels={})
+                for n in self.running]
+
+
+@pytest.mark.parametrize('record', [True, False])
+def test_task_timeout_kills_collects_and_records(record):
+    c = _svc('slow', kind=model.Kind.TASK, auto_remove=record)
+    eng = TimeoutEngine()
+    records = {}
+    report = reporting.Report(Masker())
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(_one(planning.Action(
+            planning.RUN, 'slow', c, reason='new', timeout=2,
+            record_and_remove=record)), eng, report, exec_records=records)
+    assert eng.calls[:4] == [('create', 'slow'), ('start', 'slow'),
+                             ('wait', 'slow', 2), ('stop', 'slow')]
+    assert 'still running after 2 s' in '\n'.join(report.stderr)
+    if record:
+        assert (records['slow']['ok'], records['slow']['exit_code']) == (
+            False, None)
+        assert eng.calls[-1] == ('remove', 'slow')
+    else:
+        assert records == {}
+
+
+def test_create_waits_for_the_planned_start_timeout():
+    eng = TimeoutEngine()
+    report = reporting.Report(Masker())
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(_one(planning.Action(
+            planning.CREATE, 'web', _svc('web'), reason='new', timeout=0)),
+            eng, report)
+    assert 'web: not running and healthy after 0 s' in '\n'.join(
+        report.stderr)
+
+
+def test_replace_waits_for_the_planned_start_timeout_then_rolls_back():
+    old = model.Observed(id='old-id', name='web', image_id='i',
+                         state='running', labels={})
+    eng = TimeoutEngine(running={'old-id'})
+    report = reporting.Report(Masker())
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(_one(planning.Action(
+            planning.REPLACE, 'web', _svc('web'), old, 'changed',
+            stop=planning.Stop.GRACEFUL, rollback_to='old-id', timeout=0)),
+            eng, report)
+    assert eng.calls[:3] == [('create', 'web.tdh-new'), ('stop', 'old-id'),
+                             ('start', 'web.tdh-new')]
+    assert eng.calls[3:5] == [('remove', 'web.tdh-new'), ('start', 'old-id')]
+    text = '\n'.join(report.stderr)
+    assert 'not running and healthy after 0 s' in text
+    assert 'rolled back' in text
+
+
+def test_replace_whose_rollback_fails_says_so():
+    old = model.Observed(id='old-id', name='web', image_id='i',
+                         state='running', labels={})
+    boom = errors.EngineFailed('start: boom', 500)
+    eng = RecordingEngine(fail={('start', 'web.tdh-new'): boom,
+                                ('start', 'old-id'): boom})
+    report = reporting.Report(Masker())
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(_one(planning.Action(
+            planning.REPLACE, 'web', _svc('web'), old, 'changed',
+            stop=planning.Stop.GRACEFUL, rollback_to='old-id')),
+            eng, report)
+    assert 'and so did the rollback' in '\n'.join(report.stderr)
+
+
+def test_delete_many_removes_each_deployments_containers_in_one_plan():
+    a, b = _svc('a'), _svc('b')
+    other = model.Observed(id='id-b', name='b', image_id='', state='exited',
+                           labels=planning.labels_for('two', 'x', b))
+    plan = planning.delete_many(['dep', 'two'], 'cfg',
+                                [other, _seen(a)], 'gone')
+    assert plan.deployment == 'dep,two'
+    assert [(r.name, r.stop, r.reason) for r in plan.removals] == [
+        ('a', planning.Stop.GRACEFUL, 'gone'),
+        ('b', planning.Stop.NONE, 'gone')]
+    eng = RecordingEngine()
+    applying.execute(plan, eng, reporting.Report(Masker()))
+    assert sorted(eng.calls) == [('remove', 'id-a'), ('remove', 'id-b'),
+                                 ('stop', 'id-a')]
