@@ -495,7 +495,8 @@ def compute(deployment_name: str, config_id: str,
                      if name not in desired_names
                      or desired_names[name].kind is model.Kind.EXEC)
     return Plan(deployment_name, config_id, tuple(pulls),
-                tuple(_carried_out(a, task_timeout, start_timeout) for a in leftovers),
+                tuple(_carried_out(a, task_timeout, start_timeout)
+                      for a in leftovers),
                 removals, tuple(steps))
 
 
