@@ -311,6 +311,15 @@ class Export(Command):
 
 
 # -- converge -----------------------------------------------------------------
+def _document_arguments(parser) -> None:
+    """DOC and --name of plan and apply (``args.file``, ``args.name``)."""
+    parser.add_argument('file', metavar='DOC', help='heat-config item '
+                        '(JSON or YAML), or a bare config with --name; '
+                        '- for stdin')
+    parser.add_argument('--name', help='deployment name (overrides the '
+                        'item\'s)')
+
+
 class Plan(Lister):
     """Show what apply would do, with the fields that changed.
 
@@ -321,11 +330,7 @@ class Plan(Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.set_defaults(formatter=None)
-        parser.add_argument('file', metavar='DOC', help='heat-config item '
-                            '(JSON or YAML), or a bare config with --name; '
-                            '- for stdin')
-        parser.add_argument('--name', help='deployment name (overrides the '
-                            'item\'s)')
+        _document_arguments(parser)
         parser.add_argument('--json', action='store_true',
                             help='the whole plan as one JSON document')
         return parser
@@ -377,9 +382,7 @@ class Apply(Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('file', metavar='DOC', help='as for plan')
-        parser.add_argument('--name', help='deployment name (overrides the '
-                            'item\'s)')
+        _document_arguments(parser)
         parser.add_argument('--force-render', action='store_true',
                             help='render every config volume even when its '
                             'inputs are unchanged (the force_render input)')
@@ -399,14 +402,18 @@ class Apply(Command):
         return _reported(self.app, apply)
 
 
-class Delete(Command):
-    """Stop and remove a deployment's containers (kept for rollback)."""
+class _OneDeployment:
+    """Mixin: the command's first argument, DEPLOYMENT (``args.name``)."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('name', metavar='DEPLOYMENT',
                             help='deployment name')
         return parser
+
+
+class Delete(_OneDeployment, Command):
+    """Stop and remove a deployment's containers (kept for rollback)."""
 
     def take_action(self, args):
         from tripleo_docker_hook import deploy
@@ -418,7 +425,7 @@ class Delete(Command):
                          deploy.delete(args.name, 'manual', conf, report))
 
 
-class Rollback(Command):
+class Rollback(_OneDeployment, Command):
     """Apply the previous definition, or a stored generation.
 
     Without --to: the previous definition (after a failed apply, the last
@@ -427,8 +434,6 @@ class Rollback(Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='DEPLOYMENT',
-                            help='deployment name')
         parser.add_argument('--to', type=int, metavar='GENERATION',
                             help='a generation number listed by show')
         return parser
@@ -523,18 +528,12 @@ class _Generations(cliff_columns.FormattableColumn):
         return '\n'.join(lines)
 
 
-class Show(ShowOne):
+class Show(_OneDeployment, ShowOne):
     """Show a deployment: definition, generations, last result.
 
     The definition as deployed (secrets masked), the stored generations
     (rollback --to) and the outcome of the last apply.
     """
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='DEPLOYMENT',
-                            help='deployment name')
-        return parser
 
     def take_action(self, args):
         from tripleo_docker_hook import inventory

@@ -14,6 +14,11 @@ from tripleo_docker_hook import confcache
 
 DEFAULT_CONFIG_FILE = confcache.DEFAULT_CONFIG_FILE
 
+
+def _seconds(name: str, default: int, help: str, least: int = 1):
+    """A timeout option: whole seconds, at least ``least``."""
+    return cfg.IntOpt(name, default=default, min=least, help=help)
+
 default_opts = [
     cfg.StrOpt('docker_url',
                help='URL of the Docker Engine API. Empty means the '
@@ -23,8 +28,8 @@ default_opts = [
                help='Docker Engine API version to speak. A fixed version '
                     'saves a version negotiation round trip on every run; '
                     '"auto" negotiates.'),
-    cfg.IntOpt('docker_timeout', default=120, min=1,
-               help='Timeout in seconds of a single Docker API call.'),
+    _seconds('docker_timeout', 120,
+             help='Timeout in seconds of a single Docker API call.'),
     cfg.StrOpt('state_dir', default='/var/lib/tripleo-docker-hook',
                help='Directory for the hook\'s own state: the apply lock and '
                     'the current and previous definition of each '
@@ -39,16 +44,16 @@ default_opts = [
     cfg.IntOpt('workers', default=8, min=1,
                help='Maximum number of containers created, started or '
                     'stopped in parallel.'),
-    cfg.IntOpt('lock_timeout', default=600, min=0,
-               help='Seconds to wait for another apply on this host to '
-                    'finish before failing.'),
-    cfg.IntOpt('task_timeout', default=3600, min=1,
-               help='Seconds a one-shot task (init container, detach: false, '
-                    'action: exec) may run before it is failed.'),
-    cfg.IntOpt('start_timeout', default=120, min=1,
-               help='Seconds a new container may take to be running (and '
-                    'healthy, when it has a health check) before a replace '
-                    'is rolled back.'),
+    _seconds('lock_timeout', 600, least=0,
+             help='Seconds to wait for another apply on this host to '
+                  'finish before failing.'),
+    _seconds('task_timeout', 3600,
+             help='Seconds a one-shot task (init container, detach: false, '
+                  'action: exec) may run before it is failed.'),
+    _seconds('start_timeout', 120,
+             help='Seconds a new container may take to be running (and '
+                  'healthy, when it has a health check) before a replace '
+                  'is rolled back.'),
     cfg.FloatOpt('start_settle', default=0.0, min=0.0,
                  help='Seconds to wait after starting a container before '
                       'checking that it still runs (a replace is rolled '
@@ -83,10 +88,10 @@ default_opts = [
                     'that containers replace (host_services). The agents '
                     'container mounts the host\'s /run/dbus at the same '
                     'path.'),
-    cfg.IntOpt('host_unit_timeout', default=120, min=1,
-               help='Seconds one stop or start of a host systemd unit may '
-                    'take (a packaged service\'s own stop timeout is '
-                    'usually 90 s).'),
+    _seconds('host_unit_timeout', 120,
+             help='Seconds one stop or start of a host systemd unit may '
+                  'take (a packaged service\'s own stop timeout is '
+                  'usually 90 s).'),
     cfg.IntOpt('max_output_bytes', default=262144, min=1024,
                help='Cap on deploy_stdout and deploy_stderr each; the head '
                     'of a longer text is cut so the signal stays below '
@@ -113,8 +118,8 @@ puppet_opts = [
                                  'cron'],
                 help='Puppet tags always applied, besides each entry\'s '
                      'puppet_tags.'),
-    cfg.IntOpt('timeout', default=1800, min=1,
-               help='Seconds one puppet run may take.'),
+    _seconds('timeout', 1800,
+             help='Seconds one puppet run may take.'),
     cfg.BoolOpt('render_cache', default=True,
                 help='Skip the puppet run of a config volume when every '
                      'input it reads (config image ID, manifest, tags and '

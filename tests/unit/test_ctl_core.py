@@ -428,3 +428,27 @@ def test_engine_stream_methods_call_the_client():
     chunks, code = eng.exec_stream('c', ['ls'], user='u')
     assert list(chunks) == [(b'out', None)] and code() == 7
     assert calls[1] == ('exec_create', ('c', ['ls']), {'user': 'u'})
+
+
+@pytest.mark.parametrize('cls,extra', [
+    ('Delete', []), ('Show', []), ('Rollback', ['--to', '3'])])
+def test_deployment_argument_is_declared_once(cls, extra):
+    """delete, show and rollback share one DEPLOYMENT declaration."""
+    from tripleo_docker_hook import cli
+    command = getattr(cli, cls)
+    assert issubclass(command, cli._OneDeployment)
+    assert 'get_parser' not in vars(command) or cls == 'Rollback'
+    parser = command(None, None).get_parser(cls.lower())
+    args = parser.parse_args(['overcloud-a'] + extra)
+    assert args.name == 'overcloud-a'
+    with pytest.raises(SystemExit):
+        parser.parse_args(extra)
+
+
+@pytest.mark.parametrize('cls', ['Plan', 'Apply'])
+def test_document_arguments_are_declared_once(cls):
+    from tripleo_docker_hook import cli
+    parser = getattr(cli, cls)(None, None).get_parser(cls.lower())
+    args = parser.parse_args(['-', '--name', 'dep'])
+    assert (args.file, args.name) == ('-', 'dep')
+    assert 'heat-config item' in parser.format_help()
