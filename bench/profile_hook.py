@@ -20,7 +20,9 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import run as bench  # noqa: E402
+import adapters  # noqa: E402
+import common  # noqa: E402
+import scenarios  # noqa: E402
 
 
 def main(argv=None):
@@ -37,8 +39,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     prefix = f'tdhprof-{uuid.uuid4().hex[:6]}'
     workdir = tempfile.mkdtemp(prefix=prefix)
-    client = bench.api_client()
-    tool = bench.TDH(prefix, workdir)
+    client = common.api_client()
+    tool = adapters.TDH(prefix, workdir)
     n = args.n
     try:
         if args.scenario not in ('fresh', 'startup'):
@@ -75,7 +77,7 @@ def main(argv=None):
         print(out if args.cprofile else out[-20000:])
         print(proc.stdout[-2000:], file=sys.stderr)
     finally:
-        bench.cleanup(client, prefix)
+        scenarios.cleanup(client, prefix)
     return 0
 
 
