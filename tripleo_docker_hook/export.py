@@ -60,7 +60,7 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
         out['workingDir'] = c.working_dir
     mounts = []
     for i, m in enumerate(c.mounts):
-        name = m.volume or f'vol-{i}'
+        name = m.pod_volume or f'vol-{i}'
         mount: Dict[str, Any] = {'name': name, 'mountPath': m.target}
         if m.read_only:
             mount['readOnly'] = True
@@ -69,7 +69,7 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
             if m.tmpfs_size:
                 body['sizeLimit'] = str(m.tmpfs_size)
             volumes.setdefault(name, {'name': name, 'emptyDir': body})
-        elif m.type == 'volume' and m.volume:
+        elif m.type == 'volume' and m.pod_volume:
             volumes.setdefault(name, {'name': name, 'emptyDir': {}})
         else:
             path = m.volume_root if m.type == 'bind' else \
@@ -83,7 +83,7 @@ def _container(c: model.Container, volumes: Dict[str, Dict[str, Any]],
             if m.propagation in _PROPAGATION:
                 mount['mountPropagation'] = _PROPAGATION[m.propagation]
         mounts.append(mount)
-        if not m.volume and m.type in ('bind', 'volume') and (
+        if not m.pod_volume and m.type in ('bind', 'volume') and (
                 m.selinux_relabel or m.type == 'volume' or
                 (m.propagation and m.propagation not in _PROPAGATION)):
             # No Kubernetes equivalent: the exact Docker mount too.

@@ -96,8 +96,9 @@ def _mounts(deployment: model.Deployment
 
 def _where(c: model.Container, m: model.Mount) -> str:
     pod = c.pod or c.name
-    return f'{pod}.spec.volumes[{m.volume}].hostPath.path' if m.volume \
-        else f'{c.name}.volumes[{m.target}]'
+    if m.pod_volume:
+        return f'{pod}.spec.volumes[{m.pod_volume}].hostPath.path'
+    return f'{c.name}.volumes[{m.target}]'
 
 
 def _escapes(root: str, sub_path: str) -> bool:

@@ -44,10 +44,11 @@ class Mount:
     #: kubelet hostPath type, checked (and for *OrCreate created) on the host
     #: right before the container is created.
     host_path_type: str = ''
-    #: Pod input: the volume's name and the mount's ``subPath``.  ``source``
-    #: is then ``<hostPath.path>/<subPath>``; the hostPath type applies to
-    #: the volume root (``source`` without the sub path).
-    volume: str = ''
+    #: Pod input: the name of the Pod volume mounted (``volumeMounts[].name``,
+    #: not a Docker volume) and the mount's ``subPath``.  ``source`` is then
+    #: ``<hostPath.path>/<subPath>``; the hostPath type applies to the
+    #: volume root (``source`` without the sub path).
+    pod_volume: str = ''
     sub_path: str = ''
     #: tmpfs only: size in bytes (``emptyDir.sizeLimit``).
     tmpfs_size: Optional[int] = None

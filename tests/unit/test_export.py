@@ -112,7 +112,7 @@ def projection(c):
     Pod identity labels and volume names are new, trailing slashes of host
     paths are dropped, no stop timeout means Docker's 10 s, and binds
     follow Kubernetes hostPath rules (no docker_config "must exist")."""
-    mounts = tuple(dataclasses.replace(m, volume='',
+    mounts = tuple(dataclasses.replace(m, pod_volume='',
                                        source=m.source.rstrip('/'),
                                        must_exist=False, origin='')
                    for m in c.mounts)

@@ -161,7 +161,7 @@ def mounts(f: common.Fields, errs: errors.ErrorList,
             out.append(model.Mount(
                 target=target, source=source, type='bind',
                 read_only=read_only, propagation=propagation,
-                host_path_type=vol.type, volume=vol.name,
+                host_path_type=vol.type, pod_volume=vol.name,
                 sub_path=sub.strip('/')))
             continue
         if sub:
@@ -174,11 +174,11 @@ def mounts(f: common.Fields, errs: errors.ErrorList,
             continue
         if vol.kind == 'memory':
             out.append(model.Mount(target=target, type='tmpfs',
-                                   read_only=read_only, volume=vol.name,
+                                   read_only=read_only, pod_volume=vol.name,
                                    tmpfs_size=vol.size))
         else:
             prefix = info.name or 'pod'
             out.append(model.Mount(target=target, source=f'{prefix}-'
                                    f'{vol.name}', type='volume',
-                                   read_only=read_only, volume=vol.name))
+                                   read_only=read_only, pod_volume=vol.name))
     return tuple(out)
