@@ -7,9 +7,9 @@ is given; it looks only at what the engine answers while it carries an
 action out (an exit code, a container's state).
 
 Order: leftovers of an interrupted run, then containers no longer defined
-(stopped in parallel), then each step in order, each ``start_order`` level
-in order, the actions of one level in parallel on a bounded pool.  The
-first level with a failure finishes (nothing is cancelled half-way) and
+(stopped in parallel), then each step in order, each ``start_order`` group
+in order, the actions of one group in parallel on a bounded pool.  The
+first group with a failure finishes (nothing is cancelled half-way) and
 stops everything after it.
 
 A replace never takes the old container down before the new one exists:
@@ -95,22 +95,23 @@ class Applier:
 
     # -- driver -------------------------------------------------------------
     def execute(self) -> None:
-        self._level(self.plan.leftovers, 'leftovers')
-        self._level(self.plan.removals, 'removals')
+        self._group(self.plan.leftovers, 'leftovers')
+        self._group(self.plan.removals, 'removals')
         self.units.after_removals()
         for step in self.plan.steps:
             try:
-                for i, level in enumerate(step.levels):
-                    # Host units a level's containers replace are stopped
+                for order, group in step.by_start_order():
+                    # Host units a group's containers replace are stopped
                     # right before those containers start.
-                    self.units.before_level(step.number, i)
-                    self._level(level, f'step {step.number} level {i}')
+                    self.units.before_group(step.number, order)
+                    self._group(group, f'step {step.number} start_order '
+                                f'{order}')
             except Exception as exc:
                 self.units.step_failed(step.number, errors.first_line(exc))
                 raise
         self.units.finished()
 
-    def _level(self, actions: Sequence[planning.Action], where: str) -> None:
+    def _group(self, actions: Sequence[planning.Action], where: str) -> None:
         # Kept containers are listed once, in the plan; here only what
         # was done.
         todo = [a for a in actions if a.changes]
@@ -396,7 +397,8 @@ def execute(plan: planning.Plan, engine, report, conf=None,
     ``exec_records`` is updated in place, also when a step fails, so the
     caller can persist it either way.  ``units`` (a
     :class:`host_units.UnitExecutor`) takes host units over before the
-    level of their container and gives them back if that step fails.
+    ``start_order`` group of their container and gives them back if that
+    step fails.
     """
     Applier(plan, engine, report, conf, exec_records, units).execute()
 

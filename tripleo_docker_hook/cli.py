@@ -367,13 +367,13 @@ class Plan(Lister):
         for a in plan.leftovers + plan.removals:
             rows.append(('', '', a.verb, a.name, a.reason, ''))
         for step in plan.steps:
-            for i, level in enumerate(step.levels):
-                for a in level:
-                    rows.append((step.number, i, a.verb, a.name, a.reason,
+            for order, group in step.by_start_order():
+                for a in group:
+                    rows.append((step.number, order, a.verb, a.name, a.reason,
                                  '\n'.join(a.details)))
         rows = [tuple(masker.mask(v) if isinstance(v, str) else v
                       for v in row) for row in rows]
-        return (('step', 'level', 'action', 'container', 'reason',
+        return (('step', 'start_order', 'action', 'container', 'reason',
                  'changes'), rows)
 
 

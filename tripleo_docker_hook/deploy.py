@@ -229,7 +229,7 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
         plan = make_plan(doc, desired, conf, engine, observed, execs,
                          pulled=plan.pulls, clashes_checked=True)
     plan = explained(plan, st, conf, masker)
-    units = survey.plan(plan)
+    units = survey.plan()
     _report_plan(plan, report)
     for line in units.describe():
         report.info(f'  {line}')

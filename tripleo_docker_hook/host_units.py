@@ -342,7 +342,7 @@ class Survey:
         self.states: Dict[str, UnitState] = {}
         # Validate the claims first (no systemd needed): another
         # deployment's unit fails the deployment before any query.
-        unit_plan.compute(deployment, desired, None, {}, self.records)
+        unit_plan.compute(deployment, desired, {}, self.records)
         if self.units:
             self.systemd = self.systemd or Systemd.from_conf(conf)
             try:
@@ -351,8 +351,8 @@ class Survey:
             finally:
                 self.systemd.close()   # reopened if the plan acts
 
-    def plan(self, plan) -> UnitPlan:
-        return unit_plan.compute(self.deployment, self.desired, plan,
+    def plan(self) -> UnitPlan:
+        return unit_plan.compute(self.deployment, self.desired,
                                  self.states, self.records, self.release)
 
     def executor(self, units: UnitPlan, engine, report) -> 'UnitExecutor':
@@ -368,7 +368,7 @@ class UnitExecutor:
     """Carries out a :class:`UnitPlan` during an apply (decides nothing).
 
     :class:`apply.Applier` calls :meth:`after_removals`, then
-    :meth:`before_level` before each ``start_order`` level, and
+    :meth:`before_group` before each ``start_order`` group, and
     :meth:`step_failed` when a step fails; :meth:`finished` after success.
     """
 
@@ -385,8 +385,8 @@ class UnitExecutor:
         for a in self.units.releases:
             self._release(a)
 
-    def before_level(self, step: int, level: int) -> None:
-        for a in self.units.at(step, level):
+    def before_group(self, step: int, start_order: int) -> None:
+        for a in self.units.at(step, start_order):
             self.done.append(a)   # before acting: a half-done one is undone
             self._takeover(a)
 
@@ -504,7 +504,7 @@ class NoUnits:
     def after_removals(self) -> None:
         pass
 
-    def before_level(self, step: int, level: int) -> None:
+    def before_group(self, step: int, start_order: int) -> None:
         pass
 
     def step_failed(self, step: int, why: str = '') -> None:

@@ -207,10 +207,11 @@ class Step:
     number: int
     containers: Tuple[Container, ...]
 
-    def levels(self) -> Tuple[Tuple[Container, ...], ...]:
-        """Groups of containers sharing a ``start_order``, in order.
+    def groups(self) -> Tuple[Tuple[Container, ...], ...]:
+        """The step's ``start_order`` groups (containers sharing a
+        ``start_order``), in order.
 
-        Containers of one level may be acted on in parallel; a level starts
+        Containers of one group may be acted on in parallel; a group starts
         only when the previous one is done.
         """
         return tuple(tuple(group) for _, group in itertools.groupby(

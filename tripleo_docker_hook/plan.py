@@ -12,7 +12,8 @@ derived config id, so a re-sent unchanged deployment plans only ``keep``.
 import dataclasses
 import enum
 import hashlib
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional,
+                    Tuple)
 
 from tripleo_docker_hook import HASH_VERSION
 from tripleo_docker_hook import MANAGED_BY
@@ -159,8 +160,15 @@ class Action:
 @dataclasses.dataclass(frozen=True)
 class StepPlan:
     number: int
-    #: levels run in order; the actions of one level run in parallel.
-    levels: Tuple[Tuple[Action, ...], ...] = ()
+    #: ``start_order`` groups, run in order; the actions of one group run
+    #: in parallel.
+    groups: Tuple[Tuple[Action, ...], ...] = ()
+
+    def by_start_order(self) -> Iterator[Tuple[int, Tuple[Action, ...]]]:
+        """``(start_order, actions)`` of each group, in order."""
+        for group in self.groups:
+            c = group[0].container if group else None
+            yield (c.start_order if c is not None else 0), group
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +186,7 @@ class Plan:
     @property
     def actions(self) -> Tuple[Action, ...]:
         return self.leftovers + self.removals + tuple(
-            a for step in self.steps for level in step.levels for a in level)
+            a for step in self.steps for group in step.groups for a in group)
 
     @property
     def changes(self) -> Tuple[Action, ...]:
@@ -205,9 +213,10 @@ class Plan:
         lines = [f'pull {ref}' for ref in self.pulls]
         lines += [str(a) for a in self.leftovers + self.removals]
         for step in self.steps:
-            for i, level in enumerate(step.levels):
-                for a in level:
-                    lines.append(f'step {step.number} level {i}: {a}')
+            for order, group in step.by_start_order():
+                for a in group:
+                    lines.append(f'step {step.number} start_order {order}: '
+                                 f'{a}')
                     lines += [f'    {d}' for d in a.details]
         return lines
 
@@ -219,8 +228,8 @@ class Plan:
             'leftovers': [a.to_data() for a in self.leftovers],
             'removals': [a.to_data() for a in self.removals],
             'steps': [{'step': s.number,
-                       'levels': [[a.to_data() for a in level]
-                                  for level in s.levels]}
+                       'groups': [[a.to_data() for a in group]
+                                  for group in s.groups]}
                       for s in self.steps],
             'counts': self.counts(),
         }
@@ -458,10 +467,10 @@ def compute(deployment_name: str, config_id: str,
                 pulls.append(c.image)
 
     for step in desired.steps:
-        levels = []
-        for level in step.levels():
+        groups = []
+        for group in step.groups():
             actions = []
-            for c in level:
+            for c in group:
                 if c.kind is model.Kind.EXEC:
                     target = _exec_target(c, deployment_name, by_name,
                                           desired_names, errs)
@@ -486,9 +495,9 @@ def compute(deployment_name: str, config_id: str,
                     recreated.add(c.name)
                 want_image(c, action.changes)
                 actions.append(action)
-            levels.append(tuple(_carried_out(a, task_timeout, start_timeout)
+            groups.append(tuple(_carried_out(a, task_timeout, start_timeout)
                                 for a in actions))
-        steps.append(StepPlan(step.number, tuple(levels)))
+        steps.append(StepPlan(step.number, tuple(groups)))
     errs.raise_if_any()
     removals = tuple(_removal(o, 'no longer defined', name)
                      for name, o in sorted(ours.items())
@@ -642,8 +651,8 @@ def explain(plan: Plan, previous: Iterable[model.Container]) -> Plan:
         return dataclasses.replace(
             a, details=diff.explain_hash_change(old, a.container))
 
-    steps = tuple(dataclasses.replace(s, levels=tuple(
-        tuple(one(a) for a in level) for level in s.levels))
+    steps = tuple(dataclasses.replace(s, groups=tuple(
+        tuple(one(a) for a in group) for group in s.groups))
         for s in plan.steps)
     return dataclasses.replace(plan, steps=steps)
 

@@ -4,10 +4,10 @@ edpm-ansible moved its services to (peers-live.md §3).
 
 Pure.  Every container gets host networking (``Network=host``, or on its
 ``.pod``).  Steps and start orders become ``After=``/``Requires=`` on the
-units of the level before; one-shot tasks become ``Type=oneshot`` units
-with ``RemainAfterExit=yes`` and their accepted exit codes.  Settings with
-a documented ``[Container]`` key use it; the others go through
-``PodmanArgs=`` (the documented escape hatch).  What has no Quadlet
+units of the ``start_order`` group before; one-shot tasks become
+``Type=oneshot`` units with ``RemainAfterExit=yes`` and their accepted exit
+codes.  Settings with a documented ``[Container]`` key use it; the others
+go through ``PodmanArgs=`` (the documented escape hatch).  What has no Quadlet
 equivalent at all is left out and listed in :attr:`Result.notes`:
 
 - ``action: exec`` commands (they run inside another container),
@@ -67,9 +67,9 @@ def _duration(seconds: float) -> str:
     return docker_spec._duration(seconds)
 
 
-def _levels(deployment: model.Deployment) -> List[Tuple[model.Container,
+def _groups(deployment: model.Deployment) -> List[Tuple[model.Container,
                                                          ...]]:
-    return [level for step in deployment.steps for level in step.levels()]
+    return [group for step in deployment.steps for group in step.groups()]
 
 
 def _security(c: model.Container, keys: List[Tuple[str, str]],
@@ -238,9 +238,9 @@ def units(deployment: model.Deployment) -> Result:
         notes.append('kolla_config: the Kolla config.json files are '
                      'written by the hook; the units expect them in place')
     previous: List[str] = []
-    for level in _levels(deployment):
+    for group in _groups(deployment):
         current = []
-        for c in level:
+        for c in group:
             if c.kind is model.Kind.EXEC:
                 notes.append(f'{c.name}: action exec (a command run in '
                              f'{c.exec_target}) has no Quadlet unit; run '

@@ -3,12 +3,12 @@
 A baremetal node runs ``openstack-nova-compute.service`` from packages; the
 deployment that introduces the ``nova_compute`` container names the unit in
 ``host_services``.  :func:`compute` is pure (like :func:`plan.compute`): it
-gets the desired model, the container plan, the units' observed state
+gets the desired model, the units' observed state
 (asked of the host's systemd just before) and the host-wide records of
 units already replaced, and decides:
 
 * **take over** (stop and/or disable) a claimed unit that is running or
-  enabled, right before the ``start_order`` level of its container;
+  enabled, right before the ``start_order`` group of its container;
 * **restore** what a take-over of this run changed, if the step fails
   (done by :mod:`tripleo_docker_hook.host_units`, from the same actions);
 * **release** (enable and start again, as recorded) the units this
@@ -86,10 +86,10 @@ class UnitState:
 class UnitAction:
     """One decision about one host unit.
 
-    TAKEOVER: ``stop`` / ``disable`` it before level ``level`` of step
-    ``step`` (where its container starts).  RELEASE: ``enable`` / ``start``
-    it again after the removals.  ``before`` is the state observed now, the
-    state a failed step restores.
+    TAKEOVER: ``stop`` / ``disable`` it before the ``start_order`` group
+    ``start_order`` of step ``step`` (where its container starts).
+    RELEASE: ``enable`` / ``start`` it again after the removals.
+    ``before`` is the state observed now, the state a failed step restores.
     """
 
     verb: str
@@ -97,7 +97,7 @@ class UnitAction:
     container: str
     before: UnitState
     step: int = 0
-    level: int = 0
+    start_order: int = 0
     stop: bool = False
     disable: bool = False
     enable: bool = False
@@ -123,7 +123,7 @@ class UnitAction:
             if getattr(self, key):
                 data[key] = True
         if self.verb == TAKEOVER:
-            data.update(step=self.step, level=self.level)
+            data.update(step=self.step, start_order=self.start_order)
         return data
 
 
@@ -142,16 +142,16 @@ class UnitPlan:
     def changes(self) -> bool:
         return bool(self.takeovers or self.releases)
 
-    def at(self, step: int, level: int) -> Tuple[UnitAction, ...]:
+    def at(self, step: int, start_order: int) -> Tuple[UnitAction, ...]:
         return tuple(a for a in self.takeovers
-                     if (a.step, a.level) == (step, level))
+                     if (a.step, a.start_order) == (step, start_order))
 
     def in_step(self, step: int) -> Tuple[UnitAction, ...]:
         return tuple(a for a in self.takeovers if a.step == step)
 
     def describe(self) -> List[str]:
         lines = [f'{a}' for a in self.releases]
-        lines += [f'step {a.step} level {a.level}: {a}'
+        lines += [f'step {a.step} start_order {a.start_order}: {a}'
                   for a in self.takeovers]
         return lines + list(self.notes)
 
@@ -177,30 +177,19 @@ def units_to_query(deployment: str, desired: model.Deployment,
     return sorted(units)
 
 
-def _level_of(plan, container: model.Container) -> int:
-    for step in plan.steps if plan is not None else ():
-        if step.number != container.step:
-            continue
-        for i, level in enumerate(step.levels):
-            if any(a.name == container.name for a in level):
-                return i
-    return 0
-
-
 def _path(c: model.Container) -> str:
     if c.pod_container:
         return 'metadata.annotations[tripleo.org/host-services]'
     return f'step_{c.step}.{c.name}.host_services'
 
 
-def compute(deployment: str, desired: model.Deployment, plan,
+def compute(deployment: str, desired: model.Deployment,
             states: Mapping[str, UnitState],
             records: Mapping[str, Mapping[str, Any]],
             release: bool = False) -> UnitPlan:
     """Decide what happens to every host unit this deployment touches.
 
-    ``plan`` is the container :class:`plan.Plan` (for the level each
-    container starts at); ``states`` unit → :class:`UnitState`;
+    ``states`` unit → :class:`UnitState`;
     ``records`` the host-wide records (:class:`host_units.Records`).
     ``release`` (``ctl rollback`` only) gives back units this deployment
     replaced and no longer claims.
@@ -225,7 +214,7 @@ def compute(deployment: str, desired: model.Deployment, plan,
         elif state.running or state.enabled:
             takeovers.append(UnitAction(
                 TAKEOVER, unit, c.name, state, step=c.step,
-                level=_level_of(plan, c), stop=state.running,
+                start_order=c.start_order, stop=state.running,
                 disable=state.enabled))
         else:
             notes.append(f'host unit {unit} is already stopped and '

@@ -68,7 +68,7 @@ def test_reapply_same_and_new_id_is_a_noop(docker_api, deployment,
     assert set(before) == {a, b} and all(r for _, _, r in before.values())
     answer, rc, _ = helpers.run_hook(doc, env=hook_env)  # same id
     assert rc == 0, answer
-    assert f'level 0: keep {a}' in answer['deploy_stdout']
+    assert f'start_order 0: keep {a}' in answer['deploy_stdout']
     answer, rc = apply(deployment, cfg, hook_env)  # new derived id
     assert rc == 0, answer
     assert 'create' not in answer['deploy_stdout'].split('\n', 1)[0]
@@ -127,7 +127,7 @@ def test_failing_replacement_rolls_back(docker_api, deployment, hook_env):
     # the last good definition is what rollback goes back to: a no-op
     proc = ctl(hook_env, 'rollback', deployment)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f'level 0: keep {a}' in proc.stdout
+    assert f'start_order 0: keep {a}' in proc.stdout
     assert snapshot(docker_api, deployment)[a][0] == before[a][0]
 
 

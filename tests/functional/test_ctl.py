@@ -150,7 +150,7 @@ def test_plan_and_deploy_stdout_say_which_fields_changed(
     assert row['action'] == 'replace' and row['container'] == a
     assert row['changes'].splitlines()[:4] == expected[:4]
     proc = ctl(hook_env, 'plan', str(path), '--json')
-    change = json.loads(proc.stdout)['steps'][0]['levels'][0][0]['changes']
+    change = json.loads(proc.stdout)['steps'][0]['groups'][0][0]['changes']
     assert change[:4] == expected[:4]
     # the hook's answer carries the same reasons
     answer, rc, _ = helpers.run_hook(

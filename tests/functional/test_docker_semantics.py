@@ -286,8 +286,8 @@ def test_replacing_a_parent_recreates_its_namespace_dependents(
     answer, rc = apply(deployment, cfg, hook_env)
     assert rc == 0, answer
     out = answer['deploy_stdout']
-    assert f'level 0: replace {parent} (definition changed)' in out
-    assert f'level 1: replace {child}' in out
+    assert f'start_order 0: replace {parent} (definition changed)' in out
+    assert f'start_order 1: replace {child}' in out
     after = containers(docker_api, deployment)
     assert set(after) == {parent, child}
     assert after[child]['Id'] != before[child]['Id']

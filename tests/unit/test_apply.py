@@ -169,7 +169,7 @@ def test_replace_creates_new_first_then_swaps():
     old = _svc('web', h='old')
     eng = RecordingEngine(running={'id-web'})
     plan, report, _ = _run([_svc('web', h='new')], [_seen(old)], eng)
-    action = plan.steps[0].levels[0][0]
+    action = plan.steps[0].groups[0][0]
     assert (action.verb, action.stop, action.rollback_to) == (
         planning.Verb.REPLACE, planning.Stop.GRACEFUL, 'id-web')
     assert eng.calls == [
@@ -212,7 +212,7 @@ def test_task_rerun_takes_the_old_one_down_as_planned(old_kind, state, stop):
     eng = RecordingEngine()
     plan, report, _ = _run([new], [_seen(old, state=state, exit_code=0)],
                            eng)
-    action = plan.steps[0].levels[0][0]
+    action = plan.steps[0].groups[0][0]
     assert (action.verb, action.stop, action.timeout) == (
         planning.Verb.RUN, stop, 30)
     head = [('stop', 'id-init')] if stop is planning.Stop.GRACEFUL else []
@@ -227,7 +227,7 @@ def test_task_timeout_default_comes_from_the_plan():
     eng = RecordingEngine()
     plan, _, _ = _run([_svc('init', kind=model.Kind.TASK)], [], eng,
                       task_timeout=77)
-    assert plan.steps[0].levels[0][0].timeout == 77
+    assert plan.steps[0].groups[0][0].timeout == 77
     assert ('wait', 'init', 77) in eng.calls
 
 

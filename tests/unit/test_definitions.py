@@ -69,7 +69,7 @@ def test_start_order_ties_by_name_not_dict_order():
     a = definitions.parse({'bb': {'image': 'x'}, 'aa': {'image': 'x'},
                            'cc': {'image': 'x', 'start_order': -1}})
     assert [c.name for c in a.containers] == ['cc', 'aa', 'bb']
-    assert [len(level) for level in a.steps[0].levels()] == [1, 2]
+    assert [len(group) for group in a.steps[0].groups()] == [1, 2]
 
 
 def test_steps_and_sections():

@@ -104,7 +104,7 @@ def test_plan_explain_uses_the_definition_the_container_runs():
     (action,) = explained.changes
     assert action.details == ('environment.LEVEL: "info" → "debug"',)
     assert '    environment.LEVEL: "info" → "debug"' in explained.describe()
-    step = explained.to_data()['steps'][0]['levels'][0][0]
+    step = explained.to_data()['steps'][0]['groups'][0][0]
     assert step['changes'] == ['environment.LEVEL: "info" → "debug"']
     # without the running definition on record: said so, no guess
     (action,) = planning.explain(plan, [other]).changes

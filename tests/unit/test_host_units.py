@@ -147,16 +147,16 @@ def container_plan(d):
     return planning.compute(DEP, 'cfg', d, [])
 
 
-def test_plan_takes_over_a_running_enabled_unit_before_its_level():
+def test_plan_takes_over_a_running_enabled_unit_before_its_group():
     d = desired(NOVA)
-    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
     [a] = units.takeovers
-    assert (a.verb, a.unit, a.container, a.step, a.level) == (
-        'takeover', NOVA, 'nova_compute', 3, 1)
+    assert (a.verb, a.unit, a.container, a.step, a.start_order) == (
+        'takeover', NOVA, 'nova_compute', 3, 2)
     assert a.stop and a.disable and a.before == RUNNING
-    assert units.at(3, 1) == (a,) and units.at(3, 0) == ()
+    assert units.at(3, 2) == (a,) and units.at(3, 0) == ()
     assert units.describe() == [
-        'step 3 level 1: stop and disable host unit '
+        'step 3 start_order 2: stop and disable host unit '
         'openstack-nova-compute.service (replaced by nova_compute; now '
         'enabled, active)']
     assert units.to_data()['takeovers'][0]['before']['file_state'] == \
@@ -174,7 +174,7 @@ def test_plan_takes_over_a_running_enabled_unit_before_its_level():
 ])
 def test_plan_stops_and_disables_only_what_is_needed(st, stop, disable):
     d = desired(NOVA)
-    [a] = unit_plan.compute(DEP, d, None, {NOVA: st}, {}).takeovers
+    [a] = unit_plan.compute(DEP, d, {NOVA: st}, {}).takeovers
     assert (a.stop, a.disable) == (stop, disable)
 
 
@@ -186,7 +186,7 @@ def test_plan_stops_and_disables_only_what_is_needed(st, stop, disable):
 ])
 def test_plan_leaves_stopped_or_absent_units(st, note):
     d = desired(NOVA)
-    units = unit_plan.compute(DEP, d, None, {NOVA: st}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: st}, {})
     assert units.takeovers == () and not units.changes
     assert note in units.notes[0]
     assert units.claims == ((NOVA, 'nova_compute'),)
@@ -195,7 +195,7 @@ def test_plan_leaves_stopped_or_absent_units(st, note):
 def test_plan_refuses_a_unit_of_another_deployment():
     records = {NOVA: {'deployment': 'Other', 'container': 'x'}}
     with pytest.raises(errors.ValidationError) as info:
-        unit_plan.compute(DEP, desired(NOVA), None, {NOVA: RUNNING}, records)
+        unit_plan.compute(DEP, desired(NOVA), {NOVA: RUNNING}, records)
     assert str(info.value.errors[0]) == (
         'step_3.nova_compute.host_services: Duplicate value: '
         '"openstack-nova-compute.service": replaced by container x of '
@@ -203,7 +203,7 @@ def test_plan_refuses_a_unit_of_another_deployment():
         'only')
     # Once that deployment was deleted (released), the unit may move.
     records[NOVA]['released'] = 1
-    units = unit_plan.compute(DEP, desired(NOVA), None, {NOVA: STOPPED},
+    units = unit_plan.compute(DEP, desired(NOVA), {NOVA: STOPPED},
                               records)
     assert units.claims == ((NOVA, 'nova_compute'),)
 
@@ -219,11 +219,11 @@ def test_release_only_when_asked_and_only_without_the_container():
         model.Container(name='nova_compute', image='x'),)),))
     assert unit_plan.units_to_query(DEP, before, records, True) == [
         'b.service', NOVA]
-    plain = unit_plan.compute(DEP, before, None, {}, records)
+    plain = unit_plan.compute(DEP, before, {}, records)
     assert plain.releases == ()       # an ordinary apply never gives back
     states = {NOVA: STOPPED, 'b.service': UnitState(
         'b.service', 'loaded', 'inactive', 'dead', 'enabled')}
-    units = unit_plan.compute(DEP, before, None, states, records,
+    units = unit_plan.compute(DEP, before, states, records,
                               release=True)
     [a] = units.releases
     assert (a.unit, a.enable, a.start) == ('b.service', False, True)
@@ -294,11 +294,11 @@ def executor(tmp_path, units, sd):
 def test_takeover_records_and_reports(tmp_path):
     d = desired(NOVA)
     sd = FakeSystemd(nova=RUNNING)
-    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
     ex, report = executor(tmp_path, units, sd)
-    ex.before_level(3, 0)
+    ex.before_group(3, 0)
     assert sd.calls == []
-    ex.before_level(3, 1)
+    ex.before_group(3, 2)
     assert [c[0] for c in sd.calls] == [{'file_state': 'disabled'},
                                         {'active_state': 'inactive',
                                          'sub_state': 'dead'}]
@@ -318,21 +318,21 @@ def test_takeover_that_does_not_take_fails(tmp_path):
     d = desired(NOVA)
     sd = FakeSystemd(nova=RUNNING)
     sd.stuck.add(NOVA)
-    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
     ex, _ = executor(tmp_path, units, sd)
     with pytest.raises(host_units.HostUnitError,
                        match='did not take: systemd says it is still active '
                              'and it is still enabled'):
-        ex.before_level(3, 1)
+        ex.before_group(3, 2)
     assert host_units.replaced_units(str(tmp_path)) == []
 
 
 def test_step_failure_restores_units_and_stops_the_container(tmp_path):
     d = desired(NOVA)
     sd = FakeSystemd(nova=RUNNING)
-    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
     ex, report = executor(tmp_path, units, sd)
-    ex.before_level(3, 1)
+    ex.before_group(3, 2)
     ex.step_failed(2, 'other step')
     assert sd.state(NOVA).file_state == 'disabled'   # not this step's
     ex.step_failed(3, 'nova_compute: health check failed')
@@ -348,9 +348,9 @@ def test_step_failure_restores_units_and_stops_the_container(tmp_path):
 def test_restore_that_does_not_take_is_reported_not_raised(tmp_path):
     d = desired(NOVA)
     sd = FakeSystemd(nova=RUNNING)
-    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
     ex, report = executor(tmp_path, units, sd)
-    ex.before_level(3, 1)
+    ex.before_group(3, 2)
     sd.stuck.add(NOVA)
     ex.step_failed(3)
     assert 'could not restore host unit openstack-nova-compute.service' in \
@@ -362,7 +362,7 @@ def test_release_gives_the_unit_back(tmp_path):
     records = host_units.Records(str(tmp_path))
     records.replaced(NOVA, DEP, 'nova_compute', RUNNING)
     sd = FakeSystemd(nova=STOPPED)
-    units = unit_plan.compute(DEP, model.Deployment(), None,
+    units = unit_plan.compute(DEP, model.Deployment(),
                               {NOVA: STOPPED}, records.load(), release=True)
     ex, report = executor(tmp_path, units, sd)
     ex.after_removals()
@@ -396,8 +396,8 @@ class Recorder(host_units.NoUnits):
     def after_removals(self):
         self.events.append('removals')
 
-    def before_level(self, step, level):
-        self.events.append(('level', step, level))
+    def before_group(self, step, start_order):
+        self.events.append(('group', step, start_order))
 
     def step_failed(self, step, why=''):
         self.events.append(('failed', step, why))
@@ -408,12 +408,13 @@ class Recorder(host_units.NoUnits):
 
 def test_applier_hooks_on_success_and_failure():
     d = desired(NOVA)
+    libvirt, compute = d.containers
     keep = planning.Plan(DEP, 'c', steps=(planning.StepPlan(3, (
-        (planning.Action(planning.KEEP, 'nova_libvirt'),),
-        (planning.Action(planning.KEEP, 'nova_compute'),))),))
+        (planning.Action(planning.KEEP, 'nova_libvirt', libvirt),),
+        (planning.Action(planning.KEEP, 'nova_compute', compute),))),))
     rec = Recorder()
     applying.execute(keep, None, Report(Masker()), units=rec)
-    assert rec.events == ['removals', ('level', 3, 0), ('level', 3, 1),
+    assert rec.events == ['removals', ('group', 3, 0), ('group', 3, 2),
                           'finished']
 
     class Broken:
@@ -424,7 +425,7 @@ def test_applier_hooks_on_success_and_failure():
     rec = Recorder()
     with pytest.raises(errors.DeploymentFailed):
         applying.execute(plan, Broken(), Report(Masker()), units=rec)
-    assert rec.events[:2] == ['removals', ('level', 3, 0)]
+    assert rec.events[:2] == ['removals', ('group', 3, 0)]
     assert rec.events[-1][0:2] == ('failed', 3)
     assert 'finished' not in rec.events
 

@@ -62,13 +62,13 @@ def compute(desired, observed, images=None, records=None, **kw):
                             {IMG: 'sha256:img'}, records, **kw)
 
 
-def test_fresh_creates_in_order_and_levels():
+def test_fresh_creates_in_start_order_groups():
     d = deployment(svc('b', order=1), svc('a', order=1), svc('z'),
                    svc('s2', step=2))
     plan = compute(d, [])
     assert [s.number for s in plan.steps] == [1, 2]
-    levels = plan.steps[0].levels
-    assert [[a.name for a in lv] for lv in levels] == [['z'], ['a', 'b']]
+    groups = plan.steps[0].groups
+    assert [[a.name for a in g] for g in groups] == [['z'], ['a', 'b']]
     assert {a.verb for a in plan.actions} == {planning.CREATE}
     assert plan.pulls == ()
 
@@ -265,7 +265,7 @@ def test_plan_data_is_json_serialisable():
     d = deployment(svc('a'), task('t', step=2))
     data = compute(d, []).to_data()
     json.dumps(data)
-    assert data['steps'][1]['levels'][0][0]['verb'] == 'run'
+    assert data['steps'][1]['groups'][0][0]['verb'] == 'run'
     assert data['counts'] == {'create': 1, 'run': 1}
 
 
@@ -309,7 +309,7 @@ def test_replacing_a_container_replaces_its_dependents_after_it():
     changed = dataclasses.replace(parent, source_hash='p2')
     plan = compute(deployment(changed, child), observed)
     assert verbs(plan) == [('replace', 'parent'), ('replace', 'child')]
-    assert [len(level) for level in plan.steps[0].levels] == [1, 1]
+    assert [len(group) for group in plan.steps[0].groups] == [1, 1]
 
 
 def test_a_recreated_parent_recreates_a_kept_dependent():
@@ -407,7 +407,7 @@ GOLDEN_PLAN = os.path.join(os.path.dirname(__file__), 'golden-plan',
 
 def test_printed_plan_is_golden():
     """What ``tripleo-docker-hook-ctl plan`` prints for a representative
-    deployment (every verb, leftovers, removals, start_order levels,
+    deployment (every verb, leftovers, removals, start_order groups,
     pulls).  Regenerate deliberately with ``TDH_UPDATE_GOLDEN=1``."""
     db = svc('db', order=0, h='db2')
     web = svc('web', order=1, h='w1')
