@@ -450,3 +450,11 @@ def test_delete_many_removes_each_deployments_containers_in_one_plan():
     applying.execute(plan, eng, reporting.Report(Masker()))
     assert sorted(eng.calls) == [('remove', 'id-a'), ('remove', 'id-b'),
                                  ('stop', 'id-a')]
+
+
+def test_a_failed_group_is_named_by_its_start_order():
+    eng = RecordingEngine(fail={('create', 'web'): errors.EngineFailed(
+        'create web: boom', 500)})
+    with pytest.raises(errors.DeploymentFailed,
+                       match=r'^step 1 start_order 3: 1 of 1 actions'):
+        _run([_svc('web', start_order=3)], [], eng)

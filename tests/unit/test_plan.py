@@ -466,3 +466,18 @@ def test_clashes_are_checked_once_when_the_caller_did():
         compute(deployment(c), [foreign('a')])
     # deploy.run checks before rendering and tells compute so
     compute(deployment(c), [], clashes_checked=True)
+
+
+def test_start_order_groups_are_named_by_their_start_order():
+    """One term: a group is "start_order N" with the value the operator
+    wrote (not a position), in the plan, the executor and host units."""
+    plan = compute(deployment(svc('b', order=10), svc('a', order=-5),
+                              svc('c', order=10)), [])
+    assert [(order, [a.name for a in group]) for order, group in
+            plan.steps[0].by_start_order()] == [(-5, ['a']),
+                                                 (10, ['b', 'c'])]
+    assert plan.describe() == ['step 1 start_order -5: create a (new)',
+                               'step 1 start_order 10: create b (new)',
+                               'step 1 start_order 10: create c (new)']
+    assert [[a['name'] for a in g] for g in
+            plan.to_data()['steps'][0]['groups']] == [['a'], ['b', 'c']]
