@@ -52,9 +52,8 @@ def resolve_images(engine, desired: model.Deployment
                    ) -> Dict[str, Optional[str]]:
     """Local image ID of every image the deployment names: one cheap
     inspect per distinct reference, no container inspects."""
-    refs = sorted({c.image for c in desired.containers
-                   if c.kind is not model.Kind.EXEC and c.image})
-    return {ref: engine.image_id(ref) for ref in refs}
+    return {ref: engine.image_id(ref)
+            for ref in planning.image_refs(desired)}
 
 
 def make_plan(doc, desired: model.Deployment, conf, engine,
@@ -96,8 +95,7 @@ def explained(plan: planning.Plan, st: state.DeploymentState, conf,
     """The plan with the changed fields of every "definition changed"
     replace, from the definitions kept in ``state_dir`` (read only then:
     a no-op pays nothing)."""
-    if not any(a.reason == planning.DEFINITION_CHANGED
-               for a in plan.actions):
+    if not planning.needs_explaining(plan):
         return plan
     previous = []
     for rec in st.kept():

@@ -631,6 +631,19 @@ def _plan_exec(c: model.Container, target: Optional[model.Observed],
                   target=target)
 
 
+def image_refs(desired: model.Deployment) -> List[str]:
+    """The image references whose local image IDs :func:`compute` needs
+    (an exec runs in another container: it has none), sorted."""
+    return sorted({c.image for c in desired.containers
+                   if c.kind is not model.Kind.EXEC and c.image})
+
+
+def needs_explaining(plan: Plan) -> bool:
+    """Whether :func:`explain` has anything to explain (else the shell
+    reads no earlier definitions)."""
+    return any(a.reason == DEFINITION_CHANGED for a in plan.actions)
+
+
 def explain(plan: Plan, previous: Iterable[model.Container]) -> Plan:
     """``plan`` with the changed fields of every "definition changed"
     action (see :mod:`diff`).

@@ -481,3 +481,16 @@ def test_start_order_groups_are_named_by_their_start_order():
                                'step 1 start_order 10: create c (new)']
     assert [[a['name'] for a in g] for g in
             plan.to_data()['steps'][0]['groups']] == [['a'], ['b', 'c']]
+
+
+def test_image_refs_and_needs_explaining_are_the_plans():
+    """What the shell looks up and whether it reads old definitions are
+    decided here, not in deploy."""
+    d = deployment(svc('a', image='tdh/b:1'), svc('b', image='tdh/a:1'),
+                   svc('c', image='tdh/a:1'), exec_('x', 'a', step=2))
+    assert planning.image_refs(d) == ['tdh/a:1', 'tdh/b:1']
+    old = svc('a', h='old', image='tdh/b:1')
+    assert planning.needs_explaining(compute(
+        deployment(svc('a', h='new', image='tdh/b:1')), [seen(old)]))
+    assert not planning.needs_explaining(compute(deployment(old),
+                                                 [seen(old)]))
