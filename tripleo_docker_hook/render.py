@@ -23,10 +23,11 @@ import os
 import posixpath
 from typing import Dict, List, Optional, Tuple
 
-from tripleo_docker_hook import confighash
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
 from tripleo_docker_hook import model
+from tripleo_docker_hook import config_volume
+from tripleo_docker_hook import confighash
 from tripleo_docker_hook import puppet
 from tripleo_docker_hook import render_cache
 from tripleo_docker_hook import safefs
@@ -62,13 +63,14 @@ class Publication:
 
     config_data_dir: str
     kolla_config_dir: str
-    volumes: List[puppet.Staged] = dataclasses.field(default_factory=list)
+    volumes: List[config_volume.Staged] = dataclasses.field(
+        default_factory=list)
     kolla_files: List['kolla.Staged'] = dataclasses.field(
         default_factory=list)
 
     def publish(self, report) -> None:
         for v in self.volumes:
-            for w in puppet.publish(self.config_data_dir, v):
+            for w in config_volume.publish(self.config_data_dir, v):
                 report.error(f'WARNING: {w}')
         for k in self.kolla_files:
             kolla.publish(self.kolla_config_dir, k)
@@ -85,8 +87,8 @@ class Publication:
         for v in reversed(self.volumes):
             if not v.published:
                 # Never published, so no container binds it.
-                puppet.unstage(self.config_data_dir, v)
-            elif puppet.unpublish(self.config_data_dir, v):
+                config_volume.unstage(self.config_data_dir, v)
+            elif config_volume.unpublish(self.config_data_dir, v):
                 previous = (v.previous_md5 or '').strip() or 'none'
                 lines.append(f'config volume {v.volume}: previous config '
                              f'(hash {previous}) published again; '
@@ -125,8 +127,8 @@ def _rewrite(source: str, aliases: Dict[str, str]) -> str:
 def _put_volume(hashes: Dict[str, str], config_data_dir: str, volume: str,
                 value: str) -> None:
     """A volume's hash under its path and its ``puppet-generated`` alias."""
-    hashes[puppet.volume_path(config_data_dir, volume)] = value
-    hashes[puppet.alias_path(config_data_dir, volume)] = value
+    hashes[config_volume.volume_path(config_data_dir, volume)] = value
+    hashes[config_volume.alias_path(config_data_dir, volume)] = value
 
 
 def _volume_of(path: str, config_data_dir: str) -> Optional[str]:
@@ -135,7 +137,7 @@ def _volume_of(path: str, config_data_dir: str) -> Optional[str]:
     if not rel:
         return None
     parts = rel.split('/')
-    if parts[0] == puppet.ALIAS_DIR:
+    if parts[0] == config_volume.ALIAS_DIR:
         parts = parts[1:]
     if not parts or not parts[0] or parts[0].startswith('.') or \
             parts[0].endswith('.md5sum'):
@@ -157,11 +159,11 @@ def _existing(desired: model.Deployment, conf, hashes: ConfigHashes,
             source = _rewrite(mount.source, hashes.aliases)
             volume = _volume_of(source, cdd)
             if volume is not None:
-                key = puppet.volume_path(cdd, volume)
+                key = config_volume.volume_path(cdd, volume)
                 if volume in skip_volumes or key in hashes:
                     continue
-                value = puppet.read_hash(cdd, volume,
-                                         conf.puppet.hash_exclude)
+                value = config_volume.read_hash(cdd, volume,
+                                                conf.puppet.hash_exclude)
                 if value:
                     _put_volume(hashes, cdd, volume, value)
                     _put_root(hashes, cdd, volume, _published_gen(cdd,
@@ -175,11 +177,11 @@ def _existing(desired: model.Deployment, conf, hashes: ConfigHashes,
 def _published_gen(cdd: str, volume: str) -> Optional[str]:
     """The generation a volume's symlink points at (None: not ours, e.g. a
     real directory left by docker-puppet: not pinned)."""
-    path = puppet.volume_path(cdd, volume)
+    path = config_volume.volume_path(cdd, volume)
     if not os.path.islink(path):
         return None
-    current = puppet.current_dir(cdd, volume)
-    if current and puppet.is_own_gen(cdd, current, volume):
+    current = config_volume.current_dir(cdd, volume)
+    if current and config_volume.is_own_gen(cdd, current, volume):
         return current
     return None
 
@@ -187,8 +189,8 @@ def _published_gen(cdd: str, volume: str) -> Optional[str]:
 def _put_root(hashes: ConfigHashes, cdd: str, volume: str,
               gen: Optional[str]) -> None:
     if gen:
-        hashes.roots[puppet.volume_path(cdd, volume)] = gen
-        hashes.roots[puppet.alias_path(cdd, volume)] = gen
+        hashes.roots[config_volume.volume_path(cdd, volume)] = gen
+        hashes.roots[config_volume.alias_path(cdd, volume)] = gen
 
 
 def _existing_kolla(hashes: ConfigHashes, kcd: str, source: str,
@@ -264,8 +266,8 @@ def current_hashes(desired: model.Deployment, conf) -> Dict[str, str]:
     hashes = ConfigHashes(aliases=_aliases(conf))
     cdd = posixpath.normpath(conf.config_data_dir)
     for entry in desired.puppet_config:
-        value = puppet.read_hash(cdd, entry.config_volume,
-                                 conf.puppet.hash_exclude)
+        value = config_volume.read_hash(cdd, entry.config_volume,
+                                        conf.puppet.hash_exclude)
         if value:
             _put_volume(hashes, cdd, entry.config_volume, value)
         _put_root(hashes, cdd, entry.config_volume,
@@ -293,9 +295,9 @@ def _mounts_config(desired: model.Deployment, conf) -> bool:
 
 
 def _render_volumes(entries, conf, engine
-                    ) -> Tuple[List[puppet.Rendered],
+                    ) -> Tuple[List[config_volume.Rendered],
                                List[puppet.PuppetFailed]]:
-    done: List[puppet.Rendered] = []
+    done: List[config_volume.Rendered] = []
     failed: List[puppet.PuppetFailed] = []
     workers = max(1, min(conf.puppet.workers, len(entries)))
     with concurrent.futures.ThreadPoolExecutor(
@@ -358,7 +360,7 @@ def render_all(desired: model.Deployment, conf, engine, report,
     if left:
         LOG.info('removed leftovers of interrupted runs: %s',
                  ', '.join(left))
-    rendered: List[puppet.Rendered] = []
+    rendered: List[config_volume.Rendered] = []
     cache, entries, skipped, decisions = render_cache.split(
         entries, conf, engine, force, report) if entries else (
         None, entries, [], {})
@@ -376,7 +378,7 @@ def render_all(desired: model.Deployment, conf, engine, report,
         rendered, failed = _render_volumes(entries, conf, engine)
         if failed:
             for r in rendered:
-                puppet.discard(r)
+                config_volume.discard(r)
             for f in failed:
                 report.error(masker.mask(
                     f'config volume {f.volume}: puppet failed: '
@@ -390,7 +392,7 @@ def render_all(desired: model.Deployment, conf, engine, report,
     pub = Publication(cdd, kcd)
     try:
         for r in rendered:
-            staged = puppet.stage(cdd, r, conf.puppet.hash_exclude)
+            staged = config_volume.stage(cdd, r, conf.puppet.hash_exclude)
             pub.volumes.append(staged)
             _put_volume(hashes, cdd, r.volume, r.hash)
             _put_root(hashes, cdd, r.volume, os.path.join(cdd, staged.gen))
@@ -414,7 +416,7 @@ def render_all(desired: model.Deployment, conf, engine, report,
     except BaseException as exc:
         for r in rendered:
             if os.path.isdir(r.staging):
-                puppet.discard(r)
+                config_volume.discard(r)
         try:
             pub.undo()
         except OSError as undo_exc:
@@ -460,7 +462,7 @@ def finish(hashes, conf, engine) -> None:
             LOG.warning('the engine does not list mounts: old config '
                         'generations are kept')
             return
-        puppet.collect(pub.config_data_dir, referenced)
+        config_volume.collect(pub.config_data_dir, referenced)
         kolla.collect(pub.kolla_config_dir, referenced,
                       keep=[k.generation for k in pub.kolla_files])
     except Exception as exc:  # clean-up never fails a deployment

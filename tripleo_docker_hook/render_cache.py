@@ -327,7 +327,7 @@ class RenderCache:
 
     def decide(self, entry: model.PuppetConfig, force: bool = False
                ) -> Decision:
-        from tripleo_docker_hook import puppet
+        from tripleo_docker_hook import config_volume
         volume = entry.config_volume
         parts, files = self.inputs(entry)
         if force:
@@ -348,13 +348,13 @@ class RenderCache:
                 return Decision(volume, True,
                                 f'{label} changed{detail}{more}', parts)
         cdd = os.path.normpath(self.conf.config_data_dir)
-        current = puppet.current_dir(cdd, volume)
-        published = puppet.read_hash(cdd, volume,
-                                     self.conf.puppet.hash_exclude)
+        current = config_volume.current_dir(cdd, volume)
+        published = config_volume.read_hash(cdd, volume,
+                                            self.conf.puppet.hash_exclude)
         if not current or current != rec.get('published_dir') or \
                 published != rec.get('hash') or not os.path.islink(
-                    puppet.volume_path(cdd, volume)) or \
-                not puppet.is_own_gen(cdd, current, volume):
+                    config_volume.volume_path(cdd, volume)) or \
+                not config_volume.is_own_gen(cdd, current, volume):
             return Decision(volume, True, 'published config moved', parts)
         digest, changed = self._tree(current)
         if digest != rec.get('published_digest'):
@@ -373,11 +373,11 @@ class RenderCache:
 
     def remember(self, decision: Decision) -> None:
         """After the volume's new generation was published."""
-        from tripleo_docker_hook import puppet
+        from tripleo_docker_hook import config_volume
         cdd = os.path.normpath(self.conf.config_data_dir)
-        current = puppet.current_dir(cdd, decision.volume)
-        published = puppet.read_hash(cdd, decision.volume,
-                                     self.conf.puppet.hash_exclude)
+        current = config_volume.current_dir(cdd, decision.volume)
+        published = config_volume.read_hash(cdd, decision.volume,
+                                            self.conf.puppet.hash_exclude)
         if not current or not published:
             return
         old = _read_json(self._record_path(decision.volume))

@@ -18,6 +18,7 @@ from tripleo_docker_hook import copyout
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
 from tripleo_docker_hook import model
+from tripleo_docker_hook import config_volume
 from tripleo_docker_hook import puppet
 from tripleo_docker_hook import render
 
@@ -140,20 +141,21 @@ def test_kolla_write_is_atomic_0600_and_keeps_unchanged(tmp_path):
 def _rendered(cdd, volume, files):
     staging = os.path.join(cdd, f'.{volume}.new-0123456789ab')
     _tree(staging, files)
-    return puppet.Rendered(volume=volume, staging=staging,
-                           hash=confighash.tree_hash(staging), output='',
-                           started=0.0, finished=0.0)
+    return config_volume.Rendered(
+        volume=volume, staging=staging, hash=confighash.tree_hash(staging),
+        output='', started=0.0, finished=0.0)
 
 
 def test_commit_swaps_atomically_and_keeps_previous(tmp_path):
     cdd = str(tmp_path)
-    changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/a': '1'}))
+    changed, _ = config_volume.commit(cdd, _rendered(cdd, 'v', {'etc/a': '1'}))
     assert changed
     first = os.readlink(os.path.join(cdd, 'v'))
-    assert puppet._is_gen(first, 'v')
+    assert config_volume._is_gen(first, 'v')
     held = os.open(os.path.join(cdd, 'v', 'etc'), os.O_RDONLY)  # "mounted"
     try:
-        changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/b': '2'}))
+        changed, _ = config_volume.commit(
+            cdd, _rendered(cdd, 'v', {'etc/b': '2'}))
         assert changed
         # The new tree is published, whole; a file no longer rendered is
         # gone; the previous generation is kept for running containers.
@@ -162,14 +164,16 @@ def test_commit_swaps_atomically_and_keeps_previous(tmp_path):
         assert os.listdir(f'/proc/self/fd/{held}') == ['a']
         second = os.readlink(os.path.join(cdd, 'v'))
         # An unchanged render keeps the previous generation too.
-        changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/b': '2'}))
+        changed, _ = config_volume.commit(
+            cdd, _rendered(cdd, 'v', {'etc/b': '2'}))
         assert not changed and os.path.isdir(os.path.join(cdd, first))
-        changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/c': '3'}))
+        changed, _ = config_volume.commit(
+            cdd, _rendered(cdd, 'v', {'etc/c': '3'}))
         assert os.path.isdir(os.path.join(cdd, first))
         # Collected: what no container binds and is not published; the
         # second is still bound (by its real path) by a container.
         third = os.readlink(os.path.join(cdd, 'v'))
-        removed = puppet.collect(cdd, [os.path.join(cdd, second, 'etc'),
+        removed = config_volume.collect(cdd, [os.path.join(cdd, second, 'etc'),
                                        '/elsewhere'])
         assert removed == [first]
         assert not os.path.exists(os.path.join(cdd, first))
@@ -186,9 +190,9 @@ def test_commit_swaps_atomically_and_keeps_previous(tmp_path):
 
 def test_commit_unchanged_discards_the_render(tmp_path):
     cdd = str(tmp_path)
-    puppet.commit(cdd, _rendered(cdd, 'v', {'etc/a': '1'}))
+    config_volume.commit(cdd, _rendered(cdd, 'v', {'etc/a': '1'}))
     target = os.readlink(os.path.join(cdd, 'v'))
-    changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/a': '1'}))
+    changed, _ = config_volume.commit(cdd, _rendered(cdd, 'v', {'etc/a': '1'}))
     assert not changed
     assert os.readlink(os.path.join(cdd, 'v')) == target
     assert sorted(os.listdir(cdd)) == sorted(
@@ -198,19 +202,20 @@ def test_commit_unchanged_discards_the_render(tmp_path):
 def test_commit_moves_a_legacy_directory_aside(tmp_path):
     cdd = str(tmp_path)
     _tree(tmp_path / 'v', {'etc/old': 'docker-puppet'})
-    changed, _ = puppet.commit(cdd, _rendered(cdd, 'v', {'etc/new': '1'}))
+    changed, _ = config_volume.commit(
+        cdd, _rendered(cdd, 'v', {'etc/new': '1'}))
     assert changed and os.path.islink(os.path.join(cdd, 'v'))
-    gens = [n for n in os.listdir(cdd) if puppet._is_gen(n, 'v')]
+    gens = [n for n in os.listdir(cdd) if config_volume._is_gen(n, 'v')]
     assert len(gens) == 2  # the legacy tree is kept as "previous"
     assert any(os.path.exists(os.path.join(cdd, g, 'etc/old')) for g in gens)
 
 
 def test_other_volumes_generations_are_left_alone(tmp_path):
     cdd = str(tmp_path)
-    puppet.commit(cdd, _rendered(cdd, 'a.gen-x', {'f': '1'}))
+    config_volume.commit(cdd, _rendered(cdd, 'a.gen-x', {'f': '1'}))
     other = os.readlink(os.path.join(cdd, 'a.gen-x'))
     for i in range(3):
-        puppet.commit(cdd, _rendered(cdd, 'a', {'f': str(i)}))
+        config_volume.commit(cdd, _rendered(cdd, 'a', {'f': str(i)}))
     assert os.path.isdir(os.path.join(cdd, other))
 
 
@@ -385,7 +390,7 @@ def test_hashes_of_volumes_rendered_elsewhere_are_read(tmp_path):
     conf = _conf(tmp_path)
     cdd = conf.config_data_dir
     os.makedirs(cdd)
-    puppet.commit(cdd, _rendered(cdd, 'nova', {'etc/n': '1'}))
+    config_volume.commit(cdd, _rendered(cdd, 'nova', {'etc/n': '1'}))
     kfile = os.path.join(conf.kolla_config_dir, 'n.json')
     kolla.write(kfile, b'{}')
     desired = _deployment(_container('c', f'{cdd}/nova/etc', kfile))
@@ -446,7 +451,8 @@ def test_keystone_role_data_gets_hashes_with_moved_dirs(tmp_path):
     conf = _conf(tmp_path)
     cdd = conf.config_data_dir
     os.makedirs(cdd)
-    puppet.commit(cdd, _rendered(cdd, 'keystone', {'etc/keystone/k': '1'}))
+    config_volume.commit(
+        cdd, _rendered(cdd, 'keystone', {'etc/keystone/k': '1'}))
     paths = kolla.check_paths(desired.kolla_config, conf.kolla_config_dir)
     for cfg in desired.kolla_config:
         kolla.write(paths[cfg.path], kolla.dumps(cfg))

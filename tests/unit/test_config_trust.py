@@ -17,6 +17,7 @@ from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
 from tripleo_docker_hook import model
 from tripleo_docker_hook import plan as planning
+from tripleo_docker_hook import config_volume
 from tripleo_docker_hook import puppet
 from tripleo_docker_hook import safefs
 
@@ -198,15 +199,15 @@ def test_publish_and_unpublish_a_volume(tmp_path):
         staging = tmp_path / f'.v.new-{os.urandom(6).hex()}'
         (staging / 'etc').mkdir(parents=True)
         (staging / 'etc' / 'f').write_text(text)
-        return puppet.Rendered('v', str(staging),
-                               confighash.tree_hash(str(staging)), '', 0, 0)
-    puppet.commit(cdd, rendered('1'))
+        return config_volume.Rendered(
+            'v', str(staging), confighash.tree_hash(str(staging)), '', 0, 0)
+    config_volume.commit(cdd, rendered('1'))
     gen1 = os.readlink(tmp_path / 'v')
-    staged = puppet.stage(cdd, rendered('2'))
+    staged = config_volume.stage(cdd, rendered('2'))
     assert os.readlink(tmp_path / 'v') == gen1   # staged, not published
-    puppet.publish(cdd, staged)
+    config_volume.publish(cdd, staged)
     assert os.readlink(tmp_path / 'v') == staged.gen
-    assert puppet.unpublish(cdd, staged)
+    assert config_volume.unpublish(cdd, staged)
     assert os.readlink(tmp_path / 'v') == gen1
     assert (tmp_path / 'v.md5sum').read_text().strip() == \
         confighash.tree_hash(str(tmp_path / gen1))
@@ -407,9 +408,9 @@ def test_planted_volume_link_and_md5_file_are_not_followed(tmp_path):
     result = {}
 
     def run():
-        result['evil'] = puppet.read_hash(str(cdd), 'evil')
-        result['current'] = puppet.current_dir(str(cdd), 'evil')
-        result['fifo'] = puppet.read_hash(str(cdd), 'fifo')
+        result['evil'] = config_volume.read_hash(str(cdd), 'evil')
+        result['current'] = config_volume.current_dir(str(cdd), 'evil')
+        result['fifo'] = config_volume.read_hash(str(cdd), 'fifo')
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -421,4 +422,4 @@ def test_planted_volume_link_and_md5_file_are_not_followed(tmp_path):
     # a regular .md5sum inside is read as before
     (cdd / 'fifo.md5sum').unlink()
     (cdd / 'fifo.md5sum').write_text('abc123\n')
-    assert puppet.read_hash(str(cdd), 'fifo') == 'abc123'
+    assert config_volume.read_hash(str(cdd), 'fifo') == 'abc123'

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from tripleo_docker_hook import model
-from tripleo_docker_hook import puppet
+from tripleo_docker_hook import config_volume
 from tripleo_docker_hook import render_cache
 from tripleo_docker_hook import confighash
 
@@ -63,7 +63,7 @@ def publish(conf, volume, files):
     staging = os.path.join(cdd, f'.{volume}.new-0123456789ab')
     for name, text in files.items():
         write(os.path.join(staging, name), text)
-    puppet.commit(cdd, puppet.Rendered(
+    config_volume.commit(cdd, config_volume.Rendered(
         volume=volume, staging=staging, hash=confighash.tree_hash(staging),
         output='', started=0, finished=0))
 
@@ -88,7 +88,8 @@ def test_first_render_then_skip(setup):
     second = rendered(conf, entry, images)
     assert not second.render
     assert second.reason == 'inputs unchanged, render skipped'
-    assert second.hash == puppet.read_hash(conf.config_data_dir, 'keystone')
+    assert second.hash == config_volume.read_hash(conf.config_data_dir,
+                                                  'keystone')
 
 
 CHANGES = {
@@ -161,7 +162,7 @@ def test_tampered_published_tree_renders_again(setup):
     _, conf, entry = setup
     images = Images()
     rendered(conf, entry, images)
-    current = puppet.current_dir(conf.config_data_dir, 'keystone')
+    current = config_volume.current_dir(conf.config_data_dir, 'keystone')
     write(os.path.join(current, 'etc/k.conf'), 'tampered\n')
     d = rendered(conf, entry, images)
     assert d.render and d.reason.startswith('published config altered')

@@ -26,7 +26,7 @@ from tripleo_docker_hook import model
 #: A config volume becomes a directory name under ``config_data_dir``, a
 #: part of a container name and of a file name: a strict charset, no path.
 VOLUME_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$')
-#: Names our own layout uses beside the volumes (see :mod:`puppet`).
+#: Names our own layout uses beside the volumes (see :mod:`config_volume`).
 RESERVED_VOLUMES = ('puppet-generated',)
 #: Puppet tag syntax (lower-cased by puppet; we accept any case).
 PUPPET_TAG = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_:.-]*$')
