@@ -168,12 +168,7 @@ if [ $force = 0 ] && current; then
     exit 0
 fi
 
-mkdir -p "$(dirname "$LOCK")"
-exec 9>"$LOCK"
-if ! flock -n 9; then
-    log "another build is running, waiting for $LOCK"
-    flock 9
-fi
+build_lock "$LOCK"
 if [ $force = 0 ] && current; then   # a concurrent caller just built it
     log "$IMAGE was just built by another caller"
     exit 0

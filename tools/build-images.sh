@@ -72,12 +72,7 @@ want_puppet=0
 # Fast path, no lock: everything asked for is there.
 [ $want_busybox = 0 ] && [ $want_puppet = 0 ] && exit 0
 
-mkdir -p "$(dirname "$LOCK")"
-exec 9>"$LOCK"
-if ! flock -n 9; then
-    log "another build is running, waiting for $LOCK"
-    flock 9
-fi
+build_lock "$LOCK"
 
 work=$(mktemp -d /tmp/tdh-build-images.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -28,3 +28,27 @@ apt_install() {
     apt-get update -qq >&2
     apt-get install -y -qq "$@" </dev/null >&2
 }
+
+# Fail with a hint when command $1 is missing ($2: its Debian package).
+need() {
+    command -v "$1" >/dev/null ||
+        die "$1 missing (apt-get install ${2:-$1})"
+}
+
+# Take the lock file $1 on fd 9, held until the script exits (so a
+# concurrent build waits, and says so).
+build_lock() {
+    mkdir -p "$(dirname "$1")"
+    exec 9>"$1"
+    if ! flock -n 9; then
+        log "another build is running, waiting for $1"
+        flock 9
+    fi
+}
+
+# The value of label $2 of the local image $1 (empty when it has no such
+# label); fails when there is no such image.
+image_label() {
+    docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" \
+        2>/dev/null
+}
