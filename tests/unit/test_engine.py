@@ -1,5 +1,7 @@
 """engine: docker-py accepts docker_spec's arguments; list parsing."""
 
+import contextlib
+
 import pytest
 
 from tripleo_docker_hook import docker_spec
@@ -238,12 +240,34 @@ def test_public_methods_document_args_returns_raises():
         assert 'Raises:' in doc, name
 
 
+@contextlib.contextmanager
+def _engine_socket(tmp_path, handler):
+    """A fake engine: ``handler`` (an HTTP request handler) serving on a
+    Unix socket under ``tmp_path``; yields the socket's path."""
+    import socketserver
+    import threading
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+        def get_request(self):
+            conn, _ = super().get_request()
+            return conn, ('local', 0)
+
+    path = str(tmp_path / 'engine.sock')
+    server = Server(path, handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_pull_error_inside_a_200_stream_is_typed(tmp_path):
     """The daemon reports a failure after the pull started as an "error"
     item of its progress stream, with status 200."""
     import http.server
-    import socketserver
-    import threading
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -263,23 +287,10 @@ def test_pull_error_inside_a_200_stream_is_typed(tmp_path):
         def log_message(self, *args):
             pass
 
-    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-        daemon_threads = True
-
-        def get_request(self):
-            conn, _ = super().get_request()
-            return conn, ('local', 0)
-
-    path = str(tmp_path / 'engine.sock')
-    server = Server(path, Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with _engine_socket(tmp_path, Handler) as path:
         eng = engine.Engine(f'unix://{path}', timeout=5)
         with pytest.raises(errors.EngineFailed, match='unexpected EOF'):
             eng.pull('tdh/busybox:latest')
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_exec_output_is_streamed_and_only_its_tail_kept():
@@ -324,9 +335,7 @@ def test_exec_stream_through_docker_py(tmp_path):
     read as a stream, both streams kept in order, the tail kept."""
     import http.server
     import json as _json
-    import socketserver
     import struct
-    import threading
     import time
 
     big = b'z' * (3 << 20)
@@ -373,22 +382,9 @@ def test_exec_stream_through_docker_py(tmp_path):
         def log_message(self, *args):
             pass
 
-    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-        daemon_threads = True
-
-        def get_request(self):
-            conn, _ = super().get_request()
-            return conn, ('local', 0)
-
-    path = str(tmp_path / 'engine.sock')
-    server = Server(path, Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with _engine_socket(tmp_path, Handler) as path:
         eng = engine.Engine(f'unix://{path}', timeout=10)
         code, out, cid = eng.exec_run('svc', ['sh'], timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert (code, cid) == (7, 'c1')
     assert out.endswith('z\nLAST\n')
     assert out.startswith('[... ') and 'first' not in out

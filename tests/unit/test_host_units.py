@@ -291,6 +291,18 @@ def executor(tmp_path, units, sd):
     return ex, report
 
 
+def nova_takeover(tmp_path, stuck=False):
+    """``(executor, report, systemd)`` replacing a running, enabled nova
+    unit by the nova_compute container (``stuck``: systemd ignores us)."""
+    d = desired(NOVA)
+    sd = FakeSystemd(nova=RUNNING)
+    if stuck:
+        sd.stuck.add(NOVA)
+    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    ex, report = executor(tmp_path, units, sd)
+    return ex, report, sd
+
+
 def test_takeover_records_and_reports(tmp_path):
     d = desired(NOVA)
     sd = FakeSystemd(nova=RUNNING)

@@ -120,13 +120,18 @@ def test_each_input_kind_is_seen(setup, kind):
     assert not rendered(conf, entry, images).render
 
 
-def test_reason_names_the_changed_hieradata_file(setup):
+@pytest.mark.parametrize('change, name', [
+    (lambda tmp: write(str(tmp / 'hiera/service_configs.json'),
+                       '{"a": 3}\n'), 'service_configs.json'),
+    (lambda tmp: os.unlink(str(tmp / 'hiera/other.json')), 'other.json'),
+], ids=['changed', 'removed'])
+def test_reason_names_the_changed_hieradata_file(setup, change, name):
     tmp, conf, entry = setup
     images = Images()
     rendered(conf, entry, images)
-    write(str(tmp / 'hiera/service_configs.json'), '{"a": 3}\n')
+    change(tmp)
     d = rendered(conf, entry, images)
-    assert d.reason == 'hieradata changed: service_configs.json'
+    assert d.reason == f'hieradata changed: {name}'
 
 
 def test_puppet_option_change_is_seen(setup):
@@ -147,15 +152,6 @@ def test_touch_without_change_does_not_render(setup):
     os.utime(path, (1, 1))
     write(path, '{"a": 1}\n')  # same bytes, new inode data / ctime
     assert not rendered(conf, entry, images).render
-
-
-def test_removed_hieradata_file_is_a_change(setup):
-    tmp, conf, entry = setup
-    images = Images()
-    rendered(conf, entry, images)
-    os.unlink(str(tmp / 'hiera/other.json'))
-    d = rendered(conf, entry, images)
-    assert d.reason == 'hieradata changed: other.json'
 
 
 def test_tampered_published_tree_renders_again(setup):
