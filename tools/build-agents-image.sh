@@ -58,13 +58,7 @@ SOURCES=(setup.py setup.cfg requirements.txt README.rst tripleo_docker_hook
 PATH_ENV=$VENV/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 force=0
-for arg in "$@"; do
-    case $arg in
-        --force) force=1 ;;
-        -h|--help) usage; exit 0 ;;
-        *) bad_argument "$arg" ;;
-    esac
-done
+switch_arg force --force "$@"
 
 t_start=$(now)
 

@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
 done
 case $only in
     ''|busybox|puppet|node) ;;
-    *) echo "build-images: --only takes busybox, puppet or node, not '$only'" >&2; exit 2 ;;
+    *) log "--only takes busybox, puppet or node, not '$only'"; exit 2 ;;
 esac
 
 # tdh/node:latest (systemd "baremetal node") has its own script, cached the

@@ -35,13 +35,7 @@ LABEL=tripleo-docker-hook.node.recipe
 LOCK=${TDH_BUILD_LOCK:-/var/lock/tdh-build-images.lock}.node
 
 force=0
-for arg in "$@"; do
-    case $arg in
-        --force) force=1 ;;
-        -h|--help) usage; exit 0 ;;
-        *) bad_argument "$arg" ;;
-    esac
-done
+switch_arg force --force "$@"
 
 # shellcheck disable=SC2016  # $$ is systemd's: the unit's sh expands it
 UNIT='[Unit]

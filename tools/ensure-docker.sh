@@ -23,13 +23,7 @@ TOOL=ensure-docker
 # shellcheck source=tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 check=0
-for arg in "$@"; do
-    case $arg in
-        --check) check=1 ;;
-        -h|--help) usage; exit 0 ;;
-        *) bad_argument "$arg" ;;
-    esac
-done
+switch_arg check --check "$@"
 
 SOCK=/var/run/docker.sock
 PIDFILE=/var/run/docker.pid

@@ -22,6 +22,21 @@ usage() {
 # An unknown argument: a one-line error and exit status 2.
 bad_argument() { log "unknown argument: $1 (see --help)"; exit 2; }
 
+# Arguments that may only be -h/--help or the switch $2: the variable
+# named $1 (set to 0 by the caller) becomes 1 when the switch is given.
+#   force=0; switch_arg force --force "$@"
+switch_arg() {
+    local var=$1 switch=$2 arg
+    shift 2
+    for arg; do
+        case $arg in
+            "$switch") printf -v "$var" 1 ;;
+            -h|--help) usage; exit 0 ;;
+            *) bad_argument "$arg" ;;
+        esac
+    done
+}
+
 # Debian packages, quietly, no prompts.
 apt_install() {
     export DEBIAN_FRONTEND=noninteractive

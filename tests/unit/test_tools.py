@@ -55,8 +55,9 @@ def test_help_prints_the_whole_header(name, flag):
     assert result.stderr == ''
 
 
-@pytest.mark.parametrize('name', [n for n in SCRIPTS
-                                  if 'bad_argument' in _read(n)])
+@pytest.mark.parametrize('name', [
+    n for n in SCRIPTS if 'bad_argument' in _read(n) or
+    'switch_arg' in _read(n)])
 def test_unknown_argument_is_refused(name):
     result = _run(name, '--no-such-option')
     assert result.returncode == 2
