@@ -298,16 +298,13 @@ def nova_takeover(tmp_path, stuck=False):
     sd = FakeSystemd(nova=RUNNING)
     if stuck:
         sd.stuck.add(NOVA)
-    units = unit_plan.compute(DEP, d, container_plan(d), {NOVA: RUNNING}, {})
+    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
     ex, report = executor(tmp_path, units, sd)
     return ex, report, sd
 
 
 def test_takeover_records_and_reports(tmp_path):
-    d = desired(NOVA)
-    sd = FakeSystemd(nova=RUNNING)
-    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
-    ex, report = executor(tmp_path, units, sd)
+    ex, report, sd = nova_takeover(tmp_path)
     ex.before_group(3, 0)
     assert sd.calls == []
     ex.before_group(3, 2)
@@ -327,11 +324,7 @@ def test_takeover_records_and_reports(tmp_path):
 
 
 def test_takeover_that_does_not_take_fails(tmp_path):
-    d = desired(NOVA)
-    sd = FakeSystemd(nova=RUNNING)
-    sd.stuck.add(NOVA)
-    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
-    ex, _ = executor(tmp_path, units, sd)
+    ex, _, _ = nova_takeover(tmp_path, stuck=True)
     with pytest.raises(host_units.HostUnitError,
                        match='did not take: systemd says it is still active '
                              'and it is still enabled'):
@@ -340,10 +333,7 @@ def test_takeover_that_does_not_take_fails(tmp_path):
 
 
 def test_step_failure_restores_units_and_stops_the_container(tmp_path):
-    d = desired(NOVA)
-    sd = FakeSystemd(nova=RUNNING)
-    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
-    ex, report = executor(tmp_path, units, sd)
+    ex, report, sd = nova_takeover(tmp_path)
     ex.before_group(3, 2)
     ex.step_failed(2, 'other step')
     assert sd.state(NOVA).file_state == 'disabled'   # not this step's
@@ -358,10 +348,7 @@ def test_step_failure_restores_units_and_stops_the_container(tmp_path):
 
 
 def test_restore_that_does_not_take_is_reported_not_raised(tmp_path):
-    d = desired(NOVA)
-    sd = FakeSystemd(nova=RUNNING)
-    units = unit_plan.compute(DEP, d, {NOVA: RUNNING}, {})
-    ex, report = executor(tmp_path, units, sd)
+    ex, report, sd = nova_takeover(tmp_path)
     ex.before_group(3, 2)
     sd.stuck.add(NOVA)
     ex.step_failed(3)
