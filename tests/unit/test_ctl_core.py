@@ -452,3 +452,35 @@ def test_document_arguments_are_declared_once(cls):
     args = parser.parse_args(['-', '--name', 'dep'])
     assert (args.file, args.name) == ('-', 'dep')
     assert 'heat-config item' in parser.format_help()
+
+
+def test_status_is_list_and_only_formats_what_inventory_rows_returns(
+        monkeypatch):
+    """``status`` and ``list`` are one command (two names); its data
+    comes from the core (``inventory.rows``), the CLI only formats."""
+    import configparser
+    import dataclasses
+    import os
+    from tripleo_docker_hook import cli
+    from tripleo_docker_hook import inventory
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(os.path.dirname(__file__), '..', '..',
+                            'setup.cfg'))
+    ctl = dict(line.split(' = ') for line in setup['entry_points'][
+        'tripleo_docker_hook.ctl'].strip().splitlines())
+    assert ctl['status'] == ctl['list'] == \
+        'tripleo_docker_hook.cli:ListContainers'
+    row = inventory.ContainerRow(**{
+        f.name: f'v-{f.name}' for f in
+        dataclasses.fields(inventory.ContainerRow)})
+    seen = []
+    monkeypatch.setattr(cli, '_conf', lambda: 'conf')
+    monkeypatch.setattr(cli, '_engine', lambda conf: 'engine')
+    monkeypatch.setattr(cli, '_masker', lambda: 'masker')
+    monkeypatch.setattr(inventory, 'rows', lambda *a: seen.append(a) or
+                        [row])
+    parser = cli.ListContainers(None, None).get_parser('status')
+    columns, data = cli.ListContainers(None, None).take_action(
+        parser.parse_args(['--deployment', 'a', 'b']))
+    assert seen == [('conf', 'engine', 'masker', ['a', 'b'])]
+    assert data == [tuple(getattr(row, c) for c in columns)]
