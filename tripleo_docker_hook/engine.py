@@ -143,7 +143,7 @@ class Engine:
 
     @property
     def client(self):
-        # Worker threads of a level may ask for the client at once.
+        # Threads of one start_order group may ask for it at once.
         with _CLIENT_LOCK:
             if self._client is None:
                 import docker
