@@ -91,7 +91,7 @@ fi
 sock_ok() {
     # curl is much cheaper than the Go CLI; fall back to the CLI without it.
     if command -v curl >/dev/null 2>&1; then
-        [ "$(curl -s -m 3 --unix-socket "$SOCK" http://localhost/_ping 2>/dev/null)" = OK ]
+        engine_answers "$SOCK"
     else
         timeout 5 docker version >/dev/null 2>&1
     fi
@@ -111,14 +111,7 @@ dockerd_pid() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-wait_sock() {
-    local _
-    for _ in $(seq 1 120); do
-        sock_ok && return 0
-        sleep 0.5
-    done
-    return 1
-}
+wait_sock() { wait_until 60 sock_ok; }
 
 started=0
 if ! sock_ok; then
@@ -128,8 +121,9 @@ if ! sock_ok; then
     else
         log "starting dockerd (log: $LOG)"
         mkdir -p "$(dirname "$LOG")"
-        # setsid + no stdin: survives the caller (CI step, test run) exiting.
-        setsid dockerd </dev/null >>"$LOG" 2>&1 &
+        # Survives the caller (CI step, test run) exiting, and keeps none
+        # of its descriptors (a lock file among them).
+        start_daemon "$LOG" dockerd >/dev/null
         started=1
         changed=1
     fi

@@ -67,3 +67,37 @@ image_label() {
     docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" \
         2>/dev/null
 }
+
+# Poll "$@" every 0.1 s until it succeeds: status 0, or 1 after $1 seconds.
+wait_until() {
+    local deadline
+    deadline=$(( $(date +%s) + $1 )); shift
+    until "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# Whether the Engine API (Docker or podman) on unix socket $1 answers.
+engine_answers() {
+    [ -S "$1" ] && [ "$(curl -s -m 3 --unix-socket "$1" \
+        http://localhost/_ping 2>/dev/null)" = OK ]
+}
+
+# Start "$@" as a daemon and print its pid: its own session, stdin from
+# /dev/null, output appended to $1, and no inherited descriptor above 2.
+# A daemon that inherits a caller's lock file keeps the lock for its whole
+# life: a dockerd started under `flock` without -o wedged the shared test
+# lock (/tmp/tdh-functional.lock) for every later run.
+start_daemon() {
+    local log=$1 fd
+    shift
+    (
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd=${fd##*/}
+            if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+        done
+        exec setsid "$@" </dev/null >>"$log" 2>&1
+    ) &
+    echo $!
+}

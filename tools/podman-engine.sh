@@ -34,8 +34,9 @@ WRAPPER=$DIR/runtime-wrapper
 # The test images of tools/build-images.sh.
 IMAGES=(tdh/busybox:latest tdh/busybox:other tdh/fake-puppet:latest tdh/puppet:latest)
 
-log() { echo "podman-engine: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+TOOL=podman-engine
+# shellcheck source=tools/lib.sh
+source "$here/lib.sh"
 
 # Every path podman writes to is under $DIR; cgroupfs and a file events
 # log because these machines have no systemd.
@@ -51,10 +52,7 @@ sandbox() {
     (( (16#$capbnd >> 24 & 1) == 0 ))
 }
 
-sock_ok() {
-    [ -S "$SOCK" ] && [ "$(curl -s -m 3 --unix-socket "$SOCK" \
-        http://localhost/_ping 2>/dev/null)" = OK ]
-}
+sock_ok() { engine_answers "$SOCK"; }
 
 service_pid() {
     local pid
@@ -70,9 +68,7 @@ install_podman() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >&2
+        apt_install --no-install-recommends "${missing[@]}"
     fi
 }
 
@@ -111,29 +107,27 @@ start_service() {
         stop_service
     fi
     rm -f "$SOCK"
-    # setsid + no stdin: outlives the caller (a tox env, a CI step).
-    setsid podman "${args[@]}" </dev/null >>"$LOG" 2>&1 &
-    echo $! >"$PIDFILE"
+    # Outlives the caller (a tox env, a CI step) and keeps none of its
+    # descriptors: a service holding the test lock's fd wedged it once.
+    start_daemon "$LOG" podman "${args[@]}" >"$PIDFILE"
     echo "${args[*]}" >"$DIR/service.args"
-    local _
-    for _ in $(seq 1 100); do
-        sock_ok && { log "service up on $SOCK (pid $(cat "$PIDFILE"))"; return 0; }
-        kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break
-        sleep 0.1
-    done
+    # Up, or dead (then no point waiting the whole 10 s).
+    if wait_until 10 up_or_dead && sock_ok; then
+        log "service up on $SOCK (pid $(cat "$PIDFILE"))"
+        return 0
+    fi
     tail -n 20 "$LOG" >&2 || true
     die "podman system service did not answer on $SOCK (log: $LOG)"
 }
 
+up_or_dead() { sock_ok || ! service_pid >/dev/null; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 stop_service() {
-    local pid _
+    local pid
     pid=$(service_pid) || { rm -f "$PIDFILE"; return 0; }
     kill "$pid"
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    wait_until 5 gone "$pid" || kill -9 "$pid" 2>/dev/null || true
     rm -f "$PIDFILE" "$SOCK"
     log "service ($pid) stopped"
 }
@@ -177,6 +171,6 @@ case ${1:-} in
         fi
         rm -rf "$DIR"
         ;;
-    -h|--help) sed -n '2,22p' "$0" ;;
-    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+    -h|--help) usage ;;
+    *) bad_argument "${1:-(none)}" ;;
 esac
