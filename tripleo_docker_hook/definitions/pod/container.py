@@ -47,8 +47,8 @@ class PodContext:
     grace: Optional[int]
     #: ``activeDeadlineSeconds`` (a task's run timeout), seconds.
     deadline: Optional[int]
-    #: ``spec.securityContext`` as :func:`security.pod_security` reads it.
-    security: Dict[str, Any]
+    #: ``spec.securityContext``.
+    security: security.PodSecurity
     host_pid: bool
     host_ipc: bool
     volumes: Dict[str, volumes.Volume]
@@ -103,7 +103,7 @@ def container(raw: Mapping, path: str, errs: errors.ErrorList,
         common.check_abs_path(errs, f.p('workingDir'), working_dir)
     sec = security.security(f.raw('securityContext'),
                             f.p('securityContext'), errs, ctx.security)
-    mounts = volumes.mounts(f, errs, ctx.volumes, sec['privileged'], info)
+    mounts = volumes.mounts(f, errs, ctx.volumes, sec.privileged, info)
     exact = extra.get('volumes') or {}
     if exact:
         by_target = {m.target.rstrip('/') or '/': m for m in mounts}
@@ -150,8 +150,8 @@ def container(raw: Mapping, path: str, errs: errors.ErrorList,
     res.update(limits)
     kw = {k: v for k, v in extra.items()
           if k not in ('resources', 'volumes', 'volumes_path')}
-    sec_opt = tuple(sec['security_opt']) + tuple(kw.pop('security_opt', ()))
-    group_add = tuple(ctx.security.get('group_add', ())) + tuple(
+    sec_opt = tuple(sec.security_opt) + tuple(kw.pop('security_opt', ()))
+    group_add = tuple(ctx.security.group_add) + tuple(
         kw.pop('group_add', ()))
     if 'restart_policy' in kw:
         if kind is model.Kind.SERVICE:
@@ -166,7 +166,7 @@ def container(raw: Mapping, path: str, errs: errors.ErrorList,
                                 else name)
     if name and not ctx.docker_name and not common.DOCKER_NAME.match(dname):
         errs.invalid(f.p('name'), dname, 'not a valid Docker container name')
-    user = kw.pop('user', None) or sec['user']
+    user = kw.pop('user', None) or sec.user
     if 'healthcheck' in kw:
         health = kw.pop('healthcheck')
     if is_exec:
@@ -177,7 +177,7 @@ def container(raw: Mapping, path: str, errs: errors.ErrorList,
             name=dname, image='', kind=kind, step=info.step,
             start_order=order, command=tuple(full),
             environment=tuple(environment), user=user,
-            privileged=sec['privileged'],
+            privileged=sec.privileged,
             exec_target=info.annotations.get(metadata.ANN_EXEC_TARGET, ''),
             pod=info.name, pod_container=name,
             labels=tuple(sorted(labels.items())),
@@ -194,14 +194,14 @@ def container(raw: Mapping, path: str, errs: errors.ErrorList,
         name=dname, image=image, kind=kind, step=info.step,
         start_order=order, entrypoint=entrypoint, command=cmd,
         environment=tuple(environment), working_dir=working_dir,
-        user=user, mounts=mounts, privileged=sec['privileged'],
+        user=user, mounts=mounts, privileged=sec.privileged,
         pid_mode=kw.pop('pid_mode', '') or (
             'host' if ctx.host_pid else ''),
         ipc_mode=kw.pop('ipc_mode', '') or (
             'host' if ctx.host_ipc else ''),
         uts_mode=kw.pop('uts_mode', ''),
-        cap_add=sec['cap_add'], cap_drop=sec['cap_drop'],
-        security_opt=sec_opt, read_only=sec['read_only'],
+        cap_add=sec.cap_add, cap_drop=sec.cap_drop,
+        security_opt=sec_opt, read_only=sec.read_only,
         group_add=group_add, restart_policy=policy,
         restart_max_retries=kw.pop('restart_max_retries', 0),
         stop_timeout=ctx.grace, stop_signal=kw.pop('stop_signal', '') or

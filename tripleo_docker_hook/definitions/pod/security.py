@@ -1,20 +1,48 @@
 """Pod and container security contexts → Docker user, privileges,
 capabilities and security options (SELinux, seccomp, AppArmor)."""
 
-from typing import Any, Dict, List, Mapping
+import dataclasses
+from typing import Any, List, Mapping, Optional, Tuple
 
 from tripleo_docker_hook import errors
 from tripleo_docker_hook.definitions import common
 from tripleo_docker_hook.definitions import docker_config
 
 
-def pod_security(sf: common.Fields, errs: errors.ErrorList
-                 ) -> Dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class PodSecurity:
+    """``spec.securityContext``: the defaults of every container."""
+
+    run_as_user: Optional[int] = None
+    run_as_group: Optional[int] = None
+    run_as_non_root: bool = False
+    #: ``supplementalGroups``, as Docker ``group_add`` entries.
+    group_add: Tuple[str, ...] = ()
+    #: ``seLinuxOptions``, ``seccompProfile``, ``appArmorProfile`` as
+    #: written: name → (value, field path), read by :func:`security`.
+    profiles: Mapping[str, Tuple[Any, str]] = dataclasses.field(
+        default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerSecurity:
+    """A container's security context, in Docker's terms."""
+
+    privileged: bool
+    #: Docker ``user``: ``uid[:gid]`` or empty (the image's).
+    user: str
+    cap_add: Tuple[str, ...]
+    cap_drop: Tuple[str, ...]
+    security_opt: Tuple[str, ...]
+    read_only: bool
+
+
+def pod_security(sf: common.Fields, errs: errors.ErrorList) -> PodSecurity:
     """``spec.securityContext``: defaults for every container, plus the
     supplemental groups as ``group_add``."""
     raw = sf.mapping('securityContext')
     if not raw:
-        return {}
+        return PodSecurity()
     f = common.Fields(raw, sf.p('securityContext'), errs, (
         'runAsUser', 'runAsGroup', 'runAsNonRoot', 'supplementalGroups',
         'seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'fsGroup',
@@ -28,13 +56,9 @@ def pod_security(sf: common.Fields, errs: errors.ErrorList
     if f.has('sysctls'):
         errs.forbidden(f.p('sysctls'), 'not supported: with host networking '
                        'namespaced sysctls would change the host')
-    out: Dict[str, Any] = {}
-    for key in ('runAsUser', 'runAsGroup'):
-        value = f.int(key, None, 0, 2147483647)
-        if value is not None:
-            out[key] = value
-    if f.has('runAsNonRoot'):
-        out['runAsNonRoot'] = f.bool('runAsNonRoot')
+    user = f.int('runAsUser', None, 0, 2147483647)
+    group = f.int('runAsGroup', None, 0, 2147483647)
+    non_root = f.bool('runAsNonRoot') if f.has('runAsNonRoot') else False
     groups = f.list('supplementalGroups') or []
     gids = []
     for i, g in enumerate(groups):
@@ -44,16 +68,14 @@ def pod_security(sf: common.Fields, errs: errors.ErrorList
                          'must be a group ID (0-2147483647)')
         else:
             gids.append(str(g))
-    out['group_add'] = tuple(gids)
-    for key in ('seLinuxOptions', 'seccompProfile', 'appArmorProfile'):
-        if f.has(key):
-            out[key] = (f.raw(key), f.p(key))
+    profiles = {key: (f.raw(key), f.p(key)) for key in (
+        'seLinuxOptions', 'seccompProfile', 'appArmorProfile') if f.has(key)}
     f.finish()
-    return out
+    return PodSecurity(user, group, non_root, tuple(gids), profiles)
 
 
 def security(raw: Any, path: str, errs: errors.ErrorList,
-             pod_sc: Dict[str, Any]) -> Dict[str, Any]:
+             pod_sc: PodSecurity) -> ContainerSecurity:
     """A container's ``securityContext`` over the Pod's defaults."""
     if raw is None:
         raw = {}
@@ -69,9 +91,9 @@ def security(raw: Any, path: str, errs: errors.ErrorList,
         errs.forbidden(f.p('windowsOptions'), 'Linux host')
     f.str('procMount', choices=('Default',))
     privileged = f.bool('privileged')
-    user = f.int('runAsUser', pod_sc.get('runAsUser'), 0, 2147483647)
-    group = f.int('runAsGroup', pod_sc.get('runAsGroup'), 0, 2147483647)
-    non_root = f.bool('runAsNonRoot', pod_sc.get('runAsNonRoot', False))
+    user = f.int('runAsUser', pod_sc.run_as_user, 0, 2147483647)
+    group = f.int('runAsGroup', pod_sc.run_as_group, 0, 2147483647)
+    non_root = f.bool('runAsNonRoot', pod_sc.run_as_non_root)
     user_text = ''
     if user is not None:
         user_text = str(user) + (f':{group}' if group is not None else '')
@@ -105,8 +127,8 @@ def security(raw: Any, path: str, errs: errors.ErrorList,
             security_opt.append('no-new-privileges')
     se = f.raw('seLinuxOptions')
     se_path = f.p('seLinuxOptions')
-    if se is None and 'seLinuxOptions' in pod_sc:
-        se, se_path = pod_sc['seLinuxOptions']
+    if se is None and 'seLinuxOptions' in pod_sc.profiles:
+        se, se_path = pod_sc.profiles['seLinuxOptions']
     if se is not None:
         if not isinstance(se, Mapping):
             common.wrong_type(errs, se_path, se, 'a mapping')
@@ -120,20 +142,19 @@ def security(raw: Any, path: str, errs: errors.ErrorList,
             sf.finish()
     seccomp = f.raw('seccompProfile')
     sc_path = f.p('seccompProfile')
-    if seccomp is None and 'seccompProfile' in pod_sc:
-        seccomp, sc_path = pod_sc['seccompProfile']
+    if seccomp is None and 'seccompProfile' in pod_sc.profiles:
+        seccomp, sc_path = pod_sc.profiles['seccompProfile']
     security_opt.extend(_profile(seccomp, sc_path, errs, 'seccomp'))
     apparmor = f.raw('appArmorProfile')
     aa_path = f.p('appArmorProfile')
-    if apparmor is None and 'appArmorProfile' in pod_sc:
-        apparmor, aa_path = pod_sc['appArmorProfile']
+    if apparmor is None and 'appArmorProfile' in pod_sc.profiles:
+        apparmor, aa_path = pod_sc.profiles['appArmorProfile']
     if apparmor is not None:
         security_opt.extend(_profile(apparmor, aa_path, errs, 'apparmor'))
     read_only = f.bool('readOnlyRootFilesystem')
     f.finish()
-    return {'privileged': privileged, 'user': user_text, 'cap_add': cap_add,
-            'cap_drop': cap_drop, 'security_opt': tuple(security_opt),
-            'read_only': read_only}
+    return ContainerSecurity(privileged, user_text, cap_add, cap_drop,
+                             tuple(security_opt), read_only)
 
 
 def _profile(raw: Any, path: str, errs: errors.ErrorList,
