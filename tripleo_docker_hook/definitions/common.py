@@ -8,7 +8,8 @@ import difflib
 import math
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping,
+                    Optional, Sequence, Tuple)
 
 from tripleo_docker_hook import errors
 
@@ -375,6 +376,16 @@ class Fields:
             wrong_type(self.errs, self.p(key), value, 'a list')
             return None
         return value
+
+    def mappings(self, key: str) -> Iterator[Tuple[str, Mapping]]:
+        """``(path, item)`` of each item of the list ``key`` that is a
+        mapping; any other item is reported as the wrong type."""
+        for i, item in enumerate(self.list(key) or []):
+            path = f'{self.p(key)}[{i}]'
+            if isinstance(item, Mapping):
+                yield path, item
+            else:
+                wrong_type(self.errs, path, item, 'a mapping')
 
     def finish(self) -> None:
         for key in self.data:

@@ -216,11 +216,7 @@ def ports(f: common.Fields, errs: errors.ErrorList,
     """Validate ``ports``: with host networking each (port, protocol) has
     one owner in the whole input; nothing is published."""
     names = set()
-    for i, raw in enumerate(f.list('ports') or []):
-        p = f'{f.p("ports")}[{i}]'
-        if not isinstance(raw, Mapping):
-            common.wrong_type(errs, p, raw, 'a mapping')
-            continue
+    for p, raw in f.mappings('ports'):
         pf = common.Fields(raw, p, errs, ('name', 'containerPort',
                                           'hostPort', 'protocol', 'hostIP'))
         name = pf.str('name')

@@ -74,61 +74,44 @@ def environment(f: common.Fields, errs: errors.ErrorList,
     """A container's ``envFrom`` then ``env`` (later entries win), as
     ``(name, value)`` pairs; ``values`` are its parsed resources (for
     ``resourceFieldRef``), ``cpath`` its path (to record what it read)."""
-    raw, path = f.raw('env'), f.p('env')
-    env_from, from_path = f.raw('envFrom'), f.p('envFrom')
     env: Dict[str, str] = {}
     # envFrom first; env entries override (Kubernetes order).
-    if env_from is not None and not isinstance(env_from, list):
-        common.wrong_type(errs, from_path, env_from, 'a list')
-        env_from = None
-    for i, item in enumerate(env_from or []):
-        p = f'{from_path}[{i}]'
-        if not isinstance(item, Mapping):
-            common.wrong_type(errs, p, item, 'a mapping')
-            continue
-        f = common.Fields(item, p, errs, ('configMapRef', 'secretRef',
-                                          'prefix'))
-        prefix = f.str('prefix')
-        given = [k for k in ('configMapRef', 'secretRef') if f.has(k)]
-        f.finish()
+    for p, item in f.mappings('envFrom'):
+        ef = common.Fields(item, p, errs, ('configMapRef', 'secretRef',
+                                           'prefix'))
+        prefix = ef.str('prefix')
+        given = [k for k in ('configMapRef', 'secretRef') if ef.has(k)]
+        ef.finish()
         if len(given) != 1:
             errs.invalid(p, '', 'must specify exactly one of configMapRef '
                          'and secretRef')
             continue
         kind = 'ConfigMap' if given[0] == 'configMapRef' else 'Secret'
-        data, _ = _object(info, kind, item[given[0]], f.p(given[0]), errs,
+        data, _ = _object(info, kind, item[given[0]], ef.p(given[0]), errs,
                           cpath)
         for key in sorted(data or {}):
             name = prefix + key
             if common.ENV_NAME.match(name):
                 env[name] = data[key]
-    if raw is None:
-        return list(env.items())
-    if not isinstance(raw, list):
-        common.wrong_type(errs, path, raw, 'a list')
-        return list(env.items())
-    for i, item in enumerate(raw):
-        p = f'{path}[{i}]'
-        if not isinstance(item, Mapping):
-            common.wrong_type(errs, p, item, 'a mapping')
-            continue
-        f = common.Fields(item, p, errs, ('name', 'value', 'valueFrom'))
-        name = f.str('name', required=True)
-        if name and not common.check_env_name(errs, f.p('name'), name):
+    for p, item in f.mappings('env'):
+        ef = common.Fields(item, p, errs, ('name', 'value', 'valueFrom'))
+        name = ef.str('name', required=True)
+        if name and not common.check_env_name(errs, ef.p('name'), name):
             name = ''
-        if f.has('value') and f.has('valueFrom'):
-            errs.invalid(f.p('valueFrom'), '', 'may not be specified when '
+        if ef.has('value') and ef.has('valueFrom'):
+            errs.invalid(ef.p('valueFrom'), '', 'may not be specified when '
                          '`value` is not empty')
         value: Optional[str] = ''
-        if f.has('valueFrom'):
-            value = _value_from(f, errs, info, cname, values, cpath)
-        elif f.has('value'):
-            raw_value = f.raw('value')
+        if ef.has('valueFrom'):
+            value = _value_from(ef, errs, info, cname, values, cpath)
+        elif ef.has('value'):
+            raw_value = ef.raw('value')
             if not isinstance(raw_value, str):
-                common.wrong_type(errs, f.p('value'), raw_value, 'a string')
+                common.wrong_type(errs, ef.p('value'), raw_value,
+                                  'a string')
             else:
                 value = expand(raw_value, env)
-        f.finish()
+        ef.finish()
         if name and value is not None:
             env[name] = value
     return list(env.items())

@@ -51,10 +51,10 @@ class PodInfo:
     used: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-
-
 def metadata(meta: Any, path: str, errs: errors.ErrorList,
              v1beta2: bool) -> PodInfo:
+    """``metadata`` and the ``tripleo.org/*`` annotations (a ``v1beta2``
+    manifest may have no name)."""
     if meta is None:
         meta = {}
     if not isinstance(meta, Mapping):

@@ -68,18 +68,15 @@ def from_v1beta2(data: Mapping, errs: errors.ErrorList) -> Dict[str, Any]:
     f.finish()
     spec: Dict[str, Any] = {'containers': data.get('containers')}
     volumes = []
-    for i, vol in enumerate(f.list('volumes') or []):
-        if not isinstance(vol, Mapping):
-            common.wrong_type(errs, f'volumes[{i}]', vol, 'a mapping')
-            continue
-        vf = common.Fields(vol, f'volumes[{i}]', errs, ('name', 'source'))
+    for p, vol in f.mappings('volumes'):
+        vf = common.Fields(vol, p, errs, ('name', 'source'))
         vf.finish()
         source = vf.mapping('source') or {}
         out = {'name': vol.get('name')}
         if 'hostDir' in source and isinstance(source['hostDir'], Mapping):
             out['hostPath'] = {'path': source['hostDir'].get('path')}
         elif source and 'emptyDir' not in source:
-            errs.unsupported(f'volumes[{i}].source', sorted(source)[0],
+            errs.unsupported(f'{p}.source', sorted(source)[0],
                              ['hostDir', 'emptyDir'])
             continue
         else:

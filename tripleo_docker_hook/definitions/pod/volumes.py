@@ -33,11 +33,7 @@ def volumes(sf: common.Fields, errs: errors.ErrorList
             ) -> Dict[str, Volume]:
     """``spec.volumes`` by name."""
     out: Dict[str, Volume] = {}
-    for i, raw in enumerate(sf.list('volumes') or []):
-        path = f'{sf.p("volumes")}[{i}]'
-        if not isinstance(raw, Mapping):
-            common.wrong_type(errs, path, raw, 'a mapping')
-            continue
+    for path, raw in sf.mappings('volumes'):
         sources = [k for k in raw if k != 'name']
         name = raw.get('name')
         if not isinstance(name, str) or not name:
@@ -113,11 +109,7 @@ def mounts(f: common.Fields, errs: errors.ErrorList,
     out: List[model.Mount] = []
     targets: Dict[str, str] = {}
     used = set()
-    for i, raw in enumerate(f.list('volumeMounts') or []):
-        p = f'{f.p("volumeMounts")}[{i}]'
-        if not isinstance(raw, Mapping):
-            common.wrong_type(errs, p, raw, 'a mapping')
-            continue
+    for p, raw in f.mappings('volumeMounts'):
         mf = common.Fields(raw, p, errs, (
             'name', 'mountPath', 'readOnly', 'subPath', 'subPathExpr',
             'mountPropagation', 'recursiveReadOnly'))
