@@ -152,13 +152,19 @@ SCRIPT = textwrap.dedent('''
     hook._setup_logging(conf, masker, report)
     log = logging.getLogger('tripleo_docker_hook.deploy')
     log.debug('a no-op: nothing written')
+    deferred = [h for h in logging.getLogger().handlers
+                if isinstance(h, hook.DeferredOsloLog)][0]
+    deferred.finish()                     # a no-op's end: loads nothing
     print('after debug:', sorted(m for m in sys.modules
-                                 if m in ('oslo_config.cfg', 'oslo_log.log')))
+                                 if m in ('oslo_config.cfg', 'oslo_log.log',
+                                          'docker')))
     log.info('first line worth writing, password s3cret')
     log.warning('a warning')
+    deferred.finish()                     # what hook.run does at the end
     print('after info:', sorted(m for m in sys.modules
                                 if m in ('oslo_config.cfg', 'oslo_log.log')))
     print('report:', report.answer()['deploy_stderr'].strip())
+    log.info('after the set-up')
 ''')
 
 
@@ -179,6 +185,10 @@ def test_noop_logging_imports_no_oslo_and_first_record_sets_it_up(env):
     assert 's3cret' not in proc.stderr
     assert 'a no-op' not in proc.stderr
     assert sum('a warning' in x for x in proc.stderr.splitlines()) == 1
+    # Queued while oslo.log was being imported: written in order, once.
+    marks = ('first line', 'a warning', 'after the set-up')
+    seen = [m for x in proc.stderr.splitlines() for m in marks if m in x]
+    assert seen == list(marks), proc.stderr
 
 
 BROKEN_LOG = textwrap.dedent('''
@@ -189,9 +199,10 @@ BROKEN_LOG = textwrap.dedent('''
     conf = confcache.load_options([])
     masker = Masker()
     report = Report(masker)
-    hook._setup_logging(conf, masker, report)
+    deferred = hook._setup_logging(conf, masker, report)
     logging.getLogger('tripleo_docker_hook.deploy').info('first')
     logging.getLogger('tripleo_docker_hook.deploy').warning('second')
+    deferred.finish()
     print(report.answer()['deploy_stderr'])
 ''')
 
