@@ -216,3 +216,47 @@ def test_operator_log_that_cannot_be_set_up_is_reported(env, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert 'the operator log could not be set up' in proc.stdout
     assert 'second' in proc.stdout  # the report still gets warnings
+
+
+BLOCKED_PREFETCH = textwrap.dedent('''
+    import logging, sys, threading
+    from tripleo_docker_hook import confcache, hook
+    from tripleo_docker_hook.masking import Masker
+    from tripleo_docker_hook.report import Report
+    confcache.load_options([])            # writes the memo
+    for mod in [m for m in sys.modules if m.startswith(('oslo_', 'netaddr'))]:
+        del sys.modules[mod]
+    conf = confcache.load_options([])
+    report = Report(Masker())
+    release = threading.Event()
+    real_prepare = hook.DeferredOsloLog._prepare
+    def held(self):                       # the imports, held back
+        release.wait(60)
+        real_prepare(self)
+    hook.DeferredOsloLog._prepare = held
+    deferred = hook._setup_logging(conf, Masker(), report)
+    log = logging.getLogger('tripleo_docker_hook.deploy')
+    log.info('one')                       # must not wait for the imports
+    log.warning('two')
+    print('queued:', [r.getMessage() for r in deferred.pending],
+          'oslo' if 'oslo_log.log' in sys.modules else 'no oslo')
+    print('report:', report.answer()['deploy_stderr'].strip())
+    release.set()
+    deferred.finish()
+    print('after finish:', deferred.pending, deferred.prefetch.is_alive())
+    log.info('three')                     # from now on written at once
+''')
+
+
+def test_first_record_queues_while_oslo_log_loads_off_thread(env):
+    proc = subprocess.run([sys.executable, '-c', BLOCKED_PREFETCH],
+                          text=True, capture_output=True, timeout=60,
+                          env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0] == "queued: ['one', 'two'] no oslo"
+    assert 'two' in out[1]                # deploy_stderr gets it at once
+    assert out[2] == 'after finish: [] False'
+    seen = [m for x in proc.stderr.splitlines()
+            for m in ('one', 'two', 'three') if x.endswith(f'[-] {m}')]
+    assert seen == ['one', 'two', 'three'], proc.stderr
