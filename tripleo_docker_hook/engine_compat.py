@@ -107,6 +107,15 @@ def image_id(value: Optional[str]) -> str:
     return value
 
 
+def image_name(value: Optional[str]) -> str:
+    """An image name as Docker reports it: podman qualifies local images
+    (``localhost/tdh/busybox:latest`` for ``tdh/busybox:latest``)."""
+    value = value or ''
+    if value.startswith('localhost/'):
+        return value[len('localhost/'):]
+    return value
+
+
 def state(value: str) -> str:
     """A libpod container state as the Docker state of the same thing."""
     return _LIBPOD_STATES.get(value, value)
@@ -153,7 +162,8 @@ def observed_from_libpod(entry: Mapping[str, Any]) -> model.Observed:
         name=names[0].lstrip('/'),
         image_id=image_id(entry.get('ImageID')), state=st,
         labels=entry.get('Labels') or {}, exit_code=exit_code,
-        health=health, created=epoch(entry.get('Created')))
+        health=health, created=epoch(entry.get('Created')),
+        image=image_name(entry.get('Image')))
 
 
 def _bind(bind: str) -> str:
@@ -210,9 +220,8 @@ def docker_view(info: Dict[str, Any]) -> Dict[str, Any]:
     """
     config = info.get('Config') or {}
     host = info.get('HostConfig') or {}
-    image = config.get('Image') or ''
-    if image.startswith('localhost/'):
-        config['Image'] = image[len('localhost/'):]
+    if config.get('Image'):
+        config['Image'] = image_name(config['Image'])
     if config.get('Env'):
         config['Env'] = [e for e in config['Env'] if e != 'container=podman']
     if 'StopSignal' in config:

@@ -130,8 +130,9 @@ def test_libpod_list_entry_as_docker_would_report_it():
         'Id': LIBPOD_ENTRY['Id'], 'Names': ['/probe-x2h'],
         'ImageID': 'sha256:' + LIBPOD_ENTRY['ImageID'], 'State': 'running',
         'Status': 'Up 2 seconds (healthy)', 'Labels': {'a': 'b'},
-        'Created': 1795958382})
+        'Created': 1795958382, 'Image': 'tdh/busybox:latest'})
     assert o == docker
+    assert o.image == 'tdh/busybox:latest'  # ctl list's image column
 
 
 @pytest.mark.parametrize('state,exited,code,want_state,want_code', [
