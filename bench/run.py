@@ -72,7 +72,7 @@ def make_tools(args, prefix, workdir, info):
     """The adapters this run measures (tdh first, floor last), and what
     ``info`` records about each peer's version."""
     tools = [adapters.TDH(prefix, workdir)]
-    if not args.no_paunch:
+    if not args.no_paunch and info['host']['engine_kind'] == 'docker':
         exe = adapters.ensure_paunch()
         tools.append(adapters.Paunch(prefix, workdir, exe, args.docker_cli))
         info['paunch'] = {
@@ -87,6 +87,14 @@ def make_tools(args, prefix, workdir, info):
                            'requirement': adapters.COMPOSE_REQS[0]}
     tools.append(adapters.Floor(prefix, args.floor_workers))
     return tools
+
+
+def engine_kind(client):
+    """'docker' or 'podman' (DOCKER_HOST may name podman's socket), told
+    by the hook's own rule: the headers of an answer."""
+    from tripleo_docker_hook import engine_compat
+    return engine_compat.kind_from_headers(
+        client._get(client.base_url + '/_ping').headers)
 
 
 def run_bench(args):
@@ -105,7 +113,8 @@ def run_bench(args):
         'host': {'cpus': os.cpu_count(), 'python': platform.python_version(),
                  'loadavg_start': os.getloadavg(),
                  'kernel': platform.release(),
-                 'engine': client.version().get('Version')},
+                 'engine': client.version().get('Version'),
+                 'engine_kind': engine_kind(client)},
         'options': {'repetitions': args.reps, 'sizes': args.sizes,
                     'quiet_busy': args.quiet_busy,
                     'quiet_wait': args.quiet_wait,
@@ -118,6 +127,11 @@ def run_bench(args):
                    'puppet': PUPPET},
     }
     tools = make_tools(args, prefix, workdir, info)
+    if info['host']['engine_kind'] != 'docker' and not args.no_paunch:
+        results.notes['paunch'] = (
+            'not measured on podman: paunch drives the docker CLI (its '
+            'podman runtime runs the podman CLI on the host\'s own storage, '
+            'not this engine)')
     render = ('render' in args.only and not args.quick and
               scenarios.render_supported())
     if not render:
@@ -263,6 +277,8 @@ def table(summary):
                f' on {load["cpus"]} CPUs; CPU busy before samples: median '
                f'{busy["median"] or 0:.0%}, max {busy["max"] or 0:.0%} '
                '(other work on the host skews every column)')
+    out.append(f'engine: {load.get("engine_kind", "docker")} '
+               f'{load.get("engine")}')
     if summary.get('compose'):
         out.append(f'compose: {summary["compose"]["version"]} '
                    f'({summary["compose"]["requirement"]}, the Go binary '
@@ -325,7 +341,8 @@ def parse_args(argv):
     p.add_argument('--no-compose', action='store_true',
                    help='skip Docker Compose v2 (no virtualenv needed)')
     p.add_argument('--save', action='store_true',
-                   help='also write bench/results/<date>.json')
+                   help='also write bench/results/<date>.json '
+                        '(<date>-podman.json on podman)')
     p.add_argument('--json', help='results file (default '
                    '.cache/bench/results-<time>.json)')
     args = p.parse_args(argv)
@@ -364,8 +381,10 @@ def main(argv=None):
     log(f'bench: results in {path}')
     if args.save and not summary['interrupted']:
         os.makedirs(os.path.join(ROOT, 'bench', 'results'), exist_ok=True)
-        saved = os.path.join(ROOT, 'bench', 'results',
-                             f'{summary["date"][:10]}.json')
+        kind = summary['host'].get('engine_kind', 'docker')
+        saved = os.path.join(ROOT, 'bench', 'results', summary['date'][:10] +
+                             ('' if kind == 'docker' else f'-{kind}') +
+                             '.json')
         with open(saved, 'w') as f:
             json.dump(summary, f, indent=1)
         log(f'bench: saved {saved}')
