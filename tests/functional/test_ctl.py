@@ -271,8 +271,10 @@ def unordered(key, value):
     """The docker CLI collects ``-v`` options in a Go map (docker/cli
     ``parse.go``: ``for bind := range copts.volumes.GetMap()``), so the
     Binds of a container it creates come in random order; compare them as
-    a multiset.  The hook itself keeps the definition's order."""
-    if key == 'Binds' and isinstance(value, list):
+    a multiset.  The hook itself keeps the definition's order.  podman
+    keeps a container's environment in a Go map too, so ``Env`` comes in
+    a different order for each container it creates (podman.rst)."""
+    if key in ('Binds', 'Env') and isinstance(value, list):
         return sorted(value)
     return value
 
