@@ -159,7 +159,7 @@ def run(conf, engine, masker, deployments: Iterable[str] = ()
         if current is None and not [o for o in managed
                                     if o.deployment == name]:
             continue  # deleted: nothing should run
-        desired = inventory.definition(conf, current, masker)
+        desired = inventory.definition(conf, current, masker, observed)
         error = None
         if st.read(state.ATTEMPTED) is not None:
             error = (st.read(state.RESULT) or {}).get('error') or \
@@ -168,7 +168,7 @@ def run(conf, engine, masker, deployments: Iterable[str] = ()
         if desired is not None and _drifted(name, desired, managed):
             # only then: parsing every kept definition costs time
             for rec in st.kept():
-                parsed = inventory.definition(conf, rec, masker)
+                parsed = inventory.definition(conf, rec, masker, observed)
                 previous += parsed.containers if parsed else ()
         findings += evaluate(name, desired, observed, st.execs(), error,
                              previous)

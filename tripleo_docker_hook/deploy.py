@@ -71,11 +71,18 @@ def make_plan(doc, desired: model.Deployment, conf, engine,
         pulled=pulled, clashes_checked=clashes_checked)
 
 
-def stored_definition(rec, conf, masker) -> Optional[model.Deployment]:
+def stored_definition(rec, conf, masker,
+                      observed: Optional[Iterable[model.Observed]] = None
+                      ) -> Optional[model.Deployment]:
     """A definition kept in ``state_dir`` with the config hashes it was
     applied with (records written before those were kept: the hashes on
     disk now), or None when it no longer parses.  Its environment values
-    join the masker first."""
+    join the masker first.
+
+    With ``observed`` (the host's containers), the hashes of the
+    containers each one names are folded in too
+    (:func:`plan.with_dependency_hashes`), as the apply labelled them:
+    without, a namespace dependent's hash never matches its label."""
     if not isinstance(rec, dict):
         return None
     masker.add_environment(definitions.environment_values(rec.get('config')))
@@ -87,19 +94,25 @@ def stored_definition(rec, conf, masker) -> Optional[model.Deployment]:
         hashes = render.stored_hashes(rec.get('config_hashes'), conf)
     else:
         hashes = render.current_hashes(parsed, conf)
-    return render.with_config_hashes(parsed, hashes)
+    parsed = render.with_config_hashes(parsed, hashes)
+    if observed is not None:
+        parsed = planning.with_dependency_hashes(parsed, observed,
+                                                 errors.ErrorList())
+    return parsed
 
 
 def explained(plan: planning.Plan, st: state.DeploymentState, conf,
-              masker) -> planning.Plan:
+              masker, observed: Iterable[model.Observed] = ()
+              ) -> planning.Plan:
     """The plan with the changed fields of every "definition changed"
     replace, from the definitions kept in ``state_dir`` (read only then:
     a no-op pays nothing)."""
     if not planning.needs_explaining(plan):
         return plan
     previous = []
+    observed = list(observed)
     for rec in st.kept():
-        parsed = stored_definition(rec, conf, masker)
+        parsed = stored_definition(rec, conf, masker, observed)
         if parsed is not None:
             previous += parsed.containers
     return planning.explain(plan, previous)
@@ -116,7 +129,7 @@ def dry_run(doc, conf, report, masker, engine=None) -> planning.Plan:
     desired = render.with_config_hashes(desired, hashes)
     st = state.DeploymentState(conf.state_dir, doc.name)
     return explained(make_plan(doc, desired, conf, engine, observed,
-                               st.execs()), st, conf, masker)
+                               st.execs()), st, conf, masker, observed)
 
 
 def _report_plan(plan: planning.Plan, report) -> None:
@@ -226,7 +239,7 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
         # recreates its containers): plan again, pulling nothing twice.
         plan = make_plan(doc, desired, conf, engine, observed, execs,
                          pulled=plan.pulls, clashes_checked=True)
-    plan = explained(plan, st, conf, masker)
+    plan = explained(plan, st, conf, masker, observed)
     units = survey.plan()
     _report_plan(plan, report)
     for line in units.describe():

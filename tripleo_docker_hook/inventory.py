@@ -68,26 +68,35 @@ def selected(conf, observed: List[model.Observed],
     return names
 
 
-def definition(conf, rec, masker) -> Optional[model.Deployment]:
-    """A kept definition with its config hashes (see
+def definition(conf, rec, masker,
+               observed: Optional[Iterable[model.Observed]] = None
+               ) -> Optional[model.Deployment]:
+    """A kept definition with its config hashes and, given the host's
+    containers, its dependency hashes (see
     :func:`deploy.stored_definition`)."""
-    return deploy.stored_definition(rec, conf, masker)
+    return deploy.stored_definition(rec, conf, masker, observed)
 
 
-def deployed(conf, name: str, masker) -> Optional[model.Deployment]:
+def deployed(conf, name: str, masker,
+             observed: Optional[Iterable[model.Observed]] = None
+             ) -> Optional[model.Deployment]:
     """The definition last applied successfully (``current``)."""
     st = state.DeploymentState(conf.state_dir, name)
-    return definition(conf, st.read(state.CURRENT), masker)
+    return definition(conf, st.read(state.CURRENT), masker, observed)
 
 
-def running_definition(conf, o: model.Observed, masker
+def running_definition(conf, o: model.Observed, masker,
+                       observed: Iterable[model.Observed] = ()
                        ) -> Tuple[Optional[model.Container], Dict[str, Any]]:
     """The definition a managed container was created from: the kept one
-    whose hash is its hash label; ``(None, {})`` when none is on record."""
+    whose hash is its hash label; ``(None, {})`` when none is on record.
+    ``observed``: the host's containers (the hashes of the containers a
+    dependent names are part of its own)."""
     st = state.DeploymentState(conf.state_dir, o.deployment)
     wanted = o.labels.get(model.LABEL_HASH)
+    observed = list(observed)
     for rec in st.kept():
-        parsed = definition(conf, rec, masker)
+        parsed = definition(conf, rec, masker, observed)
         c = parsed.container(o.container_name) if parsed else None
         if c is not None and planning.container_hash(c) == wanted:
             return c, rec
@@ -125,11 +134,11 @@ def find(conf, engine, name: str, masker) -> Found:
         raise UnknownName(f'container {name} is not managed by '
                           f'tripleo-docker-hook; left alone')
     if holder is not None:
-        c, rec = running_definition(conf, holder, masker)
+        c, rec = running_definition(conf, holder, masker, everything)
         if c is not None:
             return Found(holder.deployment, name, holder, c,
                          holder.labels.get(model.LABEL_CONFIG_ID, ''), True)
-        current = deployed(conf, holder.deployment, masker)
+        current = deployed(conf, holder.deployment, masker, everything)
         c = current.container(holder.container_name) if current else None
         if c is None:
             raise UnknownName(
@@ -142,7 +151,7 @@ def find(conf, engine, name: str, masker) -> Found:
     for dep in state.deployments(conf.state_dir):
         st = state.DeploymentState(conf.state_dir, dep)
         rec = st.read(state.CURRENT)
-        parsed = definition(conf, rec, masker)
+        parsed = definition(conf, rec, masker, everything)
         c = parsed.container(name) if parsed else None
         if c is not None and c.kind is not model.Kind.EXEC:
             return Found(dep, name, None, c, str(rec.get('id', '')), True)

@@ -655,14 +655,22 @@ def explain(plan: Plan, previous: Iterable[model.Container]) -> Plan:
     """
     from tripleo_docker_hook import diff
     by_hash = {(c.name, container_hash(c)): c for c in previous}
+    recreated = {a.name for a in plan.actions
+                 if a.verb in (CREATE, REPLACE, RUN)}
 
     def one(a: Action) -> Action:
         if a.reason != DEFINITION_CHANGED or a.observed is None or \
                 a.container is None:
             return a
         old = by_hash.get((a.name, a.observed.labels.get(model.LABEL_HASH)))
+        details = diff.container_changes(old, a.container) if old else ()
+        # a dependent whose own fields are equal: what it names changed
+        details = details or tuple(
+            f'{field}: {target} is recreated'
+            for field, target in a.container.depends_on
+            if target in recreated)
         return dataclasses.replace(
-            a, details=diff.explain_hash_change(old, a.container))
+            a, details=details or diff.explain_hash_change(old, a.container))
 
     steps = tuple(dataclasses.replace(s, groups=tuple(
         tuple(one(a) for a in group) for group in s.groups))

@@ -355,6 +355,39 @@ def test_check_drift_after_a_hand_made_container_and_print_cmd_rerun(
     assert 's3cret' not in proc.stdout
 
 
+def test_check_and_print_cmd_know_namespace_dependents(
+        docker_api, deployment, hook_env):
+    """A dependent's hash label folds in the hash of the container whose
+    namespaces it joins (issue 9): check and print-cmd must fold it too,
+    or every dependent is reported as running another definition and a
+    print-cmd copy is replaced by the next apply."""
+    if DOCKER is None:
+        pytest.skip('no docker CLI on PATH')
+    parent, child = f'{deployment}-parent', f'{deployment}-child'
+    cfg = config({
+        parent: spec(ipc='shareable', start_order=0),
+        child: spec(start_order=1, pid=f'container:{parent}',
+                    ipc=f'container:{parent}', volumes_from=[parent])})
+    apply(deployment, cfg, hook_env)
+    proc = ctl(hook_env, 'check', '--deployment', deployment, '-f', 'json')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout) == []
+
+    label = 'tripleo-docker-hook.hash'
+    wanted = docker_api.inspect_container(child)['Config']['Labels'][label]
+    proc = ctl(hook_env, 'print-cmd', child)
+    assert proc.returncode == 0, proc.stderr
+    argv = shlex.split(proc.stdout)
+    assert f'{label}={wanted}' in argv, proc.stdout
+    docker_api.remove_container(child, force=True)
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    again = docker_api.inspect_container(child)['Id']
+    answer = apply(deployment, cfg, hook_env)
+    assert f'keep {child}' in answer['deploy_stdout'], answer
+    assert docker_api.inspect_container(child)['Id'] == again
+
+
 def test_logs_exec_run_debug(docker_api, deployment, hook_env):
     a, t = f'{deployment}-a', f'{deployment}-t'
     cfg = config({a: spec(

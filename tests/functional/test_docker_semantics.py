@@ -342,6 +342,9 @@ def test_replacing_a_parent_recreates_its_namespace_dependents(
     out = answer['deploy_stdout']
     assert f'start_order 0: replace {parent} (definition changed)' in out
     assert f'start_order 1: replace {child}' in out
+    # the plan says why the dependent goes (its own fields are equal)
+    assert f'    pid: {parent} is recreated' in out
+    assert f'    ipc: {parent} is recreated' in out
     after = containers(docker_api, deployment)
     assert set(after) == {parent, child}
     assert after[child]['Id'] != before[child]['Id']
