@@ -227,6 +227,12 @@ def _quarantine(doc, names, conf, report, engine=None) -> None:
 def _converge(doc, desired, hashes, conf, engine, report, observed,
               st, survey, masker) -> None:
     desired = render.with_config_hashes(desired, hashes)
+    # Rendering is over: a bind below the config directories that it did
+    # not create (no puppet_config renders it) fails now, not at its step.
+    missing = hostpath.missing_sources(desired, _opt(conf, 'host_root', '/'),
+                                       rendering_done=True)
+    if missing:
+        raise errors.ValidationError(missing)
     execs = st.execs()
     # check_clashes ran on this ``observed`` before rendering.
     plan = make_plan(doc, desired, conf, engine, observed, execs,

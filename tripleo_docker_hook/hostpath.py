@@ -12,7 +12,8 @@ empty *directory* (a missing ``foo.conf`` became a directory the service
 could not read; paunch refused such volumes).  Only the hook's own output
 directories (config rendering, :data:`RENDERED_ROOTS` and their configured
 equivalents) may be missing at validation, because rendering creates them
-later; right before a container is created every source must exist.
+later; once rendering is over (before the first step) every source must
+exist, and right before a container is created it is checked again.
 
 ``host_root`` is where the host's root file system is visible to the hook:
 ``/`` on the host; in the agents container the unit mounts the host's ``/``
@@ -117,14 +118,18 @@ def _under(path: str, roots: Iterable[str]) -> bool:
 
 
 def missing_sources(deployment: model.Deployment, host_root: str = '/',
-                    rendered: Iterable[str] = ()) -> List[errors.FieldError]:
+                    rendered: Iterable[str] = (),
+                    rendering_done: bool = False
+                    ) -> List[errors.FieldError]:
     """docker_config binds whose source does not exist on the host.
 
-    Sources under :data:`RENDERED_ROOTS` or ``rendered`` (the configured
-    config directories) are left to :func:`prepare`: rendering creates
-    them after validation.
+    Before rendering, sources under :data:`RENDERED_ROOTS` or ``rendered``
+    (the configured config directories) are not checked: rendering
+    creates them.  With ``rendering_done`` (after it, before the first
+    step) every source is: a config volume or Kolla file that nothing
+    rendered is refused before any container changes.
     """
-    roots = RENDERED_ROOTS + tuple(rendered)
+    roots = () if rendering_done else RENDERED_ROOTS + tuple(rendered)
     out: List[errors.FieldError] = []
     for c in deployment.containers:
         for m in c.mounts:

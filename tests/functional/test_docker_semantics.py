@@ -511,6 +511,34 @@ def test_missing_bind_source_is_refused(docker_api, deployment, hook_env,
     assert (code, out) == (0, 'key=value\n')
 
 
+def test_missing_config_bind_source_is_refused_before_any_change(
+        docker_api, deployment, hook_env):
+    """Variant: the source is below the hook's own config directories
+    (a config volume or Kolla file no puppet_config renders, e.g. a typo):
+    rendering is over before the first step, so it is refused then, by
+    field, with nothing created, not when its step is reached."""
+    first, second = f'{deployment}-first', f'{deployment}-second'
+    data = hook_env['TDH_CONFIG_DATA_DIR']
+    kolla = hook_env['TDH_KOLLA_CONFIG_DIR']
+    cfg = {'docker_config': {
+        'step_1': {first: spec()},
+        'step_2': {second: spec(volumes=[
+            '/etc/hostname:/etc/x-hostname:ro',
+            f'{data}/puppet-generated/nope:/etc/nope:ro',
+            f'{kolla}/nope.json:/var/lib/kolla/config_files/config.json'
+            ':ro'])}}}
+    answer, rc = apply(deployment, cfg, hook_env)
+    assert rc == 2, answer
+    err = answer['deploy_stderr']
+    assert (f'step_2.{second}.volumes[1]: Not found: '
+            f'"{data}/puppet-generated/nope"') in err, err
+    assert (f'step_2.{second}.volumes[2]: Not found: '
+            f'"{kolla}/nope.json"') in err, err
+    assert 'volumes[0]' not in err
+    assert containers(docker_api, deployment) == {}
+    assert not os.path.exists(f'{data}/puppet-generated/nope')
+
+
 def test_bind_sources_are_checked_through_host_root(
         docker_api, deployment, hook_env, tmp_path):
     """In the agents container the host's / is at host_root: a source
