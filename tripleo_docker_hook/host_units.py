@@ -165,7 +165,8 @@ class Systemd:
             file_state = ''
         return UnitState(unit, str(props.get('LoadState', '')),
                          str(props.get('ActiveState', '')),
-                         str(props.get('SubState', '')), str(file_state))
+                         str(props.get('SubState', '')), str(file_state),
+                         str(props.get('Id', '')))
 
     # -- changes ------------------------------------------------------------
     def stop(self, unit: str) -> None:
@@ -350,6 +351,10 @@ class Survey:
                                for u in self.units}
             finally:
                 self.systemd.close()   # reopened if the plan acts
+            # Again with the states: a claimed alias of a unit no
+            # container may replace fails here, before rendering.
+            unit_plan.compute(deployment, desired, None, self.states,
+                              self.records)
 
     def plan(self) -> UnitPlan:
         return unit_plan.compute(self.deployment, self.desired,

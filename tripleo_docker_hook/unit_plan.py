@@ -38,6 +38,24 @@ RUNNING_STATES = ('active', 'activating', 'reloading', 'deactivating',
                   'refreshing')
 
 
+#: Units a node needs to run containers and this hook at all: the engines,
+#: the system bus the hook reaches systemd by, the agents unit.  Stopping
+#: one takes every container (the agents container, so the hook itself,
+#: included) down in the middle of an apply, with no one left to restore
+#: it: no container may replace them.  Neither may systemd's own units
+#: (``systemd-*``: journald, udevd, logind, networkd, resolved…).
+PROTECTED_UNITS = frozenset((
+    'docker.service', 'docker.socket', 'containerd.service',
+    'podman.service', 'podman.socket', 'dbus.service', 'dbus.socket',
+    'dbus-broker.service', 'tripleo-docker-agents.service'))
+
+
+def protected(unit: str) -> bool:
+    """Is ``unit`` (a name or systemd's canonical ``Id``) one that no
+    container may replace (:data:`PROTECTED_UNITS`, ``systemd-*``)?"""
+    return unit in PROTECTED_UNITS or unit.startswith('systemd-')
+
+
 @dataclasses.dataclass(frozen=True)
 class UnitState:
     """What the host's systemd says of one unit.
@@ -51,6 +69,9 @@ class UnitState:
     active_state: str = ''
     sub_state: str = ''
     file_state: str = ''
+    #: systemd's canonical name (``Id``): differs from ``name`` when the
+    #: claimed name is an alias (``messagebus.service`` → ``dbus.service``)
+    unit_id: str = ''
 
     @property
     def present(self) -> bool:
@@ -208,6 +229,11 @@ def compute(deployment: str, desired: model.Deployment,
                      'can be replaced by one container only')
             continue
         state = states.get(unit) or UnitState(unit)
+        if protected(unit) or protected(state.unit_id):
+            errs.forbidden(_path(c), f'{unit} is {state.unit_id or unit}, '
+                           'which the node needs to run containers or '
+                           'this hook: no container can replace it')
+            continue
         if not state.present:
             notes.append(f'host unit {unit} is not present on this host '
                          f'(nothing to stop for {c.name})')

@@ -345,6 +345,42 @@ def test_absent_unit_is_fine_and_unreachable_dbus_changes_nothing(
     assert node.unit()['ActiveState'] == 'active'
 
 
+def test_units_the_node_needs_are_never_taken_over(
+        docker_api, deployment, env, node, cleanup_nova):
+    """A container may not replace the engine, the bus, the agents unit or
+    systemd's own units: stopping one takes the hook down mid-apply.
+    By name at validation, and by systemd's canonical name for an alias
+    (``dbus-org.freedesktop.login1.service`` is systemd-logind here)."""
+    def logind():
+        out = docker('exec', node.name, 'systemctl', 'show', '-p',
+                     'ActiveState,UnitFileState',
+                     'systemd-logind.service').stdout
+        return dict(line.split('=', 1) for line in out.split())
+
+    before = logind()
+    assert before['ActiveState'] == 'active', before
+    config = nova_config(node)
+    spec = config['docker_config']['step_3']['nova_compute']
+    spec.pop('healthcheck')
+    spec['command'] = helpers.SLEEP_FOREVER
+    for units, field in (
+            (['dbus.service', NOVA], 'host_services[0]'),
+            ([NOVA, 'dbus-org.freedesktop.login1.service'],
+             'host_services')):
+        spec['host_services'] = units
+        answer, rc, _ = helpers.run_hook(
+            helpers.make_doc(deployment, config), env=env)
+        assert rc == 2, answer
+        assert (f'step_3.nova_compute.{field}: Forbidden: '
+                in answer['deploy_stderr']), answer
+        assert docker_api.containers(
+            all=True, filters={'label': f'deployment={deployment}'}) == []
+        assert node.unit()['ActiveState'] == 'active'
+        assert logind() == before
+    assert 'systemd-logind.service' in answer['deploy_stderr']
+    assert host_units.replaced_units(env['TDH_STATE_DIR']) == []
+
+
 @pytest.fixture(scope='module')
 def agents_image(docker_api):
     """tdh/agents:latest, built or refreshed (a no-op when current)."""

@@ -481,3 +481,32 @@ def test_delete_marks_units_released_and_says_so(tmp_path):
         '(its container was removed); to run it again: systemctl enable '
         '--now openstack-nova-compute.service')
     assert host_units.replaced_units(str(tmp_path), DEP)[0]['released']
+
+
+@pytest.mark.parametrize('unit', [
+    'docker.service', 'docker.socket', 'containerd.service',
+    'dbus.service', 'dbus.socket', 'tripleo-docker-agents.service',
+    'systemd-journald.service', 'systemd-fsck@sda1.service'])
+def test_units_the_node_needs_cannot_be_claimed(unit):
+    errs = errors_of(compute_config(host_services=[NOVA, unit]))
+    assert len(errs) == 1, errs
+    assert errs[0].startswith(
+        'step_3.nova_compute.host_services[1]: Forbidden: '), errs
+
+
+def test_a_claimed_alias_of_a_protected_unit_is_refused():
+    """systemd's canonical name decides: an alias is no way around."""
+    alias = 'dbus-org.freedesktop.login1.service'
+    desired = definitions.parse(compute_config(host_services=[alias]))
+    states = {alias: UnitState(alias, 'loaded', 'active', 'running',
+                               'alias', 'systemd-logind.service')}
+    with pytest.raises(errors.ValidationError) as info:
+        unit_plan.compute('d', desired, None, states, {})
+    (err,) = [str(e) for e in info.value.errors]
+    assert err.startswith('step_3.nova_compute.host_services: Forbidden: '
+                          f'{alias} is systemd-logind.service'), err
+    # an ordinary unit's canonical name is itself: taken over
+    states = {alias: UnitState(alias, 'loaded', 'active', 'running',
+                               'enabled', alias)}
+    units = unit_plan.compute('d', desired, None, states, {})
+    assert [a.unit for a in units.takeovers] == [alias]

@@ -40,6 +40,11 @@ def check_unit(errs: errors.ErrorList, path: str, name: Any) -> bool:
                      '[A-Za-z0-9:_.\\-] with an optional @instance and one '
                      f'of the suffixes .{", .".join(UNIT_TYPES)}{hint}')
         return False
+    from tripleo_docker_hook import unit_plan
+    if unit_plan.protected(name):
+        errs.forbidden(path, f'{name}: the node needs it to run containers '
+                       'or this hook; no container can replace it')
+        return False
     return True
 
 
