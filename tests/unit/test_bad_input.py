@@ -526,3 +526,23 @@ def test_ctl_validate_and_export_load_and_mask_like_the_hook(tmp_path, capsys):
         assert cli.main(argv) == 2
         captured = capsys.readouterr()
         assert 'alias' in (captured.out + captured.err).lower(), captured
+
+
+def test_labels_are_capped():
+    """Labels ride on every container list call: at most MAX_LABEL_BYTES
+    per container, keys and values together (Kubernetes' cap on a Pod's
+    annotations); docker_config and Pods alike."""
+    cap = definitions.MAX_LABEL_BYTES
+    ok = {'svc': {'image': 'busybox', 'labels': {'k': 'v' * (cap - 1)}}}
+    definitions.parse({'step_1': ok})
+    big = {'svc': {'image': 'busybox', 'labels': {
+        f'k{i}': 'v' * 1000 for i in range(300)}}}
+    errs = _errors({'step_1': big})
+    assert len(errs) == 1, errs
+    assert errs[0].startswith('step_1.svc.labels: Too long: '), errs
+    pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+        'name': 'p', 'labels': {f'k{i}': 'v' * 63 for i in range(5000)}},
+        'spec': {'containers': [{'name': 'c', 'image': 'busybox'}]}}
+    errs = _errors(pod)
+    assert len(errs) == 1, errs
+    assert errs[0].startswith('metadata.labels: Too long: '), errs

@@ -320,6 +320,7 @@ def _check_deployment(found: List[Tuple[model.Container, str]],
         by_name[c.name] = c
     for c, where in found:
         _check_exec_sizes(c, _container_path(c, where), errs)
+        _check_label_size(c, where, errs)
     for c, where in found:
         if c.kind is not model.Kind.EXEC or not c.exec_target:
             continue
@@ -346,6 +347,24 @@ MAX_ARG_STRLEN = 32 * 4096
 #: Most bytes of arguments and environment together (Linux ``ARG_MAX`` with
 #: the default 8 MiB stack: a quarter of it; strings and their pointers).
 MAX_EXEC_BYTES = 2 * 1024 * 1024
+
+
+#: Most bytes of one container's labels, keys and values together
+#: (Kubernetes' cap on a Pod's annotations, ``TotalAnnotationSizeLimitB``):
+#: Docker has none, and every container list carries every label.
+MAX_LABEL_BYTES = 256 * 1024
+
+
+def _check_label_size(c: model.Container, where: str,
+                      errs: errors.ErrorList) -> None:
+    size = sum(len(k.encode('utf-8', 'surrogateescape')) +
+               len(v.encode('utf-8', 'surrogateescape'))
+               for k, v in c.labels)
+    if size > MAX_LABEL_BYTES:
+        path = (f'{where}.metadata.labels' if where else 'metadata.labels'
+                ) if c.pod_container else f'{_container_path(c, where)}.labels'
+        errs.add(path, 'Too long', detail=f'{size} bytes of labels; at most '
+                 f'{MAX_LABEL_BYTES} (keys and values together)')
 
 
 def _check_exec_sizes(c: model.Container, path: str,
