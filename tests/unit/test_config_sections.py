@@ -173,3 +173,21 @@ def test_definitions_parse_carries_the_sections():
     desired = definitions.parse(config)
     assert [p.config_volume for p in desired.puppet_config] == ['keystone']
     assert len(desired.kolla_config) == 2
+
+
+def test_config_volumes_are_capped():
+    """Each config volume is one config container run: a deployment may
+    name at most MAX_CONFIG_VOLUMES (entries sharing one volume count
+    once), so bad input costs bounded time."""
+    def entries(n, repeat=1):
+        return [{'config_volume': f'vol{i}', 'step_config': 'include x',
+                 'config_image': 'tdh/puppet:latest'}
+                for i in range(n) for _ in range(repeat)]
+
+    result, errs = _puppet(entries(cs.MAX_CONFIG_VOLUMES, repeat=2))
+    assert errs == [] and len(result) == cs.MAX_CONFIG_VOLUMES
+    result, errs = _puppet(entries(cs.MAX_CONFIG_VOLUMES + 1))
+    assert result == ()
+    assert errs == [f'puppet_config: Too many: {cs.MAX_CONFIG_VOLUMES + 1} '
+                    f'config volumes; at most {cs.MAX_CONFIG_VOLUMES} in '
+                    'one deployment']

@@ -227,9 +227,15 @@ def merge_all(entries, path: str = 'puppet_config'
     return tuple(merged[k] for k in sorted(merged))
 
 
+#: Most config volumes one deployment renders (each is one config
+#: container run: bounded time).  A TripleO controller has about 70.
+MAX_CONFIG_VOLUMES = 256
+
+
 def parse_puppet_config(data: Any, path: str, errs: errors.ErrorList
                         ) -> Tuple[model.PuppetConfig, ...]:
-    """A list of puppet_config entries; entries sharing a volume merge."""
+    """A list of puppet_config entries; entries sharing a volume merge.
+    At most :data:`MAX_CONFIG_VOLUMES` volumes."""
     if data in (None, [], {}):
         return ()
     if isinstance(data, Mapping):
@@ -260,6 +266,10 @@ def parse_puppet_config(data: Any, path: str, errs: errors.ErrorList
                          f'"{prev.config_image}")')
             continue
         merged[entry.config_volume] = merge(prev, entry)
+    if len(merged) > MAX_CONFIG_VOLUMES:
+        errs.add(path, 'Too many', detail=f'{len(merged)} config volumes; '
+                 f'at most {MAX_CONFIG_VOLUMES} in one deployment')
+        return ()
     return tuple(merged[k] for k in sorted(merged))
 
 
