@@ -371,6 +371,8 @@ class Plan(Lister):
                 for a in group:
                     rows.append((step.number, order, a.verb, a.name, a.reason,
                                  '\n'.join(a.details)))
+        for line in plan.host_units:
+            rows.append(('', '', 'host unit', '', line, ''))
         rows = [tuple(masker.mask(v) if isinstance(v, str) else v
                       for v in row) for row in rows]
         return (('step', 'start_order', 'action', 'container', 'reason',

@@ -11,8 +11,9 @@ pulled twice) → apply.  Every decision is :mod:`plan`'s; :mod:`apply`
 only executes.
 """
 
+import dataclasses
 import logging
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, Optional, Tuple
 
 from tripleo_docker_hook import definitions
 from tripleo_docker_hook import engine as engine_mod
@@ -128,8 +129,24 @@ def dry_run(doc, conf, report, masker, engine=None) -> planning.Plan:
     hashes = render.current_hashes(desired, conf)
     desired = render.with_config_hashes(desired, hashes)
     st = state.DeploymentState(conf.state_dir, doc.name)
-    return explained(make_plan(doc, desired, conf, engine, observed,
+    plan = explained(make_plan(doc, desired, conf, engine, observed,
                                st.execs()), st, conf, masker, observed)
+    return dataclasses.replace(plan, host_units=_dry_run_units(
+        doc, desired, conf, plan))
+
+
+def _dry_run_units(doc, desired, conf, plan) -> Tuple[str, ...]:
+    """The host-unit lines of a dry run: systemd is asked for the units'
+    state (read only, as an apply does before any change); when it cannot
+    be reached, one line says so (an apply would fail there)."""
+    if not any(c.host_services for c in desired.containers):
+        return ()
+    try:
+        survey = host_units.Survey(doc.name, desired, conf)
+    except host_units.HostUnitError as exc:
+        return (f'host units: {errors.first_line(exc)}; an apply would '
+                'fail before changing anything',)
+    return tuple(survey.plan().describe())
 
 
 def _report_plan(plan: planning.Plan, report) -> None:
@@ -247,9 +264,8 @@ def _converge(doc, desired, hashes, conf, engine, report, observed,
                          pulled=plan.pulls, clashes_checked=True)
     plan = explained(plan, st, conf, masker, observed)
     units = survey.plan()
+    plan = dataclasses.replace(plan, host_units=tuple(units.describe()))
     _report_plan(plan, report)
-    for line in units.describe():
-        report.info(f'  {line}')
     # A no-op logs at DEBUG: then the run writes nothing to the operator
     # log and never loads oslo.log (hook.DeferredOsloLog).
     LOG.log(logging.INFO if plan.changes or plan.pulls or units.changes

@@ -353,7 +353,7 @@ class Survey:
                 self.systemd.close()   # reopened if the plan acts
             # Again with the states: a claimed alias of a unit no
             # container may replace fails here, before rendering.
-            unit_plan.compute(deployment, desired, None, self.states,
+            unit_plan.compute(deployment, desired, self.states,
                               self.records)
 
     def plan(self) -> UnitPlan:

@@ -182,6 +182,9 @@ class Plan:
     #: containers no longer defined, before the steps.
     removals: Tuple[Action, ...] = ()
     steps: Tuple[StepPlan, ...] = ()
+    #: what happens to host units (:meth:`unit_plan.UnitPlan.describe`),
+    #: one line each, printed after the steps
+    host_units: Tuple[str, ...] = ()
 
     @property
     def actions(self) -> Tuple[Action, ...]:
@@ -218,7 +221,7 @@ class Plan:
                     lines.append(f'step {step.number} start_order {order}: '
                                  f'{a}')
                     lines += [f'    {d}' for d in a.details]
-        return lines
+        return lines + list(self.host_units)
 
     def to_data(self) -> Dict[str, Any]:
         return {
@@ -232,6 +235,8 @@ class Plan:
                                   for group in s.groups]}
                       for s in self.steps],
             'counts': self.counts(),
+            **({'host_units': list(self.host_units)}
+               if self.host_units else {}),
         }
 
 

@@ -17,6 +17,7 @@ by asking the node's own systemd (``systemctl show`` run inside the
 node), never the hook's view or the files.
 """
 
+import json
 import os
 import signal
 import socket
@@ -276,6 +277,45 @@ def ctl(env, *args):
         sys.executable, '-m', 'tripleo_docker_hook.cli']
     return subprocess.run(command + list(args), env=env, capture_output=True,
                           text=True, timeout=300)
+
+
+def test_ctl_plan_shows_the_unit_decisions_and_changes_nothing(
+        docker_api, deployment, env, node, hook_env, tmp_path,
+        cleanup_nova):
+    """``ctl plan`` asks the node's systemd (read only) what an apply
+    would do to each claimed unit."""
+    doc = helpers.make_doc(deployment, nova_config(node))
+    path = tmp_path / 'doc.json'
+    path.write_text(json.dumps(doc))
+    proc = ctl(env, 'plan', str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ('step 3 level 0: stop and disable host unit '
+            'openstack-nova-compute.service (replaced by nova_compute; now '
+            'enabled, active)') in proc.stdout, proc.stdout
+    proc = ctl(env, 'plan', str(path), '-f', 'json')
+    assert proc.returncode == 0, proc.stderr
+    rows = [r for r in json.loads(proc.stdout) if r['action'] == 'host unit']
+    assert len(rows) == 1 and 'stop and disable host unit' in \
+        rows[0]['reason'], rows
+    # a dry run: the node is as it was
+    assert node.unit() == {'ActiveState': 'active', 'SubState': 'running',
+                           'UnitFileState': 'enabled'}
+    assert docker_api.containers(
+        all=True, filters={'label': f'deployment={deployment}'}) == []
+    # unreachable systemd: said, not an error of the dry run
+    bad = dict(hook_env, OS_DEFAULT__HOST_DBUS_ADDRESS=(
+        f'unix:path={node.dbus}/nope'))
+    proc = ctl(bad, 'plan', str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'host units: cannot reach the host\'s systemd over D-Bus' in \
+        proc.stdout
+    # once taken over, the plan says so
+    answer, rc, _ = helpers.run_hook(doc, env=env)
+    assert rc == 0, answer
+    proc = ctl(env, 'plan', str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ('host unit openstack-nova-compute.service is already stopped '
+            'and disabled (replaced by nova_compute)') in proc.stdout
 
 
 def test_rollback_gives_the_unit_back_delete_does_not(

@@ -501,12 +501,12 @@ def test_a_claimed_alias_of_a_protected_unit_is_refused():
     states = {alias: UnitState(alias, 'loaded', 'active', 'running',
                                'alias', 'systemd-logind.service')}
     with pytest.raises(errors.ValidationError) as info:
-        unit_plan.compute('d', desired, None, states, {})
+        unit_plan.compute('d', desired, states, {})
     (err,) = [str(e) for e in info.value.errors]
     assert err.startswith('step_3.nova_compute.host_services: Forbidden: '
                           f'{alias} is systemd-logind.service'), err
     # an ordinary unit's canonical name is itself: taken over
     states = {alias: UnitState(alias, 'loaded', 'active', 'running',
                                'enabled', alias)}
-    units = unit_plan.compute('d', desired, None, states, {})
+    units = unit_plan.compute('d', desired, states, {})
     assert [a.unit for a in units.takeovers] == [alias]
