@@ -34,9 +34,11 @@ def _errors(config):
 def test_alias_bomb_in_ignored_key_is_refused_fast():
     config = 'svc:\n  image: busybox\n  _note:\n' + '\n'.join(
         '    ' + line for line in _bomb().splitlines())
-    start = time.monotonic()
+    # CPU time of this process: what the bomb would cost, whatever else
+    # runs on the machine (wall time failed by chance under load).
+    start = time.process_time()
     errs = _errors(config)
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2
     assert len(errs) == 1
     assert errs[0].startswith('svc._note.a')
     assert 'YAML aliases' in errs[0]
@@ -46,10 +48,10 @@ def test_alias_bomb_as_exit_codes_formats_bounded():
     config = 'svc:\n  image: busybox\n  exit_codes: *a8\n' + '\n'.join(
         '_' + line for line in _bomb().replace('*a', '*_a').replace(
             '&a', '&_a').splitlines()).replace('_a8: &_a8', '_a8: &a8')
-    start = time.monotonic()
+    start = time.process_time()   # CPU time: independent of the load
     with pytest.raises(errors.ValidationError):
         definitions.parse(config)
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_scalar_alias_is_fine():
@@ -202,9 +204,11 @@ def _env_errors(path, host_root='/'):
 def test_env_file_fifo_does_not_block(tmp_path):
     fifo = tmp_path / 'fifo'
     os.mkfifo(fifo)
+    # Opening a FIFO without a writer blocks forever: any finite bound
+    # tells the two apart, and a generous one never fails by chance.
     start = time.monotonic()
     errs = _env_errors(str(fifo))
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 30
     assert errs == [f'svc.env_file: Invalid value: "{fifo}": cannot read '
                     f'env file: not a regular file']
 
@@ -272,9 +276,9 @@ def test_env_file_dotdot_stays_in_host_root(tmp_path):
 # -- preview / error formatting ---------------------------------------------
 def test_preview_is_bounded():
     huge = [[list(range(1000))] * 1000] * 1000
-    start = time.monotonic()
+    start = time.process_time()   # CPU time: independent of the load
     text = errors.preview(huge)
-    assert time.monotonic() - start < 0.5
+    assert time.process_time() - start < 0.5
     assert len(text) < 300
     assert errors.preview(10 ** 5000).startswith('<integer of')
 
