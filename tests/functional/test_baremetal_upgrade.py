@@ -289,7 +289,7 @@ def test_ctl_plan_shows_the_unit_decisions_and_changes_nothing(
     path.write_text(json.dumps(doc))
     proc = ctl(env, 'plan', str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert ('step 3 level 0: stop and disable host unit '
+    assert ('step 3 start_order 0: stop and disable host unit '
             'openstack-nova-compute.service (replaced by nova_compute; now '
             'enabled, active)') in proc.stdout, proc.stdout
     proc = ctl(env, 'plan', str(path), '-f', 'json')
