@@ -616,6 +616,64 @@ def _copy(chunks, stream, masker) -> None:
             stream.flush()
 
 
+def _interactive(app) -> bool:
+    """Standard input and output are both terminals: ``exec`` runs on a
+    pseudo-terminal, like ``docker exec -it``."""
+    try:
+        return sys.stdin.isatty() and app.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal(engine, container_id: str, words, user: str) -> int:
+    """An interactive session: the local terminal in raw mode, bytes
+    copied both ways until the command ends, the remote terminal resized
+    with the local one (SIGWINCH).  Output is not masked: it is a terminal
+    session (masking would break the screen), as with ``docker exec -it``;
+    piped, ``exec`` masks."""
+    import contextlib
+    import select
+    import shutil
+    import signal
+    import termios
+    import tty
+    sock, resize, exit_code = engine.exec_terminal(container_id, words,
+                                                   user)
+    fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
+    sys.stdout.flush()
+
+    def size(*_):
+        cols, rows = shutil.get_terminal_size()
+        with contextlib.suppress(errors.HookError):
+            resize(rows, cols)
+
+    saved = termios.tcgetattr(fd_in)
+    previous = signal.signal(signal.SIGWINCH, size)
+    try:
+        tty.setraw(fd_in)
+        size()
+        stdin_open = True
+        while True:
+            wanted = [sock, fd_in] if stdin_open else [sock]
+            ready, _, _ = select.select(wanted, [], [])
+            if sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                os.write(fd_out, data)
+            if fd_in in ready:
+                data = os.read(fd_in, 65536)
+                if data:
+                    sock.sendall(data)
+                else:
+                    stdin_open = False
+    finally:
+        termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGWINCH, previous)
+        sock.close()
+    return exit_code()
+
+
 def _found(name):
     from tripleo_docker_hook import inventory
     conf = _conf()
@@ -767,6 +825,8 @@ class Exec(Command):
         _, engine, masker, found = _found(args.container)
         if found.observed is None or found.observed.state != 'running':
             raise errors.HookError(f'container {found.name} is not running')
+        if _interactive(self.app):
+            return _terminal(engine, found.observed.id, words, args.user)
         chunks, exit_code = engine.exec_stream(found.observed.id, words,
                                                args.user)
         for out, err in chunks:

@@ -807,6 +807,46 @@ class Engine:
             return -1 if code is None else int(code)
         return chunks, exit_code
 
+    def exec_terminal(self, name_or_id: str, command: List[str],
+                      user: str = ''):
+        """Start a command in a running container on a pseudo-terminal,
+        with its standard input attached (``docker exec -it``; the ctl's
+        ``exec`` when its standard input is a terminal).
+
+        Args:
+            name_or_id: the container.
+            command: argv.
+            user: run as this user; '' is the container's.
+        Returns:
+            ``(sock, resize, exit_code)``: ``sock`` a connected socket
+            (blocking, no timeout: a session lasts as long as the user
+            wants) whose reads are the terminal's output and writes its
+            input, raw (a terminal has no stream headers);
+            ``resize(rows, cols)``; ``exit_code()`` once ``sock`` is at
+            its end.
+        Raises:
+            errors.EngineError: a subclass, by condition (Conflict for a
+                container that is not running).
+        """
+        what = f'exec in {name_or_id}'
+        created = self._call(what, 'exec_create', name_or_id, command,
+                             user=user, stdin=True, tty=True)
+        sock = self._call(what, 'exec_start', created['Id'], tty=True,
+                          socket=True)
+        raw = getattr(sock, '_sock', sock)
+        raw.settimeout(None)
+
+        def resize(rows: int, cols: int) -> None:
+            self._call(what, 'exec_resize', created['Id'], height=rows,
+                       width=cols)
+
+        def exit_code() -> int:
+            info = self._call(what, 'exec_inspect', created['Id'])
+            code = info.get('ExitCode')
+            return -1 if code is None else int(code)
+        return raw, resize, exit_code
+
+
 #: Most bytes of an exec's output kept (its tail); the report shows at most
 #: the last 16 KiB of it, masked first, so a secret straddling this cut is
 #: far from what is shown.

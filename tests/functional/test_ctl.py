@@ -532,6 +532,43 @@ def _pty_run(env, args, timeout=120):
     return proc.returncode, out.decode('utf-8', 'replace')
 
 
+def test_exec_on_a_terminal_is_interactive(docker_api, deployment,
+                                          hook_env):
+    """stdin and stdout on a terminal: ``exec`` runs the command on a
+    pseudo-terminal with stdin attached (``docker exec -it``)."""
+    a = f'{deployment}-a'
+    apply(deployment, config({a: spec()}), hook_env)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        ['tripleo-docker-hook-ctl', 'exec', a, '--', 'sh'], env=hook_env,
+        stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b''
+    sent = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            out += data
+        if not sent and b'#' in out:   # the shell's prompt: it reads a tty
+            os.write(master, b'tty; echo answer-$((6*7)); exit 3\r')
+            sent = True
+        if proc.poll() is not None and not ready:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    text = out.decode('utf-8', 'replace')
+    assert proc.returncode == 3, (text, proc.stderr.read())
+    assert 'answer-42' in text, text
+    assert '/dev/pts/' in text and 'not a tty' not in text, text
+
+
 def test_progress_on_a_terminal_only(docker_api, deployment, hook_env,
                                      tmp_path):
     a = f'{deployment}-a'
