@@ -13,6 +13,7 @@ same numbers as ``deploy_status_code`` (2 invalid input, 3 lock timeout,
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import threading
@@ -625,20 +626,19 @@ def _interactive(app) -> bool:
         return False
 
 
-def _terminal(engine, container_id: str, words, user: str) -> int:
-    """An interactive session: the local terminal in raw mode, bytes
-    copied both ways until the command ends, the remote terminal resized
-    with the local one (SIGWINCH).  Output is not masked: it is a terminal
-    session (masking would break the screen), as with ``docker exec -it``;
-    piped, ``exec`` masks."""
+def _terminal(sock, resize) -> None:
+    """An interactive session on ``sock`` (:meth:`Engine.exec_terminal`,
+    :meth:`Engine.attach_terminal`): the local terminal in raw mode, bytes
+    copied both ways until the remote end closes, the remote terminal
+    resized with the local one (SIGWINCH).  Output is not masked: it is a
+    terminal session (masking would break the screen), as with ``docker
+    exec -it``; piped, ``exec`` and ``run-debug`` mask."""
     import contextlib
     import select
     import shutil
     import signal
     import termios
     import tty
-    sock, resize, exit_code = engine.exec_terminal(container_id, words,
-                                                   user)
     fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout.flush()
 
@@ -671,7 +671,6 @@ def _terminal(engine, container_id: str, words, user: str) -> int:
         termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
         signal.signal(signal.SIGWINCH, previous)
         sock.close()
-    return exit_code()
 
 
 def _found(name):
@@ -761,6 +760,9 @@ class RunDebug(Command):
                           args.command)
         name = f'{found.name}-debug-{uuid.uuid4().hex[:6]}'
         self.app.stderr.write(f'running {name} (removed on exit)\n')
+        interactive = _interactive(self.app)
+        if interactive:   # docker run -it
+            c = dataclasses.replace(c, tty=True, stdin_open=True)
         engine.create(c, name, debug.labels(found.name))
         expired = threading.Event()
 
@@ -770,10 +772,15 @@ class RunDebug(Command):
                 engine.stop(name, timeout=0)
         done = threading.Event()
         try:
+            if interactive:
+                sock, resize = engine.attach_terminal(name)
             engine.start(name)
             threading.Thread(target=expire, daemon=True).start()
-            _copy(engine.logs_stream(name, follow=True), self.app.stdout,
-                  masker)
+            if interactive:
+                _terminal(sock, resize)
+            else:
+                _copy(engine.logs_stream(name, follow=True),
+                      self.app.stdout, masker)
             code = engine.wait(name, 30)
         finally:
             done.set()
@@ -826,7 +833,10 @@ class Exec(Command):
         if found.observed is None or found.observed.state != 'running':
             raise errors.HookError(f'container {found.name} is not running')
         if _interactive(self.app):
-            return _terminal(engine, found.observed.id, words, args.user)
+            sock, resize, exit_code = engine.exec_terminal(
+                found.observed.id, words, args.user)
+            _terminal(sock, resize)
+            return exit_code()
         chunks, exit_code = engine.exec_stream(found.observed.id, words,
                                                args.user)
         for out, err in chunks:

@@ -847,6 +847,28 @@ class Engine:
         return raw, resize, exit_code
 
 
+    def attach_terminal(self, name_or_id: str):
+        """Attach to a created (not yet started) container made with a
+        terminal and open stdin (``docker run -it``).
+
+        Returns:
+            ``(sock, resize)``: ``sock`` a connected blocking socket (reads:
+            the terminal's output; writes: its input);
+            ``resize(rows, cols)`` (once the container runs).
+        Raises:
+            errors.EngineError: a subclass, by condition.
+        """
+        what = f'attach to {name_or_id}'
+        sock = self._call(what, 'attach_socket', name_or_id, params={
+            'stdin': 1, 'stdout': 1, 'stderr': 1, 'stream': 1})
+        raw = getattr(sock, '_sock', sock)
+        raw.settimeout(None)
+
+        def resize(rows: int, cols: int) -> None:
+            self._call(what, 'resize', name_or_id, height=rows, width=cols)
+        return raw, resize
+
+
 #: Most bytes of an exec's output kept (its tail); the report shows at most
 #: the last 16 KiB of it, masked first, so a secret straddling this cut is
 #: far from what is shown.

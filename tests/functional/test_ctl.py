@@ -532,15 +532,17 @@ def _pty_run(env, args, timeout=120):
     return proc.returncode, out.decode('utf-8', 'replace')
 
 
-def test_exec_on_a_terminal_is_interactive(docker_api, deployment,
-                                          hook_env):
-    """stdin and stdout on a terminal: ``exec`` runs the command on a
-    pseudo-terminal with stdin attached (``docker exec -it``)."""
+@pytest.mark.parametrize('command', ['exec', 'run-debug'])
+def test_exec_and_run_debug_on_a_terminal_are_interactive(
+        docker_api, deployment, hook_env, command):
+    """stdin and stdout on a terminal: ``exec`` and ``run-debug`` run the
+    command on a pseudo-terminal with stdin attached (``docker exec -it``,
+    ``docker run -it``)."""
     a = f'{deployment}-a'
     apply(deployment, config({a: spec()}), hook_env)
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        ['tripleo-docker-hook-ctl', 'exec', a, '--', 'sh'], env=hook_env,
+        ['tripleo-docker-hook-ctl', command, a, '--', 'sh'], env=hook_env,
         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
     out = b''
@@ -567,6 +569,9 @@ def test_exec_on_a_terminal_is_interactive(docker_api, deployment,
     assert proc.returncode == 3, (text, proc.stderr.read())
     assert 'answer-42' in text, text
     assert '/dev/pts/' in text and 'not a tty' not in text, text
+    # run-debug's copy is gone
+    assert [c['Names'] for c in docker_api.containers(all=True) if any(
+        n.startswith(f'/{a}-debug-') for n in c['Names'])] == []
 
 
 def test_progress_on_a_terminal_only(docker_api, deployment, hook_env,
