@@ -498,9 +498,8 @@ class UnitExecutor:
         """The container must not hold the unit's port or data any more."""
         try:
             self.engine.stop(name)
-        except errors.EngineError as exc:
-            if 'no such container' not in str(exc).lower():
-                raise
+        except errors.EngineNotFound:
+            pass   # never created, or removed: nothing holds the port
 
 
 class NoUnits:

@@ -347,6 +347,24 @@ def test_step_failure_restores_units_and_stops_the_container(tmp_path):
     assert host_units.replaced_units(str(tmp_path)) == []
 
 
+def test_restore_when_the_container_was_never_created(tmp_path):
+    """The create failed (no container): the unit is given back all the
+    same, whatever words the engine uses for "not found" (podman's differ
+    from Docker's): the typed error decides, not its text."""
+    ex, report, sd = nova_takeover(tmp_path)
+    ex.before_group(3, 2)
+
+    def gone(name, timeout=None):
+        raise errors.EngineNotFound(f'stop {name}: no container with name '
+                                    f'or ID "{name}" found')
+    ex.engine.stop = gone
+    ex.step_failed(3, 'nova_compute: image missing')
+    assert sd.state(NOVA) == RUNNING
+    assert report.stdout[-1].startswith(
+        'restored host unit openstack-nova-compute.service'), report.stdout
+    assert host_units.replaced_units(str(tmp_path)) == []
+
+
 def test_restore_that_does_not_take_is_reported_not_raised(tmp_path):
     ex, report, sd = nova_takeover(tmp_path)
     ex.before_group(3, 2)
