@@ -5,11 +5,11 @@
 #   2. tools/build-images.sh    tdh/busybox:{latest,other}, tdh/fake-puppet,
 #                               tdh/puppet:latest, tdh/node:latest
 #   3. tools/heat-agents.sh     heat-config's real runner (PyPI sdist)
-#   4. tox -e pep8,shellcheck,docs,py3,functional,reliability,e2e-heat
-#      (tox -e functional-podman: the functional suite on podman; not in
-#      this list until the tests added since its last full run pass there)
-#      (functional-podman starts its own podman engine:
-#      tools/podman-engine.sh, installed from Debian when missing;
+#   4. tox -e pep8,shellcheck,docs,py3,functional,functional-podman,
+#             reliability,e2e-heat
+#      (functional-podman: the functional suite on podman; it starts its
+#      own podman engine, tools/podman-engine.sh, installed from Debian
+#      when missing, test images loaded from Docker's;
 #      e2e-heat installs Debian's keystone + heat the first time, ~1 min,
 #      and starts them on 127.0.0.1 itself: tools/heat-services.sh)
 #
@@ -77,7 +77,7 @@ else
     fi
 fi
 
-envlist=(-e 'pep8,shellcheck,docs,py3,functional,reliability,e2e-heat')
+envlist=(-e 'pep8,shellcheck,docs,py3,functional,functional-podman,reliability,e2e-heat')
 for arg in "$@"; do
     case $arg in
         -e|-e*|--envlist|--envlist=*) envlist=(); break ;;
