@@ -16,11 +16,12 @@ import pytest
 
 from tests import helpers
 
-#: Each run records when it compiled (t0) and, after sleeping, t1: the
-#: test checks the intervals of two volumes overlap.  The stamp is volatile
+#: Each run records when it compiled (t0) and, after sleeping 6 s, t1: the
+#: test checks the intervals of two volumes overlap (6 s: a slow second start,
+#: podman's first run, once missed a 3 s window).  The stamp is volatile
 #: by design, so the conf leaves it out of the hash (``hash_exclude``).
 STAMP = """$t0 = inline_template('<%= Time.now.to_f %>')
-$t1 = generate('/bin/sh', '-c', 'sleep 3; date +%s.%N')
+$t1 = generate('/bin/sh', '-c', 'sleep 6; date +%s.%N')
 file { '/etc/tdh': ensure => directory }
 file { '/etc/tdh/stamp': content => "${t0} ${t1}" }
 """
