@@ -72,9 +72,27 @@ def docker_api():
 
 
 def remove_deployment(client, name):
-    for c in client.containers(all=True,
-                               filters={'label': f'deployment={name}'}):
-        client.remove_container(c['Id'], force=True)
+    """Remove the deployment's containers, dependents first: podman refuses
+    to remove a container others still join ("has dependent containers"),
+    so a refused one is retried once the others went (a pass that removes
+    nothing re-raises)."""
+    import docker
+    left = [c['Id'] for c in client.containers(
+        all=True, filters={'label': f'deployment={name}'})]
+    while left:
+        refused = []
+        for cid in left:
+            try:
+                client.remove_container(cid, force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                if 'dependent containers' not in str(exc):
+                    raise
+                refused.append((cid, exc))
+        if len(refused) == len(left):
+            raise refused[0][1]
+        left = [cid for cid, _ in refused]
 
 
 @pytest.fixture
