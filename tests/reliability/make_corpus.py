@@ -332,6 +332,28 @@ case('dc-step-unicode-digit', doc({'step_\u0663': {'a': {'image': IMAGE}}}),
 case('dc-exec-no-command', doc({'step_1': {'run': {'action': 'exec'}}}),
      'step_1.run.command')
 case('dc-name-bad', doc({'bad name!': {'image': IMAGE}}), 'bad name!')
+# A field naming another container, with a name Docker refuses: refused at
+# validation (it failed only at apply, after step 1's container started).
+case('dc-pid-container-bad-name', doc({
+    'step_1': svc(), 'step_2': {'bb': {'image': IMAGE, 'net': 'host',
+                                       'pid': 'container:bad name!'}}}),
+    'step_2.bb.pid')
+case('dc-ipc-container-leading-dash', doc(svc(ipc='container:-x')),
+     'svc.ipc')
+case('dc-volumes-from-slash', doc(svc(volumes_from=['ok-one', '/abc:ro'])),
+     'svc.volumes_from[1]')
+case('dc-exec-target-bad-name', doc({
+    'step_1': svc(), 'step_2': {'run': {'action': 'exec',
+                                        'command': ['svc/x', 'true']}}}),
+    'step_2.run.command[0]')
+case('pod-exec-target-bad-name', doc(pod(container={
+    'image': None, 'command': ['true']}, meta={
+    'annotations': {'tripleo.org/kind': 'exec',
+                    'tripleo.org/exec-target': '.svc'}})),
+    'metadata.annotations[tripleo.org/exec-target]')
+case('pod-docker-options-pid-bad-name', doc(pod(meta={'annotations': {
+    'tripleo.org/docker-options': '{"pid": "container:a b"}'}})),
+    'metadata.annotations[tripleo.org/docker-options].pid')
 case('dc-task-restart', doc(task(restart='always')), 'step_1.job.restart')
 case('dc-env-list-not-strings', doc(svc(environment=[1, 2])),
      'svc.environment[0]')

@@ -431,3 +431,109 @@ def test_pod_dependency_errors_name_the_annotation():
     assert _errors(pod) == [
         'metadata.annotations[tripleo.org/docker-options].pid: Invalid '
         'value: "container:p-c": dependency cycle: p-c → p-c']
+
+
+# -- every field naming a container: Docker's name rule at validation ------
+#
+# Issue: ``pid: "container:bad name!"`` passed ``validate`` and failed only
+# at apply (status 2, after earlier containers changed).  The whole kind:
+# pid/ipc ``container:NAME``, volumes_from, an exec's target, a Pod's
+# docker-name and exec-target annotations, its docker-options.
+
+RULE = 'a valid Docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)'
+#: (a NUL is refused before, by every string field: not repeated here)
+BAD_NAMES = ['bad name!', '', ' ', 'a b', ' ab', 'ab ', '.ab', '-ab', '_ab',
+             '/ab', 'a/b', 'a', 'ab\n', 'ab:c', 'ümlaut', 'a$b']
+GOOD_NAMES = ['ab', 'a1', '0x', 'A.b-c_d', 'x' * 300]
+
+
+def _pod_exec(target):
+    return {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+        'name': 'p', 'annotations': {'tripleo.org/kind': 'exec',
+                                     'tripleo.org/exec-target': target}},
+        'spec': {'containers': [{'name': 'c', 'command': ['true']}]}}
+
+
+def _pod_options(options, annotations=None):
+    return {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {
+        'name': 'p', 'annotations': dict({
+            'tripleo.org/docker-options': json.dumps(options)},
+            **(annotations or {}))},
+        'spec': {'containers': [{'name': 'c', 'image': 'img'}]}}
+
+
+OPTS = 'metadata.annotations[tripleo.org/docker-options]'
+MUST_BE = 'must be container:NAME, NAME ' + RULE
+#: case → (config naming ``n``, (path, value) of the one error it gives)
+REFERENCES = {
+    'dc pid': (lambda n: _dc(bb=_svc(pid=f'container:{n}')),
+               lambda n: ('step_1.bb.pid', f'container:{n}', MUST_BE)),
+    'dc ipc': (lambda n: _dc(bb=_svc(ipc=f'container:{n}')),
+               lambda n: ('step_1.bb.ipc', f'container:{n}', MUST_BE)),
+    'dc volumes_from': (
+        lambda n: _dc(bb=_svc(volumes_from=['ok-one', f'{n}:ro'])),
+        lambda n: ('step_1.bb.volumes_from[1]', f'{n}:ro',
+                   'must be NAME[:ro|rw], NAME ' + RULE)),
+    'dc exec target': (
+        lambda n: _dc(bb={'action': 'exec', 'command': [n, 'true']}),
+        lambda n: ('step_1.bb.command[0]', n, 'not ' + RULE)),
+    'dc container key': (
+        lambda n: _dc(**{n: _svc()}),
+        lambda n: (f'step_1.{n}', n, 'not ' + RULE)),
+    'pod pid': (lambda n: _pod_options({'pid': f'container:{n}'}),
+                lambda n: (f'{OPTS}.pid', f'container:{n}', MUST_BE)),
+    'pod ipc': (lambda n: _pod_options({'ipc': f'container:{n}'}),
+                lambda n: (f'{OPTS}.ipc', f'container:{n}', MUST_BE)),
+    'pod volumes_from': (
+        lambda n: _pod_options({'volumes_from': [n]}),
+        lambda n: (f'{OPTS}.volumes_from[0]', n,
+                   'must be NAME[:ro|rw], NAME ' + RULE)),
+    'pod exec-target': (
+        _pod_exec,
+        lambda n: ('metadata.annotations[tripleo.org/exec-target]', n,
+                   'not ' + RULE)),
+    'pod docker-name': (
+        lambda n: _pod_options({}, {'tripleo.org/docker-name': n}),
+        lambda n: ('metadata.annotations[tripleo.org/docker-name]', n,
+                   'not ' + RULE)),
+}
+
+
+@pytest.mark.parametrize('case', sorted(REFERENCES))
+@pytest.mark.parametrize('name', BAD_NAMES)
+def test_a_referenced_container_name_is_checked_at_validation(case, name):
+    config, error = REFERENCES[case]
+    if case.endswith('volumes_from'):
+        name = name.replace(':', '$')   # NAME:MODE: the name is before ':'
+    if case == 'dc container key' and name.startswith('_'):
+        pytest.skip('a key starting with _ is a comment in docker_config')
+    with pytest.raises(errors.ValidationError) as err:
+        definitions.parse(config(name))
+    assert [(e.path, e.type, e.value, e.detail)
+            for e in err.value.errors] == [
+                error(name)[:1] + ('Invalid value',) + error(name)[1:]]
+
+
+@pytest.mark.parametrize('case', sorted(REFERENCES))
+@pytest.mark.parametrize('name', GOOD_NAMES)
+def test_a_valid_referenced_container_name_is_accepted(case, name):
+    config, _ = REFERENCES[case]
+    definitions.parse(config(name))
+
+
+def test_uts_joins_no_container():
+    # Docker's uts takes host only (no container:NAME): unchanged.
+    assert _errors(_dc(bb=_svc(uts='container:aa'))) == [
+        'step_1.bb.uts: Unsupported value: "container:aa": supported '
+        'values: "host"']
+
+
+def test_offline_validate_refuses_the_issue_input(tmp_path):
+    from tripleo_docker_hook import offline
+    path = tmp_path / 'bad.yaml'
+    path.write_text(yaml.safe_dump(_dc(bb=_svc(pid='container:bad name!'))))
+    lines = []
+    assert offline.validate_files([str(path)], out=lines.append) == 2
+    assert lines == [f'{path}: step_1.bb.pid: Invalid value: '
+                     f'"container:bad name!": must be container:NAME, '
+                     f'NAME {RULE}']

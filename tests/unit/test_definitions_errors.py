@@ -260,7 +260,7 @@ CASES = {
         metadata={
             "annotations": {
                 "tripleo.org/kind": "exec",
-                "tripleo.org/exec-target": "t",
+                "tripleo.org/exec-target": "tt",
             }
         }
     ),
@@ -269,7 +269,7 @@ CASES = {
         metadata={
             "annotations": {
                 "tripleo.org/kind": "exec",
-                "tripleo.org/exec-target": "t",
+                "tripleo.org/exec-target": "tt",
             }
         },
     ),
@@ -345,7 +345,8 @@ EXPECTED = {
     ],
     "dc_volfrom": [
         'svc.volumes_from[0]: Invalid value: "bad name": '
-        "must be a container name[:ro|rw]"
+        "must be NAME[:ro|rw], NAME a valid Docker container name "
+        "([a-zA-Z0-9][a-zA-Z0-9_.-]+)"
     ],
     "dc_hosts": [
         'svc.extra_hosts[0]: Invalid value: "nohost": must be HOST:IP'
@@ -425,7 +426,7 @@ EXPECTED = {
     "pod_docker_name_bad": [
         "metadata.annotations[tripleo.org/docker-name]: "
         'Invalid value: "bad name": not a valid '
-        "Docker container name"
+        "Docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"
     ],
     "pod_docker_options_json": [
         "metadata.annotations[tripleo.org/docker-options]: "

@@ -18,8 +18,12 @@ DNS1123_SUBDOMAIN = re.compile(
     r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 QUALIFIED_NAME = re.compile(r'^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$')
 ENV_NAME = re.compile(r'^[-._a-zA-Z][-._a-zA-Z0-9]*$')
-#: moby ``daemon/names.go`` validContainerNamePattern
-DOCKER_NAME = re.compile(r'^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$')
+#: moby ``daemon/names.go`` validContainerNamePattern without its optional
+#: leading ``/`` (the API's form, never a name a definition writes); match
+#: it with :func:`check_container_name` (``fullmatch``: ``$`` would let a
+#: trailing newline through).
+CONTAINER_NAME = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
+CONTAINER_NAME_RULE = '[a-zA-Z0-9][a-zA-Z0-9_.-]+'
 VOLUME_NAME = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]+$')
 PORT_NAME = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
 CAPABILITY = re.compile(r'^[A-Z][A-Z0-9_]*$')
@@ -145,6 +149,28 @@ def check_env_name(errs: errors.ErrorList, path: str, value: str) -> bool:
                      "or '.', and must not start with a digit")
         return False
     return True
+
+
+def check_container_name(errs: errors.ErrorList, path: str, name: Any,
+                         value: Any = None, form: str = '') -> bool:
+    """A field naming a container (its own name, ``pid``/``ipc:
+    container:NAME``, ``volumes_from``, an exec target): Docker's rule.
+
+    Checked at validation so that a bad name is an error before any change,
+    not a failed create at apply after earlier containers changed (issue:
+    ``pid: "container:bad name!"`` passed ``validate``).  ``value`` is the
+    field's whole value when ``name`` is part of it, ``form`` how that value
+    is written (``container:NAME``, ``NAME[:ro|rw]``).  The name itself is
+    not repeated in the detail: the quoted value is masked, the detail not.
+    """
+    if isinstance(name, str) and CONTAINER_NAME.fullmatch(name):
+        return True
+    rule = f'a valid Docker container name ({CONTAINER_NAME_RULE})'
+    if value is None:
+        errs.invalid(path, name, f'not {rule}')
+    else:
+        errs.invalid(path, value, f'must be {form}, NAME {rule}')
+    return False
 
 
 def check_qualified_key(errs: errors.ErrorList, path: str,

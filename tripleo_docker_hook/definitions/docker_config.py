@@ -515,9 +515,12 @@ def parse_mode(f: common.Fields, key: str, errs: errors.ErrorList,
         return ''
     if value in allowed:
         return value
-    if container_ok and value.startswith('container:') and \
-            len(value) > len('container:'):
-        return value
+    if container_ok and value.startswith('container:'):
+        if common.check_container_name(errs, f.p(key),
+                                       value[len('container:'):], value,
+                                       'container:NAME'):
+            return value
+        return ''
     errs.unsupported(f.p(key), value, list(allowed) + (
         ['container:<name>'] if container_ok else []))
     return ''
@@ -592,9 +595,9 @@ def _p_hostname(f, errs):
 def _p_volumes_from(f, errs):
     items = f.str_list('volumes_from', split_string=True) or []
     for i, item in enumerate(items):
-        if not common.DOCKER_NAME.match(item.split(':')[0]):
-            errs.invalid(f'{f.p("volumes_from")}[{i}]', item,
-                         'must be a container name[:ro|rw]')
+        common.check_container_name(errs, f'{f.p("volumes_from")}[{i}]',
+                                    item.split(':')[0], item,
+                                    'NAME[:ro|rw]')
     return {'volumes_from': tuple(items)}
 
 
@@ -872,9 +875,7 @@ def parse_container(name: str, step: int, spec: Any, path: str,
     if not isinstance(spec, Mapping):
         common.wrong_type(errs, path, spec, 'a mapping of container options')
         return None
-    if not common.DOCKER_NAME.match(name) or name.startswith('/'):
-        errs.invalid(path, name, 'not a valid Docker container name '
-                     '([a-zA-Z0-9][a-zA-Z0-9_.-]+)')
+    common.check_container_name(errs, path, name)
     action = spec.get('action')
     is_exec = action == 'exec'
     f = common.Fields(spec, path, errs, EXEC_KEYS if is_exec else RUN_KEYS,
@@ -893,6 +894,9 @@ def parse_container(name: str, step: int, spec: Any, path: str,
         if command is None or len(command) < 2:
             errs.required(f.p('command'), 'an exec needs the target '
                           'container name and a command: [target, cmd, ...]')
+        if command:
+            common.check_container_name(errs, f'{f.p("command")}[0]',
+                                        command[0])
         kw = extra_options(f, errs, ('exit_codes', 'timeout'))
         kw.pop('resources')
         f.finish()

@@ -164,8 +164,8 @@ def container(raw: Mapping, path: str, errs: errors.ErrorList,
     labels[metadata.LABEL_CONTAINER] = name
     dname = ctx.docker_name or (f'{info.name}-{name}' if info.name
                                 else name)
-    if name and not ctx.docker_name and not common.DOCKER_NAME.match(dname):
-        errs.invalid(f.p('name'), dname, 'not a valid Docker container name')
+    if name and not ctx.docker_name:
+        common.check_container_name(errs, f.p('name'), dname)
     user = kw.pop('user', None) or sec.user
     if 'healthcheck' in kw:
         health = kw.pop('healthcheck')

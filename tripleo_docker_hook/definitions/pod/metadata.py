@@ -101,11 +101,10 @@ def metadata(meta: Any, path: str, errs: errors.ErrorList,
         errs.required(f'{path}.annotations[{ANN_EXEC_TARGET}]' if
                       kind == 'exec' else f'{path}.annotations[{ANN_KIND}]',
                       f'{ANN_KIND}: exec and {ANN_EXEC_TARGET} go together')
-    if ANN_DOCKER_NAME in annotations and not common.DOCKER_NAME.match(
-            annotations[ANN_DOCKER_NAME]):
-        errs.invalid(f'{path}.annotations[{ANN_DOCKER_NAME}]',
-                     annotations[ANN_DOCKER_NAME],
-                     'not a valid Docker container name')
+    for key in (ANN_DOCKER_NAME, ANN_EXEC_TARGET):
+        if key in annotations:
+            common.check_container_name(
+                errs, f'{path}.annotations[{key}]', annotations[key])
     canon = common.canonical({
         'name': name, 'namespace': meta.get('namespace'), 'uid': uid,
         'labels': labels,
