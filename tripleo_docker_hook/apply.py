@@ -8,14 +8,17 @@ action out (an exit code, a container's state).
 
 Order: leftovers of an interrupted run, then containers no longer defined
 (stopped in parallel), then each step in order, each ``start_order`` group
-in order, the actions of one group in parallel on a bounded pool.  The
-first group with a failure finishes (nothing is cancelled half-way) and
-stops everything after it.
+in order, the actions of one group in parallel on a bounded pool, then
+the replaced containers that were set aside (``Plan.retirements``: the
+dependents that joined them are gone by then).  The first group with a
+failure finishes (nothing is cancelled half-way) and stops everything
+after it.
 
 A replace never takes the old container down before the new one exists:
 create under a temporary name, stop old, start new, wait until it runs (and
-is healthy when it has a health check); success removes old and renames
-new, failure removes new and starts old again.  Every intermediate state
+is healthy when it has a health check); success removes old (or sets it aside,
+see :attr:`plan.Plan.retirements`) and renames new, failure removes new
+and starts old again.  Every intermediate state
 is recognisable from names and labels, so a run killed at any instant is
 finished by the next one (see :func:`plan.compute`, leftovers).
 """
@@ -109,6 +112,7 @@ class Applier:
             except Exception as exc:
                 self.units.step_failed(step.number, errors.first_line(exc))
                 raise
+        self._group(self.plan.retirements, 'retirements')
         self.units.finished()
 
     def _group(self, actions: Sequence[planning.Action], where: str) -> None:
@@ -197,7 +201,15 @@ class Applier:
 
     # -- verbs --------------------------------------------------------------
     def _remove(self, action: planning.Action) -> Outcome:
-        self._take_down(action)
+        try:
+            self._take_down(action)
+        except errors.EngineConflict as exc:
+            if not action.may_stay:
+                raise
+            return Outcome(action, [
+                f'kept {action.name} ({action.reason}): the engine refuses '
+                f'to remove it yet ({errors.first_line(exc)}); a later run '
+                f'removes it'])
         return Outcome(action, [f'removed {action.name} ({action.reason})'])
 
     def _create(self, action: planning.Action) -> Outcome:
@@ -235,13 +247,34 @@ class Applier:
                 return Outcome(action, logs, error=(
                     f'{c.name}: replacement failed ({problem}) and so did '
                     f'the rollback ({exc}); the next apply retries'))
+            if not action.rollback_to:
+                return Outcome(action, logs, error=(
+                    f'{c.name}: replacement failed ({problem}); the '
+                    f'previous container joined a container this run '
+                    f'replaced, so it stays stopped; the next apply '
+                    f'retries'))
             return Outcome(action, logs, error=(
                 f'{c.name}: replacement failed ({problem}); rolled back, '
                 f'the previous container is running again'
-                f'{self._config_of(action.rollback_to or old.id)}'))
-        self.engine.remove(old.id, force=True)
+                f'{self._config_of(action.rollback_to)}'))
+        line = f'replaced {c.name} ({action.reason})'
+        if action.defer_removal:
+            # its dependents, recreated later in this plan, still join it
+            self.engine.rename(old.id, action.retire_as)
+            line += f'; the previous one waits as {action.retire_as}'
+        else:
+            try:
+                self.engine.remove(old.id, force=True)
+            except errors.EngineConflict as exc:
+                if not action.retire_as:
+                    raise
+                # containers this plan does not recreate still join it
+                self.engine.rename(old.id, action.retire_as)
+                line += (f'; the previous one is kept as '
+                         f'{action.retire_as} ({errors.first_line(exc)}); '
+                         f'a later run removes it')
         self.engine.rename(tmp, c.name)
-        return Outcome(action, [f'replaced {c.name} ({action.reason})'])
+        return Outcome(action, [line])
 
     def _config_of(self, name_or_id: str) -> str:
         """`` on its own config (TRIPLEO_CONFIG_HASH=...)`` for the report:

@@ -372,6 +372,8 @@ class Plan(Lister):
                 for a in group:
                     rows.append((step.number, order, a.verb, a.name, a.reason,
                                  '\n'.join(a.details)))
+        for a in plan.retirements:
+            rows.append(('', '', a.verb, a.name, a.reason, ''))
         for line in plan.host_units:
             rows.append(('', '', 'host unit', '', line, ''))
         rows = [tuple(masker.mask(v) if isinstance(v, str) else v

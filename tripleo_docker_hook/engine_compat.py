@@ -66,6 +66,9 @@ _CONFLICTS = (
     'already in use',
     'container state improper',    # remove of a running container
     'cannot remove container',
+    # remove of a container others still join (issue 17: the plan sets
+    # it aside, see plan.Action.retire_as)
+    'has dependent containers which must be removed before it',
 )
 
 #: Docker's default health check interval, seconds.

@@ -72,12 +72,22 @@ DEFINITION_CHANGED = 'definition changed'
 #: Suffix of the temporary name a replacement is created under.
 TEMP_SUFFIX = '.tdh-new'
 
+#: Infix of the name a replaced container is set aside under while other
+#: containers still join its namespaces (``Action.retire_as``).
+RETIRED_SUFFIX = '.tdh-old'
+
 #: Service states that count as alive: not recreated.
 ALIVE = ('running', 'restarting', 'paused')
 
 
 def temp_name(name: str) -> str:
     return name + TEMP_SUFFIX
+
+
+def retired_name(name: str, container_id: str) -> str:
+    """``<name>.tdh-old.<short id>``: unique, so a set-aside container
+    never blocks the next one."""
+    return f'{name}{RETIRED_SUFFIX}.{container_id[:12]}'
 
 
 def container_hash(container: model.Container) -> str:
@@ -124,7 +134,20 @@ class Action:
     #: DEFAULT_TASK_TIMEOUT / DEFAULT_START_TIMEOUT.
     timeout: Optional[float] = None
     #: REPLACE: id of the container started again when the new one fails
+    #: ('': none; the old one joined a parent this plan replaces)
     rollback_to: str = ''
+    #: REPLACE: the name the old (stopped) container is renamed to instead
+    #: of being removed when ``defer_removal`` says so, or when the engine
+    #: refuses to remove it (EngineConflict: podman, while containers of
+    #: another deployment still join its namespaces)
+    retire_as: str = ''
+    #: REPLACE: containers of this plan join the old one's namespaces or
+    #: volumes and are recreated after it: it is set aside (``retire_as``)
+    #: and removed in :attr:`Plan.retirements`, after them
+    defer_removal: bool = False
+    #: REMOVE (:attr:`Plan.retirements`): an EngineConflict (containers
+    #: this plan does not recreate still join it) leaves it for a later run
+    may_stay: bool = False
     #: RUN of an ``action: exec``: the name of the running container the
     #: command is executed in ('': a task, run in a container of its own)
     exec_in: str = ''
@@ -182,6 +205,9 @@ class Plan:
     #: containers no longer defined, before the steps.
     removals: Tuple[Action, ...] = ()
     steps: Tuple[StepPlan, ...] = ()
+    #: replaced containers set aside (``Action.retire_as``), removed after
+    #: every step, so after the dependents that joined them
+    retirements: Tuple[Action, ...] = ()
     #: what happens to host units (:meth:`unit_plan.UnitPlan.describe`),
     #: one line each, printed after the steps
     host_units: Tuple[str, ...] = ()
@@ -189,7 +215,8 @@ class Plan:
     @property
     def actions(self) -> Tuple[Action, ...]:
         return self.leftovers + self.removals + tuple(
-            a for step in self.steps for group in step.groups for a in group)
+            a for step in self.steps for group in step.groups
+            for a in group) + self.retirements
 
     @property
     def changes(self) -> Tuple[Action, ...]:
@@ -221,6 +248,7 @@ class Plan:
                     lines.append(f'step {step.number} start_order {order}: '
                                  f'{a}')
                     lines += [f'    {d}' for d in a.details]
+        lines += [str(a) for a in self.retirements]
         return lines + list(self.host_units)
 
     def to_data(self) -> Dict[str, Any]:
@@ -234,6 +262,8 @@ class Plan:
                        'groups': [[a.to_data() for a in group]
                                   for group in s.groups]}
                       for s in self.steps],
+            **({'retirements': [a.to_data() for a in self.retirements]}
+               if self.retirements else {}),
             'counts': self.counts(),
             **({'host_units': list(self.host_units)}
                if self.host_units else {}),
@@ -434,8 +464,13 @@ def compute(deployment_name: str, config_id: str,
     # started and healthy but never renamed is promoted instead of being
     # thrown away; anything else under a temporary name goes.
     leftovers = []
+    retirements = []
     for o in sorted(temps, key=lambda o: (o.container_name, o.name)):
         c = desired_names.get(o.container_name)
+        if o.name.startswith(o.container_name + RETIRED_SUFFIX):
+            # set aside by an earlier run: its dependents go first
+            retirements.append(_retirement(o, 'set aside by an earlier run'))
+            continue
         if (c is not None and c.kind is model.Kind.SERVICE
                 and o.name == temp_name(c.name)
                 and c.name not in by_name
@@ -508,10 +543,61 @@ def compute(deployment_name: str, config_id: str,
                      for name, o in sorted(ours.items())
                      if name not in desired_names
                      or desired_names[name].kind is model.Kind.EXEC)
+    steps, deferred = _defer_joined_removals(steps)
     return Plan(deployment_name, config_id, tuple(pulls),
                 tuple(_carried_out(a, task_timeout, start_timeout)
                       for a in leftovers),
-                removals, tuple(steps))
+                removals, tuple(steps), tuple(retirements + deferred))
+
+
+def _retirement(o: model.Observed, reason: str, name: str = '') -> Action:
+    return dataclasses.replace(_removal(o, reason, name), may_stay=True)
+
+
+def _defer_joined_removals(steps: List[StepPlan]
+                           ) -> Tuple[List[StepPlan], List[Action]]:
+    """Removals ordered dependents first (issue 17).
+
+    A replaced container that containers recreated later in this plan
+    join (``pid``/``ipc``/``uts: container:X``, ``volumes_from``) is set
+    aside, not removed: podman refuses to remove a container others still
+    join, so it goes in :attr:`Plan.retirements`, after their old
+    containers went.  Those dependents get no rollback target: their old
+    container joined the old parent (podman would start that again with
+    it).  Docker needs neither and is served by the same order.
+    """
+    changed = [a for s in steps for g in s.groups for a in g
+               if a.verb in (REPLACE, RUN) and a.observed is not None
+               and a.container is not None
+               and a.container.kind is not model.Kind.EXEC]
+    joined: Dict[str, List[str]] = {}
+    for a in changed:
+        for _, target in a.container.depends_on:
+            if target != a.name and a.name not in joined.get(target, []):
+                joined.setdefault(target, []).append(a.name)
+    parents = {a.name for a in changed if a.verb is REPLACE
+               and a.name in joined}
+    if not parents:
+        return steps, []
+    retirements = []
+
+    def one(a: Action) -> Action:
+        if a.verb is not REPLACE:
+            return a
+        if a.name in parents:
+            a = dataclasses.replace(a, defer_removal=True)
+            # the replace stopped it: just removed
+            retirements.append(dataclasses.replace(_retirement(
+                a.observed, f'replaced; removed after '
+                f'{", ".join(sorted(joined[a.name]))}', a.retire_as),
+                stop=Stop.NONE))
+        if any(t in parents for _, t in a.container.depends_on):
+            a = dataclasses.replace(a, rollback_to='')
+        return a
+
+    steps = [dataclasses.replace(s, groups=tuple(
+        tuple(one(a) for a in g) for g in s.groups)) for s in steps]
+    return steps, retirements
 
 
 def _removal(o: model.Observed, reason: str, name: str = '') -> Action:
@@ -535,7 +621,8 @@ def _carried_out(a: Action, task_timeout: float,
         # The old one is stopped nicely only once the new one exists; a
         # failed stop or start removes the new one and starts it again.
         return dataclasses.replace(a, stop=Stop.GRACEFUL, rollback_to=o.id,
-                                   timeout=start_timeout)
+                                   timeout=start_timeout,
+                                   retire_as=retired_name(a.name, o.id))
     if a.verb is RUN:
         # As given (whole seconds stay whole: "still running after 5 s").
         timeout = c.timeout or task_timeout

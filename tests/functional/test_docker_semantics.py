@@ -273,52 +273,15 @@ def pid_ns(api, name):
     return out.strip()
 
 
-_PARENT_REMOVAL = {}
-
-
-def skip_unless_parents_can_be_removed(api):
-    """Skip when the engine refuses to remove a container whose namespaces
-    another container joins (podman 4.3: "has dependent containers which
-    must be removed before it"; Docker removes it, the dependent dies with
-    its namespace and is replaced after it).  Probed once on the engine
-    with two created, never started, containers."""
-    if 'refused' not in _PARENT_REMOVAL:
-        tag = helpers.unique('tdh-probe')
-        labels = {'deployment': tag}
-        parent = api.create_container(
-            helpers.BUSYBOX, ['true'], name=f'{tag}-p', labels=labels,
-            host_config=api.create_host_config(network_mode='host'))
-        child = api.create_container(
-            helpers.BUSYBOX, ['true'], name=f'{tag}-c', labels=labels,
-            host_config=api.create_host_config(
-                network_mode='host', pid_mode=f'container:{tag}-p'))
-        try:
-            api.remove_container(parent['Id'], force=True)
-            _PARENT_REMOVAL['refused'] = ''
-        except Exception as exc:
-            _PARENT_REMOVAL['refused'] = str(exc)
-        finally:
-            for c in (child, parent):
-                try:
-                    api.remove_container(c['Id'], force=True)
-                except Exception:
-                    pass
-    refused = _PARENT_REMOVAL['refused']
-    if refused:
-        pytest.skip('the engine refuses to remove a container whose '
-                    'namespaces another one joins, so the old parent of a '
-                    'replace cannot go before its dependents (podman 4.3; '
-                    f'podman.rst, limits): {refused[-160:]}')
-
-
 # -- kind 1: a container that joins another's namespaces is a dependent ------
 
 def test_replacing_a_parent_recreates_its_namespace_dependents(
         docker_api, deployment, hook_env):
     """The issue's input: ``child`` joins ``parent``'s PID and IPC
     namespaces.  Changing only the parent used to replace it alone; the
-    child died with the old parent and could not restart."""
-    skip_unless_parents_can_be_removed(docker_api)
+    child died with the old parent and could not restart.  podman refuses
+    to remove a parent others still join (issue 17): the old parent is set
+    aside and removed after the old child, in the same run."""
     parent, child = f'{deployment}-parent', f'{deployment}-child'
     cfg = config({
         parent: spec(ipc='shareable', start_order=0, restart='always'),
@@ -345,6 +308,11 @@ def test_replacing_a_parent_recreates_its_namespace_dependents(
     # the plan says why the dependent goes (its own fields are equal)
     assert f'    pid: {parent} is recreated' in out
     assert f'    ipc: {parent} is recreated' in out
+    old_parent = f'{parent}.tdh-old.{before[parent]["Id"][:12]}'
+    assert (f'replaced {parent} (definition changed); the previous one '
+            f'waits as {old_parent}') in out
+    assert (f'removed {old_parent} (replaced; removed after {child})'
+            in out)
     after = containers(docker_api, deployment)
     assert set(after) == {parent, child}
     assert after[child]['Id'] != before[child]['Id']
@@ -386,9 +354,10 @@ def test_pod_dependent_of_another_deployments_container(
     """A Pod (docker-options annotation) joining the PID namespace of a
     container of another deployment (TripleO: one deployment per step):
     when that one is replaced, the next apply of the Pod's deployment
-    recreates it."""
+    recreates it.  podman refuses to remove the old parent while the Pod
+    joins it (issue 17): it is set aside and removed by the parent's
+    deployment's next run; Docker removes it at once."""
     from tests.functional.conftest import remove_deployment
-    skip_unless_parents_can_be_removed(docker_api)
     parent = f'{deployment}-parent'
     pods = f'{deployment}-pods'
     parent_cfg = config({parent: spec(restart='always')})
@@ -415,6 +384,12 @@ def test_pod_dependent_of_another_deployments_container(
         assert rc == 0, answer
         assert f'replace {side}' in answer['deploy_stdout']
         assert docker_api.inspect_container(side)['Id'] != first
+        assert pid_ns(docker_api, side) == pid_ns(docker_api, parent)
+        # nothing of the parent's deployment is left set aside after its
+        # next run, and the Pod's container was never removed by it
+        answer, rc = apply(deployment, parent_cfg, hook_env)
+        assert rc == 0, answer
+        assert set(containers(docker_api, deployment)) == {parent}
         assert pid_ns(docker_api, side) == pid_ns(docker_api, parent)
     finally:
         remove_deployment(docker_api, pods)

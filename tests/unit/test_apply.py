@@ -458,3 +458,137 @@ def test_a_failed_group_is_named_by_its_start_order():
     with pytest.raises(errors.DeploymentFailed,
                        match=r'^step 1 start_order 3: 1 of 1 actions'):
         _run([_svc('web', start_order=3)], [], eng)
+
+
+# -- issue 17: a replaced parent goes after its dependents -------------------
+
+def _family(parent_h='new'):
+    """``parent`` changed; ``child`` joins its PID namespace (its folded
+    hash changes with the parent's)."""
+    parent = _svc('parent', h='old')
+    child = _svc('child', start_order=1, pid_mode='container:parent')
+    folded = planning.with_dependency_hashes(
+        _dep(parent, child), [], errors.ErrorList())
+    observed = [_seen(c) for c in folded.containers]
+    return [_svc('parent', h=parent_h), child], observed
+
+
+def test_a_parent_is_set_aside_and_removed_after_its_dependents():
+    desired, observed = _family()
+    eng = RecordingEngine(running={'id-parent', 'id-child'})
+    plan, report, _ = _run(desired, observed, eng)
+    assert eng.calls == [
+        ('create', 'parent.tdh-new'), ('stop', 'id-parent'),
+        ('start', 'parent.tdh-new'),
+        ('rename', 'id-parent', 'parent.tdh-old.id-parent'),
+        ('rename', 'parent.tdh-new', 'parent'),
+        ('create', 'child.tdh-new'), ('stop', 'id-child'),
+        ('start', 'child.tdh-new'), ('remove', 'id-child'),
+        ('rename', 'child.tdh-new', 'child'),
+        ('remove', 'id-parent')]
+    out = '\n'.join(report.stdout)
+    assert ('replaced parent (definition changed); the previous one waits '
+            'as parent.tdh-old.id-parent') in out
+    assert ('removed parent.tdh-old.id-parent (replaced; removed after '
+            'child)') in out
+
+
+def test_a_failed_parent_rolls_back_and_nothing_is_set_aside():
+    desired, observed = _family()
+    boom = errors.EngineFailed('start parent.tdh-new: boom', 500)
+    eng = RecordingEngine(fail={('start', 'parent.tdh-new'): boom},
+                          running={'id-parent', 'id-child'})
+    with pytest.raises(errors.DeploymentFailed):
+        _run(desired, observed, eng)
+    assert eng.calls == [
+        ('create', 'parent.tdh-new'), ('stop', 'id-parent'),
+        ('start', 'parent.tdh-new'), ('remove', 'parent.tdh-new'),
+        ('start', 'id-parent'), ('inspect', 'id-parent')]
+
+
+def test_a_failed_dependent_is_not_rolled_back_into_the_old_parent():
+    """Its old container joined the old parent (podman would start that
+    again with it): it stays stopped, and so does the set-aside parent,
+    removed by a later run once the old child went."""
+    desired, observed = _family()
+    boom = errors.EngineFailed('start child.tdh-new: boom', 500)
+    eng = RecordingEngine(fail={('start', 'child.tdh-new'): boom},
+                          running={'id-parent', 'id-child'})
+    report = reporting.Report(Masker())
+    plan = planning.compute(DEP, 'cfg', _dep(*desired), observed, {})
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(plan, eng, report)
+    assert eng.calls[-2:] == [('start', 'child.tdh-new'),
+                              ('remove', 'child.tdh-new')]
+    assert ('start', 'id-child') not in eng.calls
+    assert ('remove', 'id-parent') not in eng.calls
+    assert ('rename', 'parent.tdh-new', 'parent') in eng.calls
+    assert ('child: replacement failed (start child.tdh-new: boom); the '
+            'previous container joined a container this run replaced, so '
+            'it stays stopped') in '\n'.join(report.stderr)
+
+
+def test_a_set_aside_parent_still_joined_stays_for_a_later_run():
+    """A retirement the engine refuses (podman: containers this plan does
+    not recreate still join it) is left, not a failure."""
+    desired, observed = _family()
+    eng = RecordingEngine(fail={('remove', 'id-parent'): errors.EngineConflict(
+        'remove id-parent: has dependent containers', 409)},
+        running={'id-parent', 'id-child'})
+    _, report, _ = _run(desired, observed, eng)
+    assert eng.calls[-1] == ('remove', 'id-parent')
+    assert ('kept parent.tdh-old.id-parent (replaced; removed after child): '
+            'the engine refuses to remove it yet (remove id-parent: has '
+            'dependent containers); a later run removes it'
+            ) in '\n'.join(report.stdout)
+
+
+def test_a_set_aside_leftover_goes_after_the_steps():
+    c = _svc('web')
+    aside = _seen(c, state='exited', exit_code=0,
+                  name='web.tdh-old.0123456789ab')
+    eng = RecordingEngine(running={'id-web'})
+    plan, report, _ = _run([c], [_seen(c), aside], eng)
+    assert eng.calls == [('remove', 'id-web.tdh-old.0123456789ab')]
+    assert 'removed web.tdh-old.0123456789ab (set aside by an earlier run)' \
+        in '\n'.join(report.stdout)
+
+
+@pytest.mark.parametrize('failure, kept', [
+    (errors.EngineConflict('remove id-web: has dependent containers', 409),
+     True),
+    (errors.EngineFailed('remove id-web: boom', 500), False),
+])
+def test_an_old_container_the_engine_will_not_remove_is_set_aside(
+        failure, kept):
+    """Another deployment's container joins it (the plan cannot know):
+    podman refuses the removal; the replace sets it aside under its
+    planned name and goes on.  Any other failure fails the replace."""
+    old = _svc('web', h='old')
+    eng = RecordingEngine(fail={('remove', 'id-web'): failure},
+                          running={'id-web'})
+    if kept:
+        _, report, _ = _run([_svc('web', h='new')], [_seen(old)], eng)
+        assert eng.calls[-3:] == [
+            ('remove', 'id-web'), ('rename', 'id-web', 'web.tdh-old.id-web'),
+            ('rename', 'web.tdh-new', 'web')]
+        assert ('the previous one is kept as web.tdh-old.id-web (remove '
+                'id-web: has dependent containers); a later run removes it'
+                ) in '\n'.join(report.stdout)
+    else:
+        with pytest.raises(errors.DeploymentFailed):
+            _run([_svc('web', h='new')], [_seen(old)], eng)
+        assert eng.calls[-1] == ('remove', 'id-web')
+
+
+def test_a_conflict_without_a_planned_name_fails_the_replace():
+    old = model.Observed(id='old-id', name='web', image_id='i',
+                         state='running', labels={})
+    eng = RecordingEngine(fail={('remove', 'old-id'): errors.EngineConflict(
+        'remove old-id: in use', 409)}, running={'old-id'})
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(_one(planning.Action(
+            planning.REPLACE, 'web', _svc('web'), old, 'changed',
+            stop=planning.Stop.GRACEFUL, rollback_to='old-id')),
+            eng, reporting.Report(Masker()))
+    assert not [c for c in eng.calls if c[0] == 'rename']

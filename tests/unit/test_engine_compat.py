@@ -105,6 +105,8 @@ def test_kind_from_headers(headers, kind):
     (500, 'cannot remove container 6dcb as it is running - running or '
           'paused containers cannot be removed without force: container '
           'state improper', 409),
+    (500, 'container 6dcb has dependent containers which must be removed '
+          'before it: 9f1e: container already exists', 409),
     (500, 'runc create failed', 500),
     (409, 'Conflict. The container name "/x" is already in use', 409),
     (404, 'no such container', 404)])

@@ -308,7 +308,8 @@ def test_replacing_a_container_replaces_its_dependents_after_it():
         ('keep', 'parent'), ('keep', 'child')]
     changed = dataclasses.replace(parent, source_hash='p2')
     plan = compute(deployment(changed, child), observed)
-    assert verbs(plan) == [('replace', 'parent'), ('replace', 'child')]
+    assert verbs(plan) == [('replace', 'parent'), ('replace', 'child'),
+                           ('remove', 'parent.tdh-old.id-parent')]
     assert [len(group) for group in plan.steps[0].groups] == [1, 1]
 
 
@@ -322,7 +323,93 @@ def test_a_recreated_parent_recreates_a_kept_dependent():
     plan = compute(deployment(parent, child), observed)
     assert [(a.verb, a.name, a.reason) for a in plan.actions] == [
         ('replace', 'parent', 'container is exited with code 0'),
-        ('replace', 'child', 'parent is recreated (pid)')]
+        ('replace', 'child', 'parent is recreated (pid)'),
+        ('remove', 'parent.tdh-old.id-parent',
+         'replaced; removed after child')]
+
+
+# -- issue 17: removals ordered dependents first (podman) --------------------
+
+def test_a_replaced_parent_is_set_aside_and_removed_after_its_dependents():
+    """podman refuses to remove a container others still join: the old
+    parent is renamed aside by its replace and removed after every step,
+    once the old child went; the child has no rollback target (its old
+    container joined the old parent)."""
+    parent, child = _pair()
+    old = _folded(parent, child)
+    observed = [seen(old.container('parent')), seen(old.container('child'))]
+    plan = compute(deployment(dataclasses.replace(parent, source_hash='p2'),
+                              child), observed)
+    p, c = (a for g in plan.steps[0].groups for a in g)
+    assert (p.defer_removal, p.retire_as, p.rollback_to) == (
+        True, 'parent.tdh-old.id-parent', 'id-parent')
+    assert (c.defer_removal, c.retire_as, c.rollback_to) == (
+        False, 'child.tdh-old.id-child', '')
+    (r,) = plan.retirements
+    assert (r.verb, r.name, r.observed.id, r.may_stay, r.stop) == (
+        planning.REMOVE, 'parent.tdh-old.id-parent', 'id-parent', True,
+        planning.Stop.NONE)
+    assert plan.describe()[-1] == ('remove parent.tdh-old.id-parent '
+                                   '(replaced; removed after child)')
+    assert plan.to_data()['retirements'][0]['name'] == r.name
+    assert plan.counts() == {'replace': 2, 'remove': 1}
+
+
+@pytest.mark.parametrize('field', ['volumes_from', 'ipc_mode'])
+def test_every_kind_of_dependent_defers_the_parents_removal(field):
+    parent = svc('parent', h='p1')
+    value = ('parent',) if field == 'volumes_from' else 'container:parent'
+    child = svc('child', order=1, **{field: value})
+    old = _folded(parent, child)
+    observed = [seen(old.container('parent')), seen(old.container('child'))]
+    plan = compute(deployment(dataclasses.replace(parent, source_hash='p2'),
+                              child), observed)
+    assert [a.name for a in plan.retirements] == ['parent.tdh-old.id-parent']
+
+
+def test_a_replace_without_dependents_removes_the_old_one_at_once():
+    """Nothing joins it: removed by the replace as before (``retire_as``
+    only if the engine refuses: another deployment's container joins
+    it); a new dependent (created, no old one) defers nothing."""
+    parent, child = _pair()
+    old = _folded(parent, child)
+    plan = compute(deployment(dataclasses.replace(parent, source_hash='p2'),
+                              child), [seen(old.container('parent'))])
+    assert verbs(plan) == [('replace', 'parent'), ('create', 'child')]
+    (p,) = plan.steps[0].groups[0]
+    assert (p.defer_removal, p.retire_as, p.rollback_to) == (
+        False, 'parent.tdh-old.id-parent', 'id-parent')
+    assert plan.retirements == ()
+
+
+def test_a_task_dependent_defers_the_parents_removal_too():
+    parent = svc('parent', h='p1')
+    job = task('job', order=1, pid_mode='container:parent')
+    old = _folded(parent, job)
+    observed = [seen(old.container('parent')),
+                seen(old.container('job'), state='exited', exit_code=0)]
+    plan = compute(deployment(dataclasses.replace(parent, source_hash='p2'),
+                              job), observed)
+    assert verbs(plan) == [('replace', 'parent'), ('run', 'job'),
+                           ('remove', 'parent.tdh-old.id-parent')]
+
+
+def test_a_set_aside_leftover_is_removed_last_and_may_stay():
+    """An earlier run set ``parent`` aside (its dependents failed, or
+    another deployment's still joined it): removed after the steps, never
+    promoted, and an engine refusal leaves it for a later run."""
+    parent, child = _pair()
+    old = _folded(parent, child)
+    observed = [seen(old.container('parent')), seen(old.container('child')),
+                seen(old.container('parent'), state='exited', exit_code=0,
+                     name='parent.tdh-old.0123456789ab')]
+    plan = compute(deployment(parent, child), observed)
+    assert plan.leftovers == ()
+    assert [(a.verb, a.name, a.may_stay, a.reason)
+            for a in plan.retirements] == [
+        (planning.REMOVE, 'parent.tdh-old.0123456789ab', True,
+         'set aside by an earlier run')]
+    assert verbs(plan)[:2] == [('keep', 'parent'), ('keep', 'child')]
 
 
 def test_a_dependent_older_than_its_parent_is_recreated():
