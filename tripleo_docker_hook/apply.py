@@ -7,7 +7,9 @@ is given; it looks only at what the engine answers while it carries an
 action out (an exit code, a container's state).
 
 Order: leftovers of an interrupted run, then containers no longer defined
-(stopped in parallel), then each step in order, each ``start_order`` group
+(stopped in parallel; a removal the engine refuses while others still join
+the container is retried after the rest, see ``Action.after_dependents``),
+then each step in order, each ``start_order`` group
 in order, the actions of one group in parallel on a bounded pool, then
 the replaced containers that were set aside (``Plan.retirements``: the
 dependents that joined them are gone by then).  The first group with a
@@ -65,6 +67,9 @@ class Outcome:
     error: str = ''
     #: CREATE: started, still to be checked for running/healthy.
     started: str = ''
+    #: REMOVE (``after_dependents``): refused for now, retried after the
+    #: rest of the group
+    refused: bool = False
 
 
 def _cap(text: str, masker=None) -> List[str]:
@@ -122,6 +127,7 @@ class Applier:
         if not todo:
             return
         outcomes = self._parallel(self._do, todo)
+        outcomes = self._retry_refused(outcomes)
         started = [o for o in outcomes if o.started and not o.error]
         if started:
             self._verify_started(started)
@@ -136,6 +142,21 @@ class Applier:
             raise errors.DeploymentFailed(
                 f'{where}: {len(failed)} of {len(todo)} actions failed '
                 f'({names}); later steps were not started')
+
+    def _retry_refused(self, outcomes: List[Outcome]) -> List[Outcome]:
+        """Removals the engine refused while other containers still joined
+        them (``Action.after_dependents``), tried again after each wave as
+        long as the last wave removed something: dependents go first."""
+        tried = len(outcomes)
+        pending = [i for i, o in enumerate(outcomes) if o.refused]
+        while pending and len(pending) < tried:
+            tried = len(pending)
+            again = self._parallel(self._do,
+                                   [outcomes[i].action for i in pending])
+            for i, o in zip(pending, again):
+                outcomes[i] = o
+            pending = [i for i in pending if outcomes[i].refused]
+        return outcomes
 
     def _parallel(self, func: Callable[[planning.Action], Outcome],
                   actions: Sequence[planning.Action]) -> List[Outcome]:
@@ -204,12 +225,17 @@ class Applier:
         try:
             self._take_down(action)
         except errors.EngineConflict as exc:
-            if not action.may_stay:
+            if not action.after_dependents:
                 raise
-            return Outcome(action, [
-                f'kept {action.name} ({action.reason}): the engine refuses '
-                f'to remove it yet ({errors.first_line(exc)}); a later run '
-                f'removes it'])
+            why = errors.first_line(exc)
+            if action.may_stay:
+                return Outcome(action, [
+                    f'kept {action.name} ({action.reason}): the engine '
+                    f'refuses to remove it yet ({why}); a later run '
+                    f'removes it'], refused=True)
+            return Outcome(action, error=(
+                f'{action.name}: the engine refuses to remove it ({why})'),
+                refused=True)
         return Outcome(action, [f'removed {action.name} ({action.reason})'])
 
     def _create(self, action: planning.Action) -> Outcome:

@@ -148,6 +148,11 @@ class Action:
     #: REMOVE (:attr:`Plan.retirements`): an EngineConflict (containers
     #: this plan does not recreate still join it) leaves it for a later run
     may_stay: bool = False
+    #: REMOVE: an EngineConflict (podman: other containers still join it)
+    #: is retried once the rest of its group is done, as long as a wave
+    #: removes something: dependents go first without the plan having to
+    #: know who joins whom (a listed container does not say)
+    after_dependents: bool = False
     #: RUN of an ``action: exec``: the name of the running container the
     #: command is executed in ('': a task, run in a container of its own)
     exec_in: str = ''
@@ -604,7 +609,8 @@ def _removal(o: model.Observed, reason: str, name: str = '') -> Action:
     """REMOVE ``o``; a live one is stopped first, with its own stop
     timeout (``stop_grace_period``), a dead one just removed."""
     return Action(REMOVE, name or o.name, observed=o, reason=reason,
-                  stop=Stop.GRACEFUL if o.state in ALIVE else Stop.NONE)
+                  stop=Stop.GRACEFUL if o.state in ALIVE else Stop.NONE,
+                  after_dependents=True)
 
 
 def _carried_out(a: Action, task_timeout: float,

@@ -322,6 +322,40 @@ def test_replacing_a_parent_recreates_its_namespace_dependents(
     assert pid_ns(docker_api, child) == pid_ns(docker_api, parent)
 
 
+def test_a_parent_and_its_dependents_are_removed_together(
+        docker_api, deployment, hook_env):
+    """A definition that drops a parent and the containers joining it
+    (``pid``/``ipc: container:X``, ``volumes_from``), then DELETE of the
+    same family: all go in one run.  podman refuses to remove a parent
+    others still join ("has dependent containers"); the removals go in
+    waves, dependents first.  Docker takes any order."""
+    parent, child, user = (f'{deployment}-{n}' for n in
+                           ('parent', 'child', 'user'))
+    family = {
+        parent: spec(ipc='shareable', start_order=0),
+        child: spec(start_order=1, pid=f'container:{parent}',
+                    ipc=f'container:{parent}'),
+        user: spec(start_order=1, volumes_from=[parent])}
+    keep = f'{deployment}-keep'
+    answer, rc = apply(deployment, config(dict(family)), hook_env)
+    assert rc == 0, answer
+    answer, rc = apply(deployment, config({keep: spec()}), hook_env)
+    assert rc == 0, answer
+    for name in (parent, child, user):
+        assert f'removed {name} (no longer defined)' in \
+            answer['deploy_stdout']
+    assert set(containers(docker_api, deployment)) == {keep}
+
+    answer, rc = apply(deployment, config({keep: spec(), **family}),
+                       hook_env)
+    assert rc == 0, answer
+    assert set(containers(docker_api, deployment)) == {keep, parent, child,
+                                                       user}
+    answer, rc = apply(deployment, config({}), hook_env, action='DELETE')
+    assert rc == 0, answer
+    assert containers(docker_api, deployment) == {}
+
+
 def test_volumes_from_dependent_and_undefined_reference(
         docker_api, deployment, hook_env, tmp_path):
     """Variant: ``volumes_from`` only (the child is not killed, but runs

@@ -1,6 +1,8 @@
 """The executor's branches with a scripted engine (container behaviour
 itself is proven against the real engine in tests/functional)."""
 
+import types
+
 import pytest
 
 from tripleo_docker_hook import apply as applying
@@ -592,3 +594,84 @@ def test_a_conflict_without_a_planned_name_fails_the_replace():
             stop=planning.Stop.GRACEFUL, rollback_to='old-id')),
             eng, reporting.Report(Masker()))
     assert not [c for c in eng.calls if c[0] == 'rename']
+
+
+class JoinedEngine(RecordingEngine):
+    """Refuses to remove a container while a container joining it is
+    still there, as podman does ("has dependent containers")."""
+
+    def __init__(self, joins, **kw):
+        super().__init__(**kw)
+        self.joins = dict(joins)      # dependent id -> parent id
+        self.gone = set()
+
+    def remove(self, name, force=True, volumes=False):
+        left = [d for d, p in self.joins.items()
+                if p == name and d not in self.gone]
+        if left:
+            self.calls.append(('refused', name))
+            raise errors.EngineConflict(
+                f'remove {name}: has dependent containers which must be '
+                f'removed before it: {left[0]}', 409)
+        super().remove(name, force, volumes)
+        self.gone.add(name)
+
+
+ONE_WORKER = types.SimpleNamespace(workers=1)   # waves in a known order
+
+
+@pytest.mark.parametrize('plan_of', ['delete', 'undefined'])
+def test_removals_go_dependents_first_in_waves(plan_of):
+    """DELETE (or a definition dropping them) removes a grandparent,
+    parent and child in one group; the engine refuses each one still
+    joined and it is tried again once the wave before removed something."""
+    top, mid, leaf = _svc('a-top'), _svc('b-mid'), _svc('c-leaf')
+    observed = [_seen(c) for c in (top, mid, leaf)]
+    eng = JoinedEngine({'id-b-mid': 'id-a-top', 'id-c-leaf': 'id-b-mid'},
+                       running={'id-a-top', 'id-b-mid', 'id-c-leaf'})
+    report = reporting.Report(Masker())
+    if plan_of == 'delete':
+        plan = planning.delete_many([DEP], 'cfg', observed)
+    else:
+        plan = planning.compute(DEP, 'cfg', _dep(), observed, {})
+    assert all(a.after_dependents for a in plan.removals)
+    applying.execute(plan, eng, report, conf=ONE_WORKER)
+    assert [c[:2] for c in eng.calls if c[0] in ('remove', 'refused')] == [
+        ('refused', 'id-a-top'), ('refused', 'id-b-mid'),
+        ('remove', 'id-c-leaf'),
+        ('refused', 'id-a-top'), ('remove', 'id-b-mid'),
+        ('remove', 'id-a-top')]
+    out = '\n'.join(report.stdout)
+    for name in ('a-top', 'b-mid', 'c-leaf'):
+        assert f'removed {name} (' in out
+    assert not report.stderr
+
+
+def test_a_removal_refused_in_every_wave_fails_after_one_retry():
+    """Another deployment's container still joins it: the wave that
+    removes nothing ends the retries, and the failure names it."""
+    gone, held = _svc('gone'), _svc('held')
+    eng = JoinedEngine({'id-theirs': 'id-held'},
+                       running={'id-gone', 'id-held'})
+    plan = planning.delete_many([DEP], 'cfg', [_seen(gone), _seen(held)])
+    report = reporting.Report(Masker())
+    with pytest.raises(errors.DeploymentFailed,
+                       match=r'removals: 1 of 2 actions failed \(held\)'):
+        applying.execute(plan, eng, report, conf=ONE_WORKER)
+    assert [c[:2] for c in eng.calls if c[0] in ('remove', 'refused')] == [
+        ('remove', 'id-gone'), ('refused', 'id-held'),
+        ('refused', 'id-held')]
+    assert ('held: the engine refuses to remove it (remove id-held: has '
+            'dependent containers which must be removed before it: '
+            'id-theirs)') in '\n'.join(report.stderr)
+
+
+def test_any_other_removal_failure_is_not_retried():
+    web = _svc('web')
+    eng = RecordingEngine(fail={('remove', 'id-web'): errors.EngineFailed(
+        'remove id-web: boom', 500)}, running={'id-web'})
+    with pytest.raises(errors.DeploymentFailed):
+        applying.execute(planning.delete_many([DEP], 'cfg', [_seen(web)]),
+                         eng, reporting.Report(Masker()))
+    assert [c for c in eng.calls if c[0] == 'remove'] == [('remove',
+                                                           'id-web')]
