@@ -26,6 +26,7 @@ from tripleo_docker_hook import render
 from tripleo_docker_hook import render_cache
 from tripleo_docker_hook import apply as applying
 from tripleo_docker_hook import state
+from tripleo_docker_hook import unit_plan
 
 LOG = logging.getLogger(__name__)
 
@@ -297,10 +298,9 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
         for name in names:
             state.DeploymentState(conf.state_dir, name).deleted()
             # Never restarts a host service (unit_plan.on_delete).
-            for unit in host_units.Records(conf.state_dir).release(name):
-                report.info(f'host unit {unit} stays stopped and disabled '
-                            f'(its container was removed); to run it '
-                            f'again: systemctl enable --now {unit}')
+            released = host_units.Records(conf.state_dir).release(name)
+            for unit, rec in released.items():
+                report.info(unit_plan.on_delete_line(unit, rec))
     return plan
 
 
@@ -318,13 +318,21 @@ def rollback_target(name: str, conf, generation: Optional[int] = None
                 f'(kept: {kept})')
         return target
     target = st.rollback_target()
+    # Only a unit the deployment stopped or disabled makes "baremetal" (no
+    # containers, the units given back) a target: a claim-only record
+    # (unit_plan.taken_over) has nothing to give back.
     if target is None and host_units.replaced_units(
-            conf.state_dir, name, released=False):
+            conf.state_dir, name, released=False, taken_over=True):
         target = {'id': 'baremetal', 'group': '', 'config': {}}
     if target is None:
+        claimed = host_units.replaced_units(conf.state_dir, name,
+                                            released=False)
+        why = (f'; its host units ({", ".join(r["unit"] for r in claimed)})'
+               f' were claimed but never taken over: nothing to give back'
+               if claimed else '')
         raise errors.DeploymentFailed(
             f'deployment {name}: no previous definition in '
-            f'{st.path} to roll back to')
+            f'{st.path} to roll back to{why}')
     return target
 
 

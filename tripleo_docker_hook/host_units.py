@@ -20,6 +20,13 @@ container that replaced it, its state before (``previous``) and when.
 Written right after a take-over is verified (a crash later still knows
 it), dropped when a failed step or ``ctl rollback`` gives the unit back,
 marked ``released`` by DELETE (the unit stays stopped and disabled).
+
+A claimed unit that was not taken over (absent from the node, or already
+stopped and disabled) gets a *claim-only* record after a successful apply:
+``previous`` null and ``found`` saying what systemd said then.  It makes
+the claim exclusive like any other record, but gives nothing back; a
+later take-over (the package installed and running after all) fills in
+``previous``.
 """
 
 import contextlib
@@ -260,29 +267,53 @@ class Records:
 
     def replaced(self, unit: str, deployment: str, container: str,
                  previous: UnitState) -> None:
-        """Record a take-over; an earlier record keeps its ``previous``
-        (the state before the first take-over is the one to give back)."""
+        """Record a take-over; an earlier take-over's record keeps its
+        ``previous`` and ``time`` (the state before the first take-over
+        is the one to give back); a claim-only one gets them now."""
         units = self.load()
         old = units.get(unit) or {}
+        first = not unit_plan.taken_over(old)
         units[unit] = {
             'deployment': deployment, 'container': container,
-            'previous': old.get('previous') or previous.to_data(),
-            'time': old.get('time') or int(time.time())}
+            'previous': previous.to_data() if first else old['previous'],
+            'time': int(time.time()) if first or not old.get('time')
+            else old['time']}
         self.save(units)
 
-    def claim(self, claims: Mapping[str, str], deployment: str) -> None:
+    def claim(self, claims: Mapping[str, str], deployment: str,
+              found: Optional[Mapping[str, str]] = None,
+              forget: Tuple[str, ...] = ()) -> None:
         """After a successful apply: the units of ``claims`` (unit →
-        container) that have a record now belong to ``deployment``."""
+        container) belong to ``deployment``; one without a record gets a
+        claim-only record (``previous`` null, ``found`` from ``found``,
+        unit → what systemd said).  The claim-only records of
+        ``deployment`` in ``forget`` are dropped."""
         units = self.load()
+        found = found or {}
         changed = False
+        now = int(time.time())
         for unit, container in claims.items():
             rec = units.get(unit)
             if rec is None:
+                units[unit] = {'deployment': deployment,
+                               'container': container, 'previous': None,
+                               'found': found.get(unit, ''), 'time': now}
+                changed = True
                 continue
             new = dict(rec, deployment=deployment, container=container)
             new.pop('released', None)
+            if not unit_plan.taken_over(rec) and \
+                    rec.get('deployment') != deployment:
+                new.update(found=found.get(unit, rec.get('found', '')),
+                           time=now)   # claimed anew
             if new != rec:
                 units[unit] = new
+                changed = True
+        for unit in forget:
+            rec = units.get(unit) or {}
+            if rec.get('deployment') == deployment and \
+                    not unit_plan.taken_over(rec) and unit not in claims:
+                del units[unit]
                 changed = True
         if changed:
             self.save(units)
@@ -292,28 +323,35 @@ class Records:
         if units.pop(unit, None) is not None:
             self.save(units)
 
-    def release(self, deployment: str) -> List[str]:
+    def release(self, deployment: str) -> Dict[str, Dict[str, Any]]:
         """DELETE: mark this deployment's units released (they stay
-        stopped and disabled); the units, sorted."""
+        stopped and disabled; another deployment may claim them); unit →
+        its record now, sorted by unit."""
         units = self.load()
         names = unit_plan.on_delete(deployment, units)
         for unit in names:
             units[unit] = dict(units[unit], released=int(time.time()))
         if names:
             self.save(units)
-        return names
+        return {unit: units[unit] for unit in names}
 
 
 def replaced_units(state_dir: str, deployment: Optional[str] = None,
-                   released: Optional[bool] = None) -> List[Dict[str, Any]]:
-    """The host units replaced by containers, for ``ctl show`` / status.
+                   released: Optional[bool] = None,
+                   taken_over: Optional[bool] = None
+                   ) -> List[Dict[str, Any]]:
+    """The host units replaced (or claimed) by containers, for
+    ``ctl show``.
 
     One dict per unit, sorted by unit: ``unit``, ``deployment``,
-    ``container``, ``previous`` (``file_state``, ``active_state``...),
-    ``time`` (epoch seconds of the take-over) and ``released`` (epoch
-    seconds of the DELETE that removed its container, or absent).
-    ``deployment`` / ``released`` filter.  Reads only the records, never
-    systemd.
+    ``container``, ``taken_over`` (did the hook stop or disable it?),
+    ``previous`` (``file_state``, ``active_state``...: what a rollback
+    gives back; null when not taken over), ``found`` (claim-only: what
+    systemd said when it was claimed, ``not present`` or ``disabled,
+    inactive``), ``time`` (epoch seconds of the take-over, or of the
+    claim) and ``released`` (epoch seconds of the DELETE that removed its
+    container, or absent).  ``deployment`` / ``released`` / ``taken_over``
+    filter.  Reads only the records, never systemd.
     """
     out = []
     for unit, rec in sorted(Records(state_dir).load().items()):
@@ -321,7 +359,12 @@ def replaced_units(state_dir: str, deployment: Optional[str] = None,
             continue
         if released is not None and bool(rec.get('released')) != released:
             continue
-        out.append(dict(rec, unit=unit))
+        took = unit_plan.taken_over(rec)
+        if taken_over is not None and took != taken_over:
+            continue
+        out.append({'unit': unit, 'deployment': rec.get('deployment'),
+                    'container': rec.get('container'), 'taken_over': took,
+                    **rec})
     return out
 
 
@@ -411,8 +454,9 @@ class UnitExecutor:
             self.systemd.close()
 
     def finished(self) -> None:
-        self.records.claim(dict(self.units.claims),
-                           self.units.deployment)
+        self.records.claim(dict(self.units.claims), self.units.deployment,
+                           dict(self.units.found),
+                           tuple(u for u, _ in self.units.forget))
         for line in self.units.notes:
             self.report.info(line)
         if self.systemd is not None:

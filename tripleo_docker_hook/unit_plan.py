@@ -15,7 +15,12 @@ units already replaced, and decides:
   deployment replaced and no longer claims, only when asked to
   (``ctl rollback``): an ordinary apply never gives a unit back, so a
   template that drops ``host_services`` cannot restart a package service
-  beside its container.
+  beside its container;
+* **claim** (record only) a unit left as it is (absent from the node, or
+  already stopped and disabled): after a successful apply it has a
+  *claim-only* record (``previous`` null), so no other deployment can
+  claim it too, and nothing is ever given back for it; a claim-only
+  record this deployment no longer claims is **forgotten** (dropped).
 
 Raises :class:`errors.ValidationError` when a unit is replaced by another
 deployment of the host (before anything changes).
@@ -156,8 +161,15 @@ class UnitPlan:
     #: units looked at and left as they are, one line each.
     notes: Tuple[str, ...] = ()
     #: unit → container of this deployment that replaces it (the records
-    #: to write for units already stopped and disabled).
+    #: to write or move to this deployment after a successful apply).
     claims: Tuple[Tuple[str, str], ...] = ()
+    #: unit → what systemd said of a claimed unit left as it is
+    #: (:meth:`UnitState.describe`: ``not present``, ``disabled,
+    #: inactive``…): without a record, it gets a claim-only one.
+    found: Tuple[Tuple[str, str], ...] = ()
+    #: unit → container: claim-only records of this deployment that it no
+    #: longer claims, dropped after a successful apply.
+    forget: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def changes(self) -> bool:
@@ -174,12 +186,24 @@ class UnitPlan:
         lines = [f'{a}' for a in self.releases]
         lines += [f'step {a.step} start_order {a.start_order}: {a}'
                   for a in self.takeovers]
+        lines += [f'host unit {unit} is no longer claimed by {container} '
+                  '(it was never taken over: nothing to give back)'
+                  for unit, container in self.forget]
         return lines + list(self.notes)
 
     def to_data(self) -> Dict[str, Any]:
         return {'takeovers': [a.to_data() for a in self.takeovers],
                 'releases': [a.to_data() for a in self.releases],
+                'forget': [u for u, _ in self.forget],
                 'notes': list(self.notes)}
+
+
+def taken_over(record: Mapping[str, Any]) -> bool:
+    """Did the record's deployment stop or disable the unit, so that there
+    is a state (``previous``) to give back?  A claim-only record
+    (``previous`` null: the unit was absent, or already stopped and
+    disabled, when claimed) did not."""
+    return bool(record.get('previous'))
 
 
 def claimed(desired: model.Deployment) -> Dict[str, model.Container]:
@@ -194,7 +218,7 @@ def units_to_query(deployment: str, desired: model.Deployment,
     units = set(claimed(desired))
     if release:
         units |= {u for u, r in records.items()
-                  if r.get('deployment') == deployment}
+                  if r.get('deployment') == deployment and taken_over(r)}
     return sorted(units)
 
 
@@ -213,18 +237,23 @@ def compute(deployment: str, desired: model.Deployment,
     ``states`` unit → :class:`UnitState`;
     ``records`` the host-wide records (:class:`host_units.Records`).
     ``release`` (``ctl rollback`` only) gives back units this deployment
-    replaced and no longer claims.
+    replaced and no longer claims.  A claim-only record this deployment
+    no longer claims is forgotten, ``release`` or not (it never stopped
+    anything).
     """
     errs = errors.ErrorList()
     takeovers: List[UnitAction] = []
     notes: List[str] = []
+    found: List[Tuple[str, str]] = []
     claims = claimed(desired)
     for unit, c in sorted(claims.items()):
         rec = records.get(unit) or {}
         if rec and rec.get('deployment') != deployment and \
                 not rec.get('released'):
+            how = 'replaced' if taken_over(rec) else 'claimed (not ' \
+                f'taken over: {rec.get("found") or "left as it was"})'
             errs.add(_path(c), 'Duplicate value', unit,
-                     f'replaced by container {rec.get("container")} of '
+                     f'{how} by container {rec.get("container")} of '
                      f'deployment "{rec.get("deployment")}"; a host unit '
                      'can be replaced by one container only')
             continue
@@ -234,24 +263,30 @@ def compute(deployment: str, desired: model.Deployment,
                            'which the node needs to run containers or '
                            'this hook: no container can replace it')
             continue
-        if not state.present:
-            notes.append(f'host unit {unit} is not present on this host '
-                         f'(nothing to stop for {c.name})')
-        elif state.running or state.enabled:
+        if state.running or state.enabled:
             takeovers.append(UnitAction(
                 TAKEOVER, unit, c.name, state, step=c.step,
                 start_order=c.start_order, stop=state.running,
                 disable=state.enabled))
+            continue
+        found.append((unit, state.describe()))
+        if not state.present:
+            notes.append(f'host unit {unit} is not present on this host '
+                         f'(nothing to stop for {c.name})')
         else:
             notes.append(f'host unit {unit} is already stopped and '
                          f'disabled (replaced by {c.name})')
     errs.raise_if_any()
     releases: List[UnitAction] = []
-    if release:
-        for unit, rec in sorted(records.items()):
-            if rec.get('deployment') != deployment or unit in claims or \
-                    rec.get('released'):
-                continue
+    forget: List[Tuple[str, str]] = []
+    for unit, rec in sorted(records.items()):
+        if rec.get('deployment') != deployment or unit in claims or \
+                rec.get('released'):
+            continue
+        if not taken_over(rec):
+            forget.append((unit, str(rec.get('container'))))
+            continue
+        if release:
             if desired.container(str(rec.get('container'))) is not None:
                 notes.append(f'host unit {unit} stays stopped: container '
                              f'{rec.get("container")} is still deployed')
@@ -264,7 +299,8 @@ def compute(deployment: str, desired: model.Deployment,
                 start=previous.running and not state.running))
     return UnitPlan(deployment, tuple(takeovers), tuple(releases),
                     tuple(notes),
-                    tuple(sorted((u, c.name) for u, c in claims.items())))
+                    tuple(sorted((u, c.name) for u, c in claims.items())),
+                    tuple(sorted(found)), tuple(forget))
 
 
 def on_delete(deployment: str, records: Mapping[str, Mapping[str, Any]]
@@ -280,4 +316,16 @@ def on_delete(deployment: str, records: Mapping[str, Mapping[str, Any]]
     return sorted(u for u, r in records.items()
                   if r.get('deployment') == deployment and
                   not r.get('released'))
+
+
+def on_delete_line(unit: str, record: Mapping[str, Any]) -> str:
+    """What DELETE says of one unit it marks released (:func:`on_delete`):
+    how to run a unit it left stopped again; for a claim-only record, that
+    nothing was ever stopped."""
+    if not taken_over(record):
+        return (f'host unit {unit} is no longer claimed (its container was '
+                f'removed; it was never taken over: nothing to give back); '
+                f'another deployment may claim it')
+    return (f'host unit {unit} stays stopped and disabled (its container '
+            f'was removed); to run it again: systemctl enable --now {unit}')
 

@@ -190,10 +190,14 @@ def test_plan_leaves_stopped_or_absent_units(st, note):
     assert units.takeovers == () and not units.changes
     assert note in units.notes[0]
     assert units.claims == ((NOVA, 'nova_compute'),)
+    # left as it is: a claim-only record, saying what systemd said
+    assert units.found == ((NOVA, st.describe()),)
+    assert units.forget == ()
 
 
 def test_plan_refuses_a_unit_of_another_deployment():
-    records = {NOVA: {'deployment': 'Other', 'container': 'x'}}
+    records = {NOVA: {'deployment': 'Other', 'container': 'x',
+                      'previous': RUNNING.to_data()}}
     with pytest.raises(errors.ValidationError) as info:
         unit_plan.compute(DEP, desired(NOVA), {NOVA: RUNNING}, records)
     assert str(info.value.errors[0]) == (
@@ -395,10 +399,11 @@ def test_records_keep_the_first_previous_state_and_release(tmp_path):
     records.replaced(NOVA, DEP, 'nova_compute', RUNNING)
     records.replaced(NOVA, DEP, 'nova_compute', STOPPED)
     assert records.load()[NOVA]['previous']['active_state'] == 'active'
-    assert records.release(DEP) == [NOVA]
-    assert records.release(DEP) == []
+    assert list(records.release(DEP)) == [NOVA]
+    assert records.release(DEP) == {}
     assert host_units.replaced_units(str(tmp_path), DEP)[0]['released']
     records.claim({NOVA: 'nova2'}, 'Other')
+    assert list(records.release(DEP)) == []
     rec = records.load()[NOVA]
     assert (rec['deployment'], rec['container']) == ('Other', 'nova2')
     assert 'released' not in rec
@@ -528,3 +533,203 @@ def test_a_claimed_alias_of_a_protected_unit_is_refused():
                                'enabled', alias)}
     units = unit_plan.compute('d', desired, states, {})
     assert [a.unit for a in units.takeovers] == [alias]
+
+
+# -- claim-only records: a unit claimed but not taken over --
+def apply_units(tmp_path, deployment, d, states, release=False, sd=None):
+    """What one successful apply does to the records: plan, executor
+    (fake systemd), finished.  The plan and the report."""
+    records = host_units.Records(str(tmp_path))
+    units = unit_plan.compute(deployment, d, states, records.load(),
+                              release)
+    sd = sd or FakeSystemd(**{u.split('.')[0]: s
+                              for u, s in states.items()})
+    ex, report = executor(tmp_path, units, sd)
+    ex.after_removals()
+    for step in d.steps:
+        for c in step.containers:
+            ex.before_group(step.number, c.start_order)
+    ex.finished()
+    return units, report, sd
+
+
+@pytest.mark.parametrize('st, found', [
+    (ABSENT, 'not present'), (STOPPED, 'disabled, inactive'),
+    (UnitState(NOVA, 'masked', 'inactive', 'dead', 'masked'),
+     'masked, inactive')])
+def test_a_unit_left_as_it_is_gets_a_claim_only_record(tmp_path, st, found):
+    units, _, sd = apply_units(tmp_path, DEP, desired(NOVA), {NOVA: st})
+    assert units.takeovers == () and sd.calls == []
+    [rec] = host_units.replaced_units(str(tmp_path))
+    assert rec['unit'] == NOVA and rec['deployment'] == DEP
+    assert rec['container'] == 'nova_compute'
+    assert rec['previous'] is None and rec['taken_over'] is False
+    assert rec['found'] == found and rec['time'] > 0
+    assert 'released' not in rec
+    assert host_units.replaced_units(str(tmp_path), taken_over=True) == []
+    # A re-apply changes nothing, the record included.
+    before = host_units.Records(str(tmp_path)).load()
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: st})
+    assert host_units.Records(str(tmp_path)).load() == before
+
+
+def test_a_claim_only_unit_is_refused_to_another_deployment(tmp_path):
+    """Exactly as a taken-over unit: a validation error (status 2) naming
+    the field, whatever its state now (here: installed and running)."""
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: ABSENT})
+    records = host_units.Records(str(tmp_path)).load()
+    for states in ({}, {NOVA: RUNNING}, {NOVA: ABSENT}):
+        with pytest.raises(errors.ValidationError) as info:
+            unit_plan.compute('Other', desired(NOVA, name='nova_b'),
+                              states, records)
+        assert info.value.status == 2
+        assert [str(e) for e in info.value.errors] == [
+            'step_3.nova_b.host_services: Duplicate value: '
+            '"openstack-nova-compute.service": claimed (not taken over: '
+            'not present) by container nova_compute of deployment '
+            '"NovaCompute"; a host unit can be replaced by one container '
+            'only']
+    # the same for a Pod's annotation
+    pod_d = definitions.parse(pod({'tripleo.org/host-services': NOVA}))
+    with pytest.raises(errors.ValidationError) as info:
+        unit_plan.compute('Other', pod_d, {}, records)
+    assert str(info.value.errors[0]).startswith(
+        'metadata.annotations[tripleo.org/host-services]: Duplicate value')
+
+
+def test_delete_releases_a_claim_only_unit_for_another_deployment(
+        tmp_path):
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: ABSENT})
+    released = host_units.Records(str(tmp_path)).release(DEP)
+    assert list(released) == [NOVA] and released[NOVA]['released']
+    assert unit_plan.on_delete_line(NOVA, released[NOVA]) == (
+        'host unit openstack-nova-compute.service is no longer claimed (its '
+        'container was removed; it was never taken over: nothing to give '
+        'back); another deployment may claim it')
+    # Another deployment claims it now (the unit is still absent) ...
+    units, _, _ = apply_units(tmp_path, 'Other', desired(NOVA, name='nova_b'),
+                              {NOVA: ABSENT})
+    assert units.claims == ((NOVA, 'nova_b'),)
+    [rec] = host_units.replaced_units(str(tmp_path))
+    assert (rec['deployment'], rec['container'], rec['previous']) == (
+        'Other', 'nova_b', None)
+    assert 'released' not in rec
+    # ... and the first one is refused in its turn.
+    with pytest.raises(errors.ValidationError):
+        unit_plan.compute(DEP, desired(NOVA), {},
+                          host_units.Records(str(tmp_path)).load())
+
+
+def test_rollback_gives_nothing_back_for_a_claim_only_record(tmp_path):
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: STOPPED})
+    records = host_units.Records(str(tmp_path)).load()
+    # not even asked of systemd: nothing to give back
+    assert unit_plan.units_to_query(DEP, model.Deployment(), records,
+                                    True) == []
+    # ctl rollback to a definition without the container: forgotten,
+    # nothing started or enabled
+    units, report, sd = apply_units(tmp_path, DEP, model.Deployment(), {},
+                                    release=True,
+                                    sd=FakeSystemd(nova=STOPPED))
+    assert units.releases == () and not units.changes
+    assert units.forget == ((NOVA, 'nova_compute'),)
+    assert units.describe() == [
+        'host unit openstack-nova-compute.service is no longer claimed by '
+        'nova_compute (it was never taken over: nothing to give back)']
+    assert units.to_data()['forget'] == [NOVA]
+    assert sd.calls == [] and sd.state(NOVA) == STOPPED
+    assert not any('gave host unit' in line for line in report.stdout)
+    assert host_units.Records(str(tmp_path)).load() == {}
+
+
+def test_an_apply_forgets_claim_only_units_it_no_longer_claims(tmp_path):
+    """Nothing was stopped for it, so nothing keeps it: the unit is free
+    for another deployment.  A taken-over unit stays recorded (an ordinary
+    apply never gives a unit back)."""
+    both = model.Deployment(steps=(model.Step(3, (
+        model.Container(name='nova_compute', image='x', step=3,
+                        host_services=(NOVA,)),
+        model.Container(name='nova_b', image='x', step=3,
+                        host_services=('b.service',)))),))
+    b_running = UnitState('b.service', 'loaded', 'active', 'running',
+                          'enabled')
+    apply_units(tmp_path, DEP, both, {NOVA: ABSENT, 'b.service': b_running})
+    assert [(r['unit'], r['taken_over']) for r in host_units.replaced_units(
+        str(tmp_path))] == [('b.service', True), (NOVA, False)]
+    units, _, sd = apply_units(tmp_path, DEP, model.Deployment(), {})
+    assert units.forget == ((NOVA, 'nova_compute'),)
+    assert units.releases == ()
+    assert [r['unit'] for r in host_units.replaced_units(str(tmp_path))] == [
+        'b.service']
+    assert sd.calls == []
+    unit_plan.compute('Other', desired(NOVA, name='x'), {},
+                      host_units.Records(str(tmp_path)).load())
+
+
+def test_a_claimed_unit_that_appears_later_is_taken_over_and_given_back(
+        tmp_path):
+    """The package is installed (running, enabled) after the claim: the
+    owner's re-apply takes it over and the record then keeps the state to
+    give back; ctl rollback gives it back."""
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: ABSENT})
+    units, report, sd = apply_units(tmp_path, DEP, desired(NOVA),
+                                    {NOVA: RUNNING})
+    [a] = units.takeovers
+    assert (a.stop, a.disable) == (True, True)
+    assert sd.state(NOVA) == STOPPED
+    [rec] = host_units.replaced_units(str(tmp_path))
+    assert rec['taken_over'] is True
+    assert rec['previous'] == RUNNING.to_data()
+    assert 'found' not in rec
+    assert host_units.replaced_units(str(tmp_path), taken_over=True)
+    units, report, sd = apply_units(tmp_path, DEP, model.Deployment(),
+                                    {NOVA: STOPPED}, release=True, sd=sd)
+    assert sd.state(NOVA) == RUNNING
+    assert report.stdout[-1].startswith('gave host unit '
+                                        'openstack-nova-compute.service back')
+    assert host_units.Records(str(tmp_path)).load() == {}
+
+
+def test_ctl_rollback_invents_no_baremetal_target_for_claims_only(
+        tmp_path, monkeypatch):
+    from tripleo_docker_hook import deploy
+    monkeypatch.setattr(deploy, 'run', lambda *a, **kw: pytest.fail(
+        'nothing to roll back to'))
+
+    class Conf:
+        state_dir = str(tmp_path)
+
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: ABSENT})
+    with pytest.raises(errors.DeploymentFailed) as info:
+        deploy.rollback(DEP, Conf, Report(Masker()), Masker())
+    assert str(info.value).endswith(
+        'to roll back to; its host units (openstack-nova-compute.service) '
+        'were claimed but never taken over: nothing to give back')
+    # another deployment's take-over does not make one either
+    host_units.Records(str(tmp_path)).replaced('b.service', 'Other', 'b',
+                                               RUNNING)
+    with pytest.raises(errors.DeploymentFailed):
+        deploy.rollback(DEP, Conf, Report(Masker()), Masker())
+
+
+def test_delete_says_a_claim_only_unit_was_never_stopped(tmp_path):
+    from tripleo_docker_hook import deploy
+
+    class Conf:
+        state_dir = str(tmp_path)
+        lock_timeout = 5
+
+    class Empty:
+        def list_containers(self, deployment=None):
+            return []
+
+    apply_units(tmp_path, DEP, desired(NOVA), {NOVA: ABSENT})
+    report = Report(Masker())
+    deploy.delete(DEP, 'cfg', Conf, report, Empty())
+    assert report.stdout[-1] == (
+        'host unit openstack-nova-compute.service is no longer claimed (its '
+        'container was removed; it was never taken over: nothing to give '
+        'back); another deployment may claim it')
+    assert not any('systemctl enable' in line for line in report.stdout)
+    [rec] = host_units.replaced_units(str(tmp_path), DEP)
+    assert rec['released'] and rec['previous'] is None
