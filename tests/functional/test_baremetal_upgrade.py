@@ -462,3 +462,130 @@ def test_hook_in_the_agents_image_reaches_systemd_through_run_dbus(
     assert node.unit() == {'ActiveState': 'inactive', 'SubState': 'dead',
                            'UnitFileState': 'disabled'}
     assert 'container start' in node.get()
+
+
+LATE = 'openstack-nova-late.service'
+
+
+@pytest.fixture
+def second_deployment(docker_api):
+    """Another deployment name; its containers are removed afterwards."""
+    from tests.functional.conftest import remove_deployment
+    name = helpers.unique()
+    yield name
+    remove_deployment(docker_api, name)
+
+
+def late_config(node, container='nova_compute'):
+    """A container claiming LATE, a unit the node does not have (yet)."""
+    config = nova_config(node, host_services=[LATE])
+    spec = config['docker_config']['step_3'].pop('nova_compute')
+    spec.pop('healthcheck')
+    spec['command'] = helpers.SLEEP_FOREVER
+    config['docker_config']['step_3'][container] = spec
+    return config
+
+
+def late_unit(node):
+    out = docker('exec', node.name, 'systemctl', 'show', '-p',
+                 'ActiveState,UnitFileState,LoadState', LATE).stdout
+    return dict(line.split('=', 1) for line in out.split())
+
+
+def test_a_claim_on_an_absent_unit_is_exclusive_until_delete(
+        docker_api, deployment, second_deployment, env, node):
+    """Deployment A claims a unit the node does not have: B is refused
+    (status 2, the field named, nothing changed) until A is deleted; then
+    B gets it, and once the package turns up (installed, enabled,
+    running) B's re-apply takes it over and ``ctl rollback`` gives it
+    back.  States from the node's own systemd."""
+    state_dir = env['TDH_STATE_DIR']
+    assert late_unit(node)['LoadState'] == 'not-found'
+    a = helpers.make_doc(deployment, late_config(node))
+    answer, rc, _ = helpers.run_hook(a, env=env)
+    assert rc == 0, answer
+    assert f'host unit {LATE} is not present on this host' in \
+        answer['deploy_stdout']
+    [rec] = host_units.replaced_units(state_dir)
+    assert (rec['unit'], rec['deployment'], rec['container']) == (
+        LATE, deployment, 'nova_compute')
+    assert rec['previous'] is None and rec['taken_over'] is False
+    assert rec['found'] == 'not present'
+    # ctl show says so
+    proc = ctl(env, 'show', deployment, '-f', 'json')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [shown] = json.loads(proc.stdout)['host_units']
+    assert (shown['unit'], shown['taken_over'], shown['previous'],
+            shown['found']) == (LATE, False, None, 'not present')
+    # ctl rollback: no previous definition, and no "baremetal" one either
+    proc = ctl(env, 'rollback', deployment)
+    assert proc.returncode != 0, proc.stdout
+    assert 'were claimed but never taken over: nothing to give back' in \
+        proc.stdout + proc.stderr
+    assert container(docker_api)['State']['Running']
+
+    # B claims the same unit: refused before anything changes.
+    records = host_units.Records(state_dir).load()
+    b = helpers.make_doc(second_deployment, late_config(node, 'nova_b'))
+    answer, rc, _ = helpers.run_hook(b, env=env)
+    assert rc == 2, answer
+    assert answer['deploy_status_code'] == 2
+    assert (f'step_3.nova_b.host_services: Duplicate value: "{LATE}": '
+            f'claimed (not taken over: not present) by container '
+            f'nova_compute of deployment "{deployment}"') in \
+        answer['deploy_stderr'], answer
+    assert docker_api.containers(all=True, filters={
+        'label': f'deployment={second_deployment}'}) == []
+    assert host_units.Records(state_dir).load() == records
+    assert late_unit(node)['LoadState'] == 'not-found'
+
+    # DELETE A: released, said so, no unit command suggested.
+    answer, rc, _ = helpers.run_hook(helpers.make_doc(
+        deployment, late_config(node), action='DELETE'), env=env)
+    assert rc == 0, answer
+    assert (f'host unit {LATE} is no longer claimed (its container was '
+            'removed; it was never taken over: nothing to give back)') in \
+        answer['deploy_stdout']
+    assert 'systemctl enable' not in answer['deploy_stdout']
+    [rec] = host_units.replaced_units(state_dir)
+    assert rec['released'] and rec['deployment'] == deployment
+
+    # Now B may claim it.
+    answer, rc, _ = helpers.run_hook(b, env=env)
+    assert rc == 0, answer
+    [rec] = host_units.replaced_units(state_dir)
+    assert (rec['deployment'], rec['container'], rec['taken_over']) == (
+        second_deployment, 'nova_b', False)
+    assert 'released' not in rec
+    b_id = container(docker_api, 'nova_b')['Id']
+
+    # The package turns up: B's re-apply takes it over ...
+    docker('exec', node.name, 'sh', '-c',
+           f'printf "[Service]\\nExecStart=/bin/sleep infinity\\n'
+           f'[Install]\\nWantedBy=multi-user.target\\n" '
+           f'> /etc/systemd/system/{LATE} && systemctl daemon-reload && '
+           f'systemctl enable --now {LATE}')
+    assert late_unit(node) == {'ActiveState': 'active',
+                               'UnitFileState': 'enabled',
+                               'LoadState': 'loaded'}
+    answer, rc, _ = helpers.run_hook(b, env=env)
+    assert rc == 0, answer
+    assert (f'stopped and disabled host unit {LATE} (replaced by nova_b)'
+            in answer['deploy_stdout']), answer
+    assert late_unit(node) == {'ActiveState': 'inactive',
+                               'UnitFileState': 'disabled',
+                               'LoadState': 'loaded'}
+    assert container(docker_api, 'nova_b')['Id'] == b_id
+    [rec] = host_units.replaced_units(state_dir)
+    assert rec['taken_over'] is True and 'found' not in rec
+    assert (rec['previous']['file_state'],
+            rec['previous']['active_state']) == ('enabled', 'active')
+    # ... and gives it back on rollback (B's first definition: baremetal).
+    proc = ctl(env, 'rollback', second_deployment)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f'gave host unit {LATE} back (enabled, active again' in \
+        proc.stdout
+    assert late_unit(node) == {'ActiveState': 'active',
+                               'UnitFileState': 'enabled',
+                               'LoadState': 'loaded'}
+    assert host_units.replaced_units(state_dir) == []
