@@ -8,6 +8,7 @@ profile and removes everything::
 
     python bench/profile_hook.py --n 50 --scenario noop
     python bench/profile_hook.py --n 20 --scenario change --cprofile
+    python bench/profile_hook.py --n 20 --scenario delete --trace
 """
 
 import argparse
@@ -34,6 +35,9 @@ def main(argv=None):
     p.add_argument('--cprofile', action='store_true',
                    help='cProfile (sorted by cumulative time) instead of '
                         'pyinstrument')
+    p.add_argument('--trace', action='store_true',
+                   help='time every engine round trip instead '
+                        '(bench/engine_trace.py)')
     p.add_argument('--interval', type=float, default=0.0005,
                    help='pyinstrument sampling interval (s)')
     args = p.parse_args(argv)
@@ -64,7 +68,11 @@ def main(argv=None):
         else:
             doc = tool.document(tool.deployment(n), tool.config(n), 'CREATE',
                                 doc_id)
-        if args.cprofile:
+        if args.trace:
+            cmd = [sys.executable, os.path.join(
+                os.path.dirname(os.path.abspath(__file__)),
+                'engine_trace.py'), tool.exe]
+        elif args.cprofile:
             cmd = [sys.executable, '-m', 'cProfile', '-s', 'cumulative',
                    tool.exe]
         else:
@@ -74,7 +82,7 @@ def main(argv=None):
                               capture_output=True, env=tool.env)
         # the hook points fd 1 at stderr: the profile lands there.
         out = proc.stderr
-        print(out if args.cprofile else out[-20000:])
+        print(out if args.cprofile or args.trace else out[-20000:])
         print(proc.stdout[-2000:], file=sys.stderr)
     finally:
         scenarios.cleanup(client, prefix)

@@ -201,10 +201,16 @@ class Applier:
         if action.stop is planning.Stop.GRACEFUL:
             # The container's own StopTimeout applies (stop_grace_period).
             try:
-                self.engine.stop(o.id)
+                self._stop_gracefully(action)
             except errors.EngineNotFound:
                 pass   # gone meanwhile: nothing left to remove
         self.engine.remove(o.id, force=True)
+
+    def _stop_gracefully(self, action: planning.Action) -> None:
+        """Stop ``action.observed`` with the stop timeout the plan read
+        from its label (else the engine reads it)."""
+        self.engine.stop(action.observed.id, action.stop_timeout,
+                         engine_default=action.stop_default)
 
     @staticmethod
     def _timeout(action: planning.Action) -> float:
@@ -257,7 +263,7 @@ class Applier:
             # A stop that fails or times out rolls back like a failed
             # start: the new container goes, the old one is started.
             if action.stop is planning.Stop.GRACEFUL:
-                self.engine.stop(old.id)
+                self._stop_gracefully(action)
             self.engine.start(tmp)
             problem = self._wait_started(
                 {tmp: self._timeout(action)}).get(tmp, '')

@@ -516,7 +516,8 @@ class Engine:
         value = config.get('StopTimeout')
         return DEFAULT_STOP_TIMEOUT if value is None else int(value)
 
-    def stop(self, name_or_id: str, timeout: Optional[int] = None) -> None:
+    def stop(self, name_or_id: str, timeout: Optional[int] = None,
+             engine_default: bool = False) -> None:
         """Stop: the stop signal, then SIGKILL after ``timeout`` seconds.
 
         The client waits ``timeout`` + ``docker_timeout`` seconds, so a
@@ -526,14 +527,23 @@ class Engine:
         Args:
             name_or_id: container name or ID.
             timeout: seconds before SIGKILL; None means the container's own
-                ``StopTimeout`` (``stop_grace_period``), read first.
+                ``StopTimeout`` (``stop_grace_period``), read first unless
+                ``engine_default`` says it has none.
+            engine_default: the container was created without a
+                ``StopTimeout`` (its stop-timeout label says so): Docker
+                then waits :data:`DEFAULT_STOP_TIMEOUT` seconds, no inspect
+                needed; podman's default comes from its containers.conf,
+                so there it is still read.
         Raises:
             errors.EngineNotFound: no such container.
             errors.EngineTimeout: no answer within the bound.
             errors.EngineError: any other failure.
         """
         if timeout is None:
-            timeout = self.stop_timeout(name_or_id)
+            if engine_default and self.kind != engine_compat.PODMAN:
+                timeout = DEFAULT_STOP_TIMEOUT
+            else:
+                timeout = self.stop_timeout(name_or_id)
         self._call(f'stop {name_or_id}', 'stop', name_or_id,
                    timeout=int(timeout))
 

@@ -20,6 +20,11 @@ LABEL_CONTAINER_NAME = 'container_name'  # name in the definition
 LABEL_HASH = 'tripleo-docker-hook.hash'  # change-detection hash
 LABEL_STEP = 'tripleo-docker-hook.step'
 LABEL_KIND = 'tripleo-docker-hook.kind'
+#: The container's own stop timeout (``StopTimeout``, seconds) as it was
+#: created, or :data:`STOP_TIMEOUT_DEFAULT` when it has none: a stop or a
+#: DELETE needs no inspect to learn it.  Not part of the container hash.
+LABEL_STOP_TIMEOUT = 'tripleo-docker-hook.stop-timeout'
+STOP_TIMEOUT_DEFAULT = 'default'
 LABEL_POD = 'io.kubernetes.pod.name'
 
 

@@ -107,8 +107,28 @@ def labels_for(deployment: str, config_id: str,
         model.LABEL_HASH: container_hash(container),
         model.LABEL_STEP: str(container.step),
         model.LABEL_KIND: container.kind.value,
+        model.LABEL_STOP_TIMEOUT: (
+            model.STOP_TIMEOUT_DEFAULT if container.stop_timeout is None
+            else str(container.stop_timeout)),
     })
     return labels
+
+
+def recorded_stop_timeout(o: model.Observed) -> Tuple[Optional[int], bool]:
+    """``(seconds, engine_default)``: the stop timeout ``o`` was created
+    with, from its stop-timeout label (:func:`labels_for`).
+
+    ``(n, False)``: its own StopTimeout, n seconds; ``(None, True)``:
+    created without one, the engine's default applies; ``(None, False)``:
+    not recorded (created before the label existed, or not by this tool),
+    the engine reads it from the container (one inspect).
+    """
+    value = o.labels.get(model.LABEL_STOP_TIMEOUT)
+    if value == model.STOP_TIMEOUT_DEFAULT:
+        return None, True
+    if value is not None and value.isdigit() and len(value) <= 9:
+        return int(value), False
+    return None, False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +149,13 @@ class Action:
     details: Tuple[str, ...] = ()
     #: how ``observed`` is taken down (REMOVE, REPLACE, RUN)
     stop: Stop = Stop.NONE
+    #: a graceful stop: ``observed``'s own stop timeout (seconds) as its
+    #: label recorded it; None: not recorded, the engine reads it
+    #: (:func:`recorded_stop_timeout`)
+    stop_timeout: Optional[int] = None
+    #: a graceful stop: ``observed`` was created without a stop timeout,
+    #: the engine's default applies
+    stop_default: bool = False
     #: seconds: RUN, the task or exec may take; CREATE and REPLACE, the new
     #: container has to run and be healthy.  None (actions built by hand):
     #: DEFAULT_TASK_TIMEOUT / DEFAULT_START_TIMEOUT.
@@ -608,9 +635,17 @@ def _defer_joined_removals(steps: List[StepPlan]
 def _removal(o: model.Observed, reason: str, name: str = '') -> Action:
     """REMOVE ``o``; a live one is stopped first, with its own stop
     timeout (``stop_grace_period``), a dead one just removed."""
-    return Action(REMOVE, name or o.name, observed=o, reason=reason,
-                  stop=Stop.GRACEFUL if o.state in ALIVE else Stop.NONE,
-                  after_dependents=True)
+    action = Action(REMOVE, name or o.name, observed=o, reason=reason,
+                    after_dependents=True)
+    return _graceful(action) if o.state in ALIVE else action
+
+
+def _graceful(a: Action) -> Action:
+    """``a`` stopping its observed container gracefully, with the stop
+    timeout that container was created with."""
+    timeout, default = recorded_stop_timeout(a.observed)
+    return dataclasses.replace(a, stop=Stop.GRACEFUL, stop_timeout=timeout,
+                               stop_default=default)
 
 
 def _carried_out(a: Action, task_timeout: float,
@@ -626,7 +661,7 @@ def _carried_out(a: Action, task_timeout: float,
     if a.verb is REPLACE:
         # The old one is stopped nicely only once the new one exists; a
         # failed stop or start removes the new one and starts it again.
-        return dataclasses.replace(a, stop=Stop.GRACEFUL, rollback_to=o.id,
+        return dataclasses.replace(_graceful(a), rollback_to=o.id,
                                    timeout=start_timeout,
                                    retire_as=retired_name(a.name, o.id))
     if a.verb is RUN:
@@ -635,11 +670,11 @@ def _carried_out(a: Action, task_timeout: float,
         if c.kind is model.Kind.EXEC:
             return dataclasses.replace(a, timeout=timeout,
                                        exec_in=c.exec_target)
-        stop = Stop.NONE   # an old task run is just removed
         if o is not None and o.state == 'running' and o.labels.get(
                 model.LABEL_KIND) == model.Kind.SERVICE.value:
-            stop = Stop.GRACEFUL   # was a service: stop it nicely
-        return dataclasses.replace(a, stop=stop, timeout=timeout,
+            a = _graceful(a)   # was a service: stop it nicely
+        # (else an old task run is just removed)
+        return dataclasses.replace(a, timeout=timeout,
                                    record_and_remove=c.auto_remove)
     return a
 

@@ -202,13 +202,22 @@ def test_log_tag_keeps_the_daemons_default_driver(docker_api, deployment,
 
 # -- kind 5: stop timeouts longer than the client timeout ---------------------
 
+def _inspects(proxy, container_id):
+    """The container inspects the hook sent through ``proxy``."""
+    return [p for m, p, _ in proxy.requests()
+            if m == 'GET' and f'/containers/{container_id}/json' in p]
+
+
 def test_grace_period_longer_than_the_client_timeout(docker_api, deployment,
-                                                     hook_env):
+                                                     hook_env, proxy):
     """``stop_grace_period`` beyond ``docker_timeout`` + docker-py's
     assumed 10 s: the replace and the DELETE wait the whole grace period
     (the container ignores SIGTERM) instead of failing with a read
     timeout and leaving ``<name>.tdh-new`` behind.  The issue's 140 s
-    against a 120 s client timeout, scaled down: 16 s against 3 s."""
+    against a 120 s client timeout, scaled down: 16 s against 3 s.
+
+    Issue 14: the grace period is read from the hook's stop-timeout label,
+    written at create, so the DELETE inspects nothing."""
     add_conf(hook_env, docker_timeout=3)
     name = f'{deployment}-stubborn'
     # PID 1 without a handler ignores SIGTERM: only SIGKILL stops it.
@@ -217,6 +226,8 @@ def test_grace_period_longer_than_the_client_timeout(docker_api, deployment,
     assert rc == 0, answer
     old = docker_api.inspect_container(name)
     assert old['Config']['StopTimeout'] == 16
+    assert old['Config']['Labels']['tripleo-docker-hook.stop-timeout'] \
+        == '16'
 
     stubborn['environment'] = ['CHANGED=1']
     started = time.monotonic()
@@ -230,10 +241,51 @@ def test_grace_period_longer_than_the_client_timeout(docker_api, deployment,
     assert now[name]['State']['Running']
     assert took >= 15, 'the old container was not given its grace period'
 
-    answer, rc = apply(deployment, config({name: stubborn}), hook_env,
+    env = dict(hook_env, DOCKER_HOST=f'unix://{proxy.path}')
+    started = time.monotonic()
+    answer, rc = apply(deployment, config({name: stubborn}), env,
                        action='DELETE')
+    took = time.monotonic() - started
     assert rc == 0, answer
     assert containers(docker_api, deployment) == {}
+    assert took >= 15, 'the DELETE did not wait the grace period'
+    assert _inspects(proxy, now[name]['Id']) == []
+    stops = [p for m, p, _ in proxy.requests()
+             if m == 'POST' and p.split('?')[0].endswith(
+                 f'/containers/{now[name]["Id"]}/stop')]
+    assert len(stops) == 1 and 't=16' in stops[0], stops
+
+
+def test_delete_of_an_unlabelled_container_reads_its_grace(
+        docker_api, deployment, hook_env, proxy):
+    """A container created before the stop-timeout label existed (the
+    hook's other labels, no stop-timeout one): the DELETE inspects it for
+    its StopTimeout (13 s here, above Docker's default 10 s) and waits
+    that long, not the default."""
+    from tripleo_docker_hook import definitions
+    from tripleo_docker_hook import model
+    from tripleo_docker_hook import plan as planning
+    add_conf(hook_env, docker_timeout=3)
+    name = f'{deployment}-old'
+    data = spec(command=['sleep', '3600'], stop_grace_period=13)
+    (c,) = definitions.parse(config({name: data})).containers
+    labels = planning.labels_for(deployment, 'cfg', c)
+    del labels[model.LABEL_STOP_TIMEOUT]
+    host = docker_api.create_host_config(network_mode='host')
+    created = docker_api.create_container(
+        c.image, list(c.command), name=name, labels=labels,
+        host_config=host, stop_timeout=13)
+    docker_api.start(created['Id'])
+    env = dict(hook_env, DOCKER_HOST=f'unix://{proxy.path}')
+    started = time.monotonic()
+    answer, rc = apply(deployment, config({name: data}), env,
+                       action='DELETE')
+    took = time.monotonic() - started
+    assert rc == 0, answer
+    assert f'removed {name}' in answer['deploy_stdout']
+    assert containers(docker_api, deployment) == {}
+    assert len(_inspects(proxy, created['Id'])) == 1
+    assert took >= 12, 'the DELETE did not wait the container\'s own grace'
 
 
 def test_stop_timeout_rolls_the_replace_back(docker_api, deployment,

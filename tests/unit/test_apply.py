@@ -20,6 +20,8 @@ class ScriptedEngine:
 
     def __init__(self, fail=None, running=()):
         self.calls = []
+        #: (target, timeout, engine_default) of every stop
+        self.stops = []
         self.fail = dict(fail or {})
         self.running = set(running)
 
@@ -37,7 +39,8 @@ class ScriptedEngine:
         self._do('start', name)
         self.running.add(name)
 
-    def stop(self, name, timeout=None):
+    def stop(self, name, timeout=None, engine_default=False):
+        self.stops.append((name, timeout, engine_default))
         self._do('stop', name)
         self.running.discard(name)
 
@@ -675,3 +678,32 @@ def test_any_other_removal_failure_is_not_retried():
                          eng, reporting.Report(Masker()))
     assert [c for c in eng.calls if c[0] == 'remove'] == [('remove',
                                                            'id-web')]
+
+
+# -- the stop timeout comes from the plan (the stop-timeout label) ----------
+
+@pytest.mark.parametrize('stop_timeout,expected', [
+    (16, ('id-web', 16, False)),       # labelled 16: no inspect
+    (None, ('id-web', None, True)),    # labelled "default"
+    ('absent', ('id-web', None, False)),  # created before the label
+])
+def test_removal_and_replace_stop_with_the_planned_timeout(stop_timeout,
+                                                           expected):
+    """The executor passes on what the plan read from the label; only an
+    unlabelled container leaves the engine to read it (inspect)."""
+    c = _svc('web', stop_timeout=16 if stop_timeout == 16 else None)
+    labels = planning.labels_for(DEP, 'old', c)
+    if stop_timeout == 'absent':
+        del labels[model.LABEL_STOP_TIMEOUT]
+    seen = _seen(c, labels=labels)
+    removal = planning.compute(DEP, 'new', _dep(), [seen])
+    eng = RecordingEngine(running={'id-web'})
+    applying.execute(removal, eng, reporting.Report(Masker()))
+    assert eng.stops == [expected]
+    assert ('inspect', 'id-web') not in eng.calls
+
+    changed = _svc('web', h='h2', stop_timeout=c.stop_timeout)
+    replace = planning.compute(DEP, 'new', _dep(changed), [seen])
+    eng = RecordingEngine(running={'id-web'})
+    applying.execute(replace, eng, reporting.Report(Masker()))
+    assert eng.stops == [expected]

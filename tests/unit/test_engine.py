@@ -389,3 +389,38 @@ def test_exec_stream_through_docker_py(tmp_path):
     assert out.endswith('z\nLAST\n')
     assert out.startswith('[... ') and 'first' not in out
     assert len(out) < engine.MAX_EXEC_OUTPUT_BYTES + 100
+
+
+class _StopClient:
+    """docker-py's stop and inspect, recorded."""
+
+    def __init__(self, stop_timeout=None):
+        self.calls = []
+        self.stop_timeout = stop_timeout
+
+    def inspect_container(self, name):
+        self.calls.append(('inspect', name))
+        return {'Config': {'StopTimeout': self.stop_timeout}}
+
+    def stop(self, name, timeout=None):
+        self.calls.append(('stop', name, timeout))
+
+
+@pytest.mark.parametrize('kind,timeout,engine_default,own,calls', [
+    # the label's seconds: sent as t, nothing read
+    ('docker', 16, False, None, [('stop', 'c', 16)]),
+    # labelled "default" on Docker: its 10 s, nothing read
+    ('docker', None, True, None, [('stop', 'c', 10)]),
+    # podman's default is its containers.conf's: read
+    ('podman', None, True, 30, [('inspect', 'c'), ('stop', 'c', 30)]),
+    # no label (created before it): read, on both engines
+    ('docker', None, False, 45, [('inspect', 'c'), ('stop', 'c', 45)]),
+    ('docker', None, False, None, [('inspect', 'c'), ('stop', 'c', 10)]),
+])
+def test_stop_reads_the_stop_timeout_only_when_unknown(
+        kind, timeout, engine_default, own, calls):
+    eng = engine.Engine('unix:///nonexistent.sock')
+    eng._kind = kind
+    eng._client = client = _StopClient(own)
+    eng.stop('c', timeout, engine_default=engine_default)
+    assert client.calls == calls

@@ -277,6 +277,60 @@ def test_labels_identify_by_name_not_config_id():
     assert labels['managed_by'] == 'tripleo-docker-hook'
 
 
+
+# -- issue 14: the stop timeout a stop needs, from a label ------------------
+
+def test_stop_timeout_label_is_written_at_create_outside_the_hash():
+    own = dataclasses.replace(svc('a'), stop_timeout=16)
+    assert planning.labels_for(DEP, 'cfg', own)[
+        model.LABEL_STOP_TIMEOUT] == '16'
+    assert planning.labels_for(DEP, 'cfg', svc('a'))[
+        model.LABEL_STOP_TIMEOUT] == model.STOP_TIMEOUT_DEFAULT
+    # the label is not an input of the hash: same source, same hash
+    assert planning.container_hash(own) == planning.container_hash(
+        dataclasses.replace(own, labels=(('x', '1'),)))
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('16', (16, False)), ('0', (0, False)),
+    (model.STOP_TIMEOUT_DEFAULT, (None, True)),
+    (None, (None, False)),          # created before the label: inspect
+    ('', (None, False)), ('-1', (None, False)), ('1e3', (None, False)),
+    ('9' * 12, (None, False)),
+])
+def test_recorded_stop_timeout(value, expected):
+    labels = planning.labels_for(DEP, 'old-id', svc('a'))
+    del labels[model.LABEL_STOP_TIMEOUT]
+    if value is not None:
+        labels[model.LABEL_STOP_TIMEOUT] = value
+    o = model.Observed(id='x', name='a', image_id='', state='running',
+                       labels=labels)
+    assert planning.recorded_stop_timeout(o) == expected
+
+
+def test_delete_and_replace_plans_carry_the_labelled_stop_timeout():
+    """A DELETE, a removal and a replace need no inspect of a labelled
+    container: the plan carries its stop timeout; an unlabelled one is
+    left to the engine (stop_timeout None, not the default)."""
+    long = dataclasses.replace(svc('long'), stop_timeout=140)
+    plain = svc('plain')
+    old = seen(plain, name='old')
+    old.labels.pop(model.LABEL_STOP_TIMEOUT)
+    observed = [seen(long), seen(plain), old,
+                seen(svc('dead'), state='exited', exit_code=0)]
+    removals = planning.delete(DEP, 'x', observed).removals
+    assert [(a.name, a.stop, a.stop_timeout, a.stop_default)
+            for a in removals] == [
+        ('dead', planning.Stop.NONE, None, False),
+        ('long', planning.Stop.GRACEFUL, 140, False),
+        ('old', planning.Stop.GRACEFUL, None, False),
+        ('plain', planning.Stop.GRACEFUL, None, True)]
+    changed = dataclasses.replace(long, source_hash='other')
+    replace = compute(deployment(changed), [seen(long)]).actions[0]
+    assert (replace.verb, replace.stop_timeout, replace.stop_default) == (
+        planning.REPLACE, 140, False)
+
+
 # -- issue 9: namespace dependents and remove: true tasks --------------------
 
 def _pair(parent_h='p1'):
