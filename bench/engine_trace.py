@@ -85,6 +85,10 @@ def main():
                   f'{path}\n')
     out.write(f'{len(EVENTS)} round trips; process (after interpreter '
               f'start) {end:.1f} ms\n')
+    heavy = [m for m in ('docker', 'requests', 'oslo_config.cfg',
+                         'oslo_log.log') if m in sys.modules]
+    none = 'none of docker-py, oslo.config, oslo.log'
+    out.write(f'loaded: {", ".join(heavy) or none}\n')
     out.flush()
     return code
 
