@@ -484,7 +484,9 @@ def test_ctl_rollback_releases_units_and_rolls_a_first_upgrade_back(
     assert seen == [({}, {'release_units': True})]
 
 
-def test_delete_marks_units_released_and_says_so(tmp_path):
+def delete(tmp_path):
+    """DELETE of deployment DEP (no containers) on ``tmp_path``; the
+    report."""
     from tripleo_docker_hook import deploy
 
     class Conf:
@@ -495,10 +497,15 @@ def test_delete_marks_units_released_and_says_so(tmp_path):
         def list_containers(self, deployment=None):
             return []
 
-    host_units.Records(str(tmp_path)).replaced(NOVA, DEP, 'nova_compute',
-                                               RUNNING)
     report = Report(Masker())
     deploy.delete(DEP, 'cfg', Conf, report, Empty())
+    return report
+
+
+def test_delete_marks_units_released_and_says_so(tmp_path):
+    host_units.Records(str(tmp_path)).replaced(NOVA, DEP, 'nova_compute',
+                                               RUNNING)
+    report = delete(tmp_path)
     assert report.stdout[-1] == (
         'host unit openstack-nova-compute.service stays stopped and disabled '
         '(its container was removed); to run it again: systemctl enable '
@@ -713,19 +720,8 @@ def test_ctl_rollback_invents_no_baremetal_target_for_claims_only(
 
 
 def test_delete_says_a_claim_only_unit_was_never_stopped(tmp_path):
-    from tripleo_docker_hook import deploy
-
-    class Conf:
-        state_dir = str(tmp_path)
-        lock_timeout = 5
-
-    class Empty:
-        def list_containers(self, deployment=None):
-            return []
-
     apply_units(tmp_path, DEP, desired(NOVA), {NOVA: ABSENT})
-    report = Report(Masker())
-    deploy.delete(DEP, 'cfg', Conf, report, Empty())
+    report = delete(tmp_path)
     assert report.stdout[-1] == (
         'host unit openstack-nova-compute.service is no longer claimed (its '
         'container was removed; it was never taken over: nothing to give '
