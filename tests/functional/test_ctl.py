@@ -509,12 +509,11 @@ def test_export_deployment_kubernetes_and_quadlet(docker_api, deployment,
     assert 'no such file' in line
 
 
-def _pty_run(env, args, timeout=120):
-    """Run with stdout on a pseudo-terminal; everything it printed."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(['tripleo-docker-hook-ctl'] + args, env=env,
-                            stdout=slave, stderr=subprocess.PIPE)
-    os.close(slave)
+def _read_pty(master, proc, timeout, reply=None):
+    """Everything ``proc`` writes to the terminal ``master`` until it
+    closes it or exits (at most ``timeout`` seconds); then waits for it and
+    closes ``master``.  ``reply(out)``, called after each read with all
+    output so far, may answer on ``master`` (a prompt)."""
     out = b''
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -527,10 +526,22 @@ def _pty_run(env, args, timeout=120):
             if not data:
                 break
             out += data
+            if reply is not None:
+                reply(out)
         elif proc.poll() is not None:
             break
     proc.wait(timeout=10)
     os.close(master)
+    return out
+
+
+def _pty_run(env, args, timeout=120):
+    """Run with stdout on a pseudo-terminal; everything it printed."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(['tripleo-docker-hook-ctl'] + args, env=env,
+                            stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = _read_pty(master, proc, timeout)
     return proc.returncode, out.decode('utf-8', 'replace')
 
 
@@ -547,26 +558,14 @@ def test_exec_and_run_debug_on_a_terminal_are_interactive(
         ['tripleo-docker-hook-ctl', command, a, '--', 'sh'], env=hook_env,
         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
-    out = b''
-    sent = False
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not data:
-                break
-            out += data
+    sent = []
+
+    def reply(out):
         if not sent and b'#' in out:   # the shell's prompt: it reads a tty
             os.write(master, b'tty; echo answer-$((6*7)); exit 3\r')
-            sent = True
-        if proc.poll() is not None and not ready:
-            break
-    proc.wait(timeout=10)
-    os.close(master)
+            sent.append(True)
+
+    out = _read_pty(master, proc, 60, reply)
     text = out.decode('utf-8', 'replace')
     assert proc.returncode == 3, (text, proc.stderr.read())
     assert 'answer-42' in text, text

@@ -284,6 +284,16 @@ def _abs_path(value: Any, path: str, errs: errors.ErrorList,
     return value
 
 
+def _required_abs_path(data: Mapping, key: str, path: str,
+                       errs: errors.ErrorList) -> str:
+    """``data[key]``, a required absolute path ('' when missing or bad,
+    the error added)."""
+    if data.get(key) is None:
+        errs.required(f'{path}.{key}')
+        return ''
+    return _abs_path(data[key], f'{path}.{key}', errs)
+
+
 def _perm(data: Mapping, path: str, errs: errors.ErrorList) -> str:
     value = data.get('perm')
     if value is None:
@@ -312,18 +322,8 @@ def _kolla_file(data: Any, path: str, errs: errors.ErrorList
         common.wrong_type(errs, path, data, 'an object')
         return None
     _unknown_keys(data, _KOLLA_FILE_KEYS, path, errs)
-    source = data.get('source')
-    if source is None:
-        errs.required(f'{path}.source')
-        source = ''
-    else:
-        source = _abs_path(source, f'{path}.source', errs)
-    dest = data.get('dest')
-    if dest is None:
-        errs.required(f'{path}.dest')
-        dest = ''
-    else:
-        dest = _abs_path(dest, f'{path}.dest', errs)
+    source = _required_abs_path(data, 'source', path, errs)
+    dest = _required_abs_path(data, 'dest', path, errs)
     preserve = _bool(data, 'preserve_properties', path, errs)
     owner = _owner(data, path, errs, required=not preserve)
     perm = _perm(data, path, errs)
@@ -341,12 +341,7 @@ def _kolla_permission(data: Any, path: str, errs: errors.ErrorList
         common.wrong_type(errs, path, data, 'an object')
         return None
     _unknown_keys(data, _KOLLA_PERMISSION_KEYS, path, errs)
-    target = data.get('path')
-    if target is None:
-        errs.required(f'{path}.path')
-        target = ''
-    else:
-        target = _abs_path(target, f'{path}.path', errs)
+    target = _required_abs_path(data, 'path', path, errs)
     return model.KollaPermission(
         path=target, owner=_owner(data, path, errs, required=True),
         perm=_perm(data, path, errs),
