@@ -306,34 +306,12 @@ def delete_many(names, conf, report, engine=None, config_id: str = '',
 
 def rollback_target(name: str, conf, generation: Optional[int] = None
                     ) -> Dict:
-    """The kept definition ``rollback`` would apply; raises
+    """The kept definition ``rollback`` would apply
+    (:func:`state.rollback_choice` on what ``state_dir`` keeps); raises
     :class:`errors.DeploymentFailed` saying why there is none."""
-    st = state.DeploymentState(conf.state_dir, name)
-    if generation is not None:
-        target = st.generation(generation)
-        if target is None:
-            kept = ', '.join(str(n) for n, _ in st.generations()) or 'none'
-            raise errors.DeploymentFailed(
-                f'deployment {name}: no generation {generation} '
-                f'(kept: {kept})')
-        return target
-    target = st.rollback_target()
-    # Only a unit the deployment stopped or disabled makes "baremetal" (no
-    # containers, the units given back) a target: a claim-only record
-    # (unit_plan.taken_over) has nothing to give back.
-    if target is None and host_units.replaced_units(
-            conf.state_dir, name, released=False, taken_over=True):
-        target = {'id': 'baremetal', 'group': '', 'config': {}}
-    if target is None:
-        claimed = host_units.replaced_units(conf.state_dir, name,
-                                            released=False)
-        why = (f'; its host units ({", ".join(r["unit"] for r in claimed)})'
-               f' were claimed but never taken over: nothing to give back'
-               if claimed else '')
-        raise errors.DeploymentFailed(
-            f'deployment {name}: no previous definition in '
-            f'{st.path} to roll back to{why}')
-    return target
+    kept = state.DeploymentState(conf.state_dir, name).read_kept()
+    held = host_units.replaced_units(conf.state_dir, name, released=False)
+    return state.rollback_choice(name, kept, generation, held)
 
 
 def rollback(name: str, conf, report, masker, engine=None,

@@ -13,6 +13,7 @@ values: directories are 0700, files 0600, written atomically.
 """
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -20,7 +21,8 @@ import os
 import re
 import time
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 from tripleo_docker_hook import atomicfile
 from tripleo_docker_hook import errors
@@ -144,6 +146,74 @@ def same_config(a: Optional[Dict[str, Any]],
     return dump(a) == dump(b)
 
 
+#: What ``rollback`` applies when no definition is kept but host units that
+#: the deployment's containers replaced still are: no containers, the units
+#: given back (a first upgrade from baremetal, rolled back).
+BAREMETAL = {'id': 'baremetal', 'group': '', 'config': {}}
+
+
+@dataclasses.dataclass(frozen=True)
+class Kept:
+    """What ``state_dir`` keeps of one deployment, read at once by
+    :meth:`DeploymentState.read_kept`: the input of :func:`rollback_choice`.
+
+    Records are dicts as :func:`record` writes them (``name``, ``id``,
+    ``group``, ``config``...); ``generations`` are ``(number, record)``,
+    oldest first.
+    """
+
+    path: str = ''
+    current: Optional[Dict[str, Any]] = None
+    previous: Optional[Dict[str, Any]] = None
+    attempted: Optional[Dict[str, Any]] = None
+    generations: Tuple[Tuple[int, Dict[str, Any]], ...] = ()
+
+
+def previous_definition(kept: Kept) -> Optional[Dict[str, Any]]:
+    """The definition a plain ``rollback`` applies, or None.
+
+    After a failed apply (``attempted`` left behind) that is the last good
+    one (``current``); otherwise the one before it (``previous``).
+    """
+    if kept.attempted is not None and kept.current:
+        return kept.current
+    return kept.previous
+
+
+def rollback_choice(name: str, kept: Kept, generation: Optional[int] = None,
+                    held_units: Sequence[Mapping[str, Any]] = ()
+                    ) -> Dict[str, Any]:
+    """The kept definition ``rollback`` (``--to generation``) applies: pure.
+
+    ``held_units``: this deployment's host-unit records not released
+    (``host_units.replaced_units`` dicts: ``unit``, ``taken_over``...).
+    With no definition kept, only a unit the deployment stopped or disabled
+    makes :data:`BAREMETAL` (no containers, the units given back) the
+    target: a claim-only record has nothing to give back.  Raises
+    :class:`errors.DeploymentFailed` saying why there is none (the
+    generations kept, where it looked, units only claimed).
+    """
+    if generation is not None:
+        target = dict(kept.generations).get(generation)
+        if target is None:
+            numbers = ', '.join(str(n) for n, _ in kept.generations)
+            raise errors.DeploymentFailed(
+                f'deployment {name}: no generation {generation} '
+                f'(kept: {numbers or "none"})')
+        return target
+    target = previous_definition(kept)
+    if target is None and any(u.get('taken_over') for u in held_units):
+        target = dict(BAREMETAL)
+    if target is None:
+        claimed = ', '.join(u['unit'] for u in held_units)
+        why = (f'; its host units ({claimed}) were claimed but never taken '
+               f'over: nothing to give back' if claimed else '')
+        raise errors.DeploymentFailed(
+            f'deployment {name}: no previous definition in '
+            f'{kept.path} to roll back to{why}')
+    return target
+
+
 class DeploymentState:
     """State files of one deployment (by its stable name)."""
 
@@ -251,14 +321,16 @@ class DeploymentState:
                 os.rmdir(path)
 
     def rollback_target(self) -> Optional[Dict[str, Any]]:
-        """The definition ``rollback`` applies.
+        """The definition ``rollback`` applies
+        (:func:`previous_definition`)."""
+        return previous_definition(Kept(
+            self.path, self.read(CURRENT), self.read(PREVIOUS),
+            self.read(ATTEMPTED)))
 
-        After a failed apply (``attempted`` left behind) that is the last
-        good one (``current``); otherwise the one before it.
-        """
-        if self.read(ATTEMPTED) is not None and self.read(CURRENT):
-            return self.read(CURRENT)
-        return self.read(PREVIOUS)
+    def read_kept(self) -> Kept:
+        """Every definition kept, read once (for :func:`rollback_choice`)."""
+        return Kept(self.path, self.read(CURRENT), self.read(PREVIOUS),
+                    self.read(ATTEMPTED), tuple(self.generations()))
 
     @property
     def active(self) -> bool:

@@ -41,6 +41,83 @@ def test_life_cycle_and_rollback_target(tmp_path):
     assert st.read(state.PREVIOUS)['config'] == {'v': 2}
 
 
+# -- rollback_choice: which kept definition a rollback applies (pure) -----
+
+def _kept(**kw):
+    return state.Kept(path='/state/d', **kw)
+
+
+TAKEN = {'unit': 'nova.service', 'taken_over': True}
+CLAIMED = {'unit': 'absent.service', 'taken_over': False}
+
+
+def _refused(kept, generation=None, held_units=()):
+    with pytest.raises(errors.DeploymentFailed) as info:
+        state.rollback_choice('d', kept, generation, held_units)
+    return str(info.value)
+
+
+def test_rollback_choice_previous_or_last_good():
+    cur, prev, att = rec({'v': 2}), rec({'v': 1}), rec({'v': 3})
+    choose = state.rollback_choice
+    assert choose('d', _kept(current=cur, previous=prev)) is prev
+    # a failed apply left 'attempted': back to the last good one
+    assert choose('d', _kept(current=cur, previous=prev,
+                             attempted=att)) is cur
+    # failed before any success: the one before, if any
+    assert choose('d', _kept(previous=prev, attempted=att)) is prev
+    assert _refused(_kept(current=cur)) == (
+        'deployment d: no previous definition in /state/d to roll back to')
+    assert _refused(_kept()) == _refused(_kept(attempted=att))
+
+
+def test_rollback_choice_baremetal_only_when_nothing_is_kept():
+    prev = rec({'v': 1})
+    assert state.rollback_choice('d', _kept(), held_units=[TAKEN]) == \
+        state.BAREMETAL == {'id': 'baremetal', 'group': '', 'config': {}}
+    # a copy: the caller may change it
+    assert state.rollback_choice('d', _kept(), held_units=[TAKEN]) is not \
+        state.BAREMETAL
+    assert state.rollback_choice('d', _kept(previous=prev),
+                                 held_units=[TAKEN]) is prev
+    assert state.rollback_choice('d', _kept(), held_units=[CLAIMED,
+                                                           TAKEN]) == \
+        state.BAREMETAL
+
+
+def test_rollback_choice_claim_only_units_make_no_target():
+    # nothing was stopped or disabled: nothing to give back
+    assert _refused(_kept(), held_units=[CLAIMED]) == (
+        'deployment d: no previous definition in /state/d to roll back '
+        'to; its host units (absent.service) were claimed but never '
+        'taken over: nothing to give back')
+
+
+def test_rollback_choice_generation():
+    one, two = rec({'v': 1}), rec({'v': 2})
+    kept = _kept(current=two, previous=one, generations=((1, one), (2, two)))
+    assert state.rollback_choice('d', kept, 1) is one
+    assert state.rollback_choice('d', kept, 2) is two
+    assert _refused(kept, 3) == 'deployment d: no generation 3 (kept: 1, 2)'
+    # a generation is asked for: no fallback to held units
+    assert _refused(_kept(), 1, held_units=[TAKEN]) == (
+        'deployment d: no generation 1 (kept: none)')
+
+
+def test_read_kept_feeds_the_chooser(tmp_path):
+    st = state.DeploymentState(str(tmp_path), 'd')
+    assert st.read_kept() == state.Kept(path=st.path)
+    for v in (1, 2):
+        st.attempt(rec({'v': v}, f'i{v}'))
+        st.succeeded(rec({'v': v}, f'i{v}'))
+    st.attempt(rec({'v': 3}, 'i3'))
+    kept = st.read_kept()
+    assert [n for n, _ in kept.generations] == [1, 2]
+    assert kept.attempted['config'] == {'v': 3}
+    assert state.rollback_choice('d', kept) == st.rollback_target() == \
+        st.read(state.CURRENT)
+
+
 def test_record_keeps_no_inputs():
     class Doc:
         name, id, group, config = 'd', 'i', 'g', {'x': 1}
