@@ -109,6 +109,17 @@ def test_change_image_or_environment_replaces_only_those(
     assert f'replaced {b} (definition changed)' in answer['deploy_stdout']
 
 
+def _assert_old_one_runs(docker_api, deployment, name, before):
+    """After a replace rolled back: ``name`` is the deployment's only
+    container, the old one (``before``: a :func:`snapshot`), running
+    again; its inspect."""
+    after = containers(docker_api, deployment)
+    assert set(after) == {name}
+    assert after[name]['Id'] == before[name][0]
+    assert after[name]['State']['Running'] is True
+    return after[name]
+
+
 def test_failing_replacement_rolls_back(docker_api, deployment, hook_env):
     add_conf(hook_env, start_settle=1)
     a = f'{deployment}-a'
@@ -120,10 +131,7 @@ def test_failing_replacement_rolls_back(docker_api, deployment, hook_env):
     assert rc != 0
     assert 'rolled back' in answer['deploy_stderr']
     assert 'broken-start' in answer['deploy_stdout']
-    after = containers(docker_api, deployment)
-    assert set(after) == {a}
-    assert after[a]['Id'] == before[a][0]
-    assert after[a]['State']['Running'] is True
+    _assert_old_one_runs(docker_api, deployment, a, before)
     # the last good definition is what rollback goes back to: a no-op
     proc = ctl(hook_env, 'rollback', deployment)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -142,11 +150,8 @@ def test_unhealthy_replacement_rolls_back(docker_api, deployment,
     assert rc != 0
     assert 'health check failed' in answer['deploy_stderr']
     assert 'rolled back' in answer['deploy_stderr']
-    after = containers(docker_api, deployment)
-    assert set(after) == {a}
-    assert after[a]['Id'] == before[a][0]  # the old one, restarted
-    assert after[a]['State']['Running'] is True
-    assert 'V=2' not in after[a]['Config']['Env']
+    after = _assert_old_one_runs(docker_api, deployment, a, before)
+    assert 'V=2' not in after['Config']['Env']
 
 
 def test_missing_image_fails_before_any_change(docker_api, deployment,
