@@ -29,7 +29,6 @@ import os
 import posixpath
 import re
 import stat
-import uuid
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tripleo_docker_hook import atomicfile
@@ -65,7 +64,7 @@ def alias_path(config_data_dir: str, volume: str) -> str:
 
 
 def _gen_name(volume: str) -> str:
-    return f'.{volume}.gen-{uuid.uuid4().hex[:12]}'
+    return f'.{volume}.gen-{_uuid4_hex()[:12]}'
 
 
 _GEN = re.compile(r'^\.(.+)\.gen-[0-9a-f]{12}$')
@@ -252,7 +251,7 @@ def unpublish(config_data_dir: str, staged: Staged) -> bool:
 def _switch(config_data_dir: str, volume: str, gen: str) -> None:
     _replace_link(volume_path(config_data_dir, volume), gen,
                   os.path.join(config_data_dir,
-                               f'.{volume}.link-{uuid.uuid4().hex[:12]}'))
+                               f'.{volume}.link-{_uuid4_hex()[:12]}'))
     _fsync_dir(config_data_dir)
 
 
@@ -281,7 +280,7 @@ def _ensure_alias(config_data_dir: str, volume: str) -> List[str]:
         return [f'{alias} exists and is not ours: left alone (containers '
                 f'mounting it do not see the rendered config)']
     os.makedirs(os.path.dirname(alias), mode=0o755, exist_ok=True)
-    _replace_link(alias, target, f'{alias}.tmp-{uuid.uuid4().hex[:8]}')
+    _replace_link(alias, target, f'{alias}.tmp-{_uuid4_hex()[:8]}')
     return []
 
 
@@ -346,3 +345,10 @@ def remove_leftovers(config_data_dir: str) -> List[str]:
             _rmtree(os.path.join(config_data_dir, name))
             removed.append(name)
     return removed
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex``, importing uuid (and its platform probe) only
+    when a name is needed, not in every run's start-up."""
+    import uuid
+    return uuid.uuid4().hex

@@ -32,11 +32,13 @@ import io
 import os
 import posixpath
 import stat
-import tarfile
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
 
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import safefs
+
+if TYPE_CHECKING:  # imported where a config is copied out, not at start
+    import tarfile
 
 CHUNK = 1 << 20
 #: Bits never copied out: setuid, setgid, sticky, world-writable.
@@ -149,7 +151,7 @@ class _Extractor:
             os.unlink(name, dir_fd=dfd)
         return False
 
-    def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo,
+    def add(self, tar: 'tarfile.TarFile', member: 'tarfile.TarInfo',
             rel: str) -> None:
         depth = rel.count('/') + 1
         if depth > self.limits.max_depth:
@@ -263,6 +265,7 @@ def extract(chunks: Iterable[bytes], source_dir: str, staging: str,
     base = parent.strip('/')
     root_fd = safefs.open_root(staging)
     ex = _Extractor(staging, root_fd, limits, stats)
+    import tarfile
     try:
         with tarfile.open(fileobj=io.BufferedReader(_IterReader(chunks)),
                           mode='r|') as tar:

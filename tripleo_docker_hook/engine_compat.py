@@ -39,7 +39,6 @@ still given in Docker's form (:func:`docker_view`) for everyone who reads
 them (config rendering, ``ctl``, tests).
 """
 
-import datetime
 import signal
 from typing import Any, Dict, Mapping, Optional
 
@@ -140,6 +139,7 @@ def epoch(value: Any) -> int:
         rest = digits[:6] + rest[len(digits):]
         text = f'{main}.{rest}'
     try:
+        import datetime  # only podman answers need it
         return int(datetime.datetime.fromisoformat(text).timestamp())
     except ValueError:
         return 0

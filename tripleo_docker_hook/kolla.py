@@ -16,7 +16,6 @@ import os
 import posixpath
 import re
 import stat
-import uuid
 from typing import Any, Dict, Optional
 
 from tripleo_docker_hook import confighash
@@ -234,7 +233,7 @@ def _ensure(dfd: int, name: str, content: bytes, mode: int) -> bool:
     if _read(dfd, name) == content:
         os.chmod(name, mode, dir_fd=dfd)
         return False
-    tmp = f'.{name}.tdh-tmp-{uuid.uuid4().hex[:8]}'
+    tmp = f'.{name}.tdh-tmp-{_uuid4_hex()[:8]}'
     try:
         _write_new(dfd, tmp, content, mode)
         os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
@@ -262,7 +261,7 @@ def stage(kolla_config_dir: str, path: str, content: bytes,
         staged = Staged(path, content, generation,
                         changed=_read(dfd, name) != content)
         if staged.changed:
-            tmp = f'.{name}.tdh-tmp-{uuid.uuid4().hex[:8]}'
+            tmp = f'.{name}.tdh-tmp-{_uuid4_hex()[:8]}'
             try:
                 _write_new(dfd, tmp, content, mode)
             except BaseException:
@@ -283,7 +282,7 @@ def publish(kolla_config_dir: str, staged: Staged) -> None:
     dfd = _open_parent(kolla_config_dir, rel_dir)
     try:
         if _read(dfd, name) is not None:
-            backup = f'.{name}.tdh-old-{uuid.uuid4().hex[:8]}'
+            backup = f'.{name}.tdh-old-{_uuid4_hex()[:8]}'
             os.link(name, backup, src_dir_fd=dfd, dst_dir_fd=dfd,
                     follow_symlinks=False)
             staged.backup = backup
@@ -393,3 +392,10 @@ def remove_leftovers(kolla_config_dir: str, paths) -> list:
     finally:
         os.close(root)
     return removed
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex``, importing uuid (and its platform probe) only
+    when a name is needed, not in every run's start-up."""
+    import uuid
+    return uuid.uuid4().hex

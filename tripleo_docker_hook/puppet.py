@@ -26,7 +26,6 @@ import errno
 import os
 import posixpath
 import time
-import uuid
 from typing import List, Optional, Sequence
 
 from tripleo_docker_hook import MANAGED_BY
@@ -163,7 +162,7 @@ def render(entry: model.PuppetConfig, conf, engine
     """
     cdd = conf.config_data_dir
     volume = entry.config_volume
-    run_id = uuid.uuid4().hex[:12]
+    run_id = _uuid4_hex()[:12]
     staging = config_volume.new_staging(cdd, volume, run_id)
     manifest_dir = os.path.join(conf.state_dir, 'puppet')
     os.makedirs(manifest_dir, mode=0o700, exist_ok=True)
@@ -275,3 +274,10 @@ def _pull(engine, ref: str, retries: int) -> None:
     """Pull a missing config image; retried (LP#1715136) by the engine's
     one retry policy (:meth:`engine.Engine.pull`)."""
     engine.pull(ref, retries)
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex``, importing uuid (and its platform probe) only
+    when a name is needed, not in every run's start-up."""
+    import uuid
+    return uuid.uuid4().hex

@@ -12,7 +12,6 @@ recurses once per directory level).
 import errno
 import os
 import stat
-import uuid
 from typing import Optional
 
 #: Flags of a directory opened without following a symlink.
@@ -118,7 +117,7 @@ def rmtree(path: str) -> None:
                 child = entry.path
                 if len(child) > _LONG_PATH:
                     # Move the deep rest up, directly below ``path``.
-                    moved = os.path.join(path, f'.rm-{uuid.uuid4().hex}')
+                    moved = os.path.join(path, f'.rm-{_uuid4_hex()}')
                     os.rename(child, moved)
                     child = moved
                 stack.append(child)
@@ -145,3 +144,10 @@ def quiet_rmtree(path: Optional[str]) -> None:
         rmtree(path)
     except OSError:
         pass
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex``, importing uuid (and its platform probe) only
+    when a name is needed, not in every run's start-up."""
+    import uuid
+    return uuid.uuid4().hex

@@ -125,3 +125,38 @@ def test_masker_masks_explained_environment():
     masker.add_environment(old.environment + new.environment)
     text = masker.mask('\n'.join(diff.container_changes(old, new)))
     assert 'secret' not in text and '***' in text
+
+
+def test_kept_definitions_are_parsed_only_until_the_running_one(
+        monkeypatch):
+    """deploy.explained reads kept records likeliest first and stops once
+    every changed container's running definition is found; one never
+    found reads them all (then said "not on record")."""
+    from tripleo_docker_hook import deploy
+    old = parse(environment=['LEVEL=info'])
+    other = parse(environment=['LEVEL=warn'])
+    new = parse(environment=['LEVEL=debug'])
+    records = {'current': old, 'attempted': new, 'gen1': other}
+    parsed = []
+
+    def stored(rec, conf, masker, observed=None):
+        parsed.append(rec)
+        return _deployment(records[rec])
+    monkeypatch.setattr(deploy, 'stored_definition', stored)
+
+    class State:
+        def kept(self):
+            return ['current', 'attempted', 'gen1']
+
+    plan = planning.compute('dep', 'id', _deployment(new), [_observed(old)])
+    (action,) = deploy.explained(plan, State(), None, None).changes
+    assert action.details == ('environment.LEVEL: "info" → "debug"',)
+    assert parsed == ['current']
+
+    parsed.clear()
+    unknown = parse(environment=['LEVEL=none'])
+    plan = planning.compute('dep', 'id', _deployment(new),
+                            [_observed(unknown)])
+    (action,) = deploy.explained(plan, State(), None, None).changes
+    assert parsed == ['current', 'attempted', 'gen1']
+    assert 'not on record' in action.details[0]
