@@ -62,7 +62,7 @@ service_pid() {
 
 install_podman() {
     local missing=() pkg status
-    for pkg in podman curl; do
+    for pkg in podman curl jq; do
         status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
         [ "$status" = installed ] || missing+=("$pkg")
     done
@@ -132,23 +132,41 @@ stop_service() {
     log "service ($pid) stopped"
 }
 
+# The ID of the image that podman's Docker-compatible API (what the hook
+# and the tests use) resolves name $1 to; empty when none.
+compat_image_id() {
+    curl -s -m 10 --unix-socket "$SOCK" "http://d/v1.41/images/$1/json" \
+        | jq -r '.Id // empty' 2>/dev/null
+}
+
 load_images() {
     # podman load of a `docker save` archive keeps the image ID (the
     # config digest), so "same ID" means "same image"; the names come out
     # as localhost/<name>, as on a real podman host.
-    local image want have todo=()
+    #
+    # `docker` here is the Docker engine the images come from, whatever
+    # DOCKER_HOST says: tox -e functional-podman exports podman's socket
+    # as DOCKER_HOST, and following it compared podman with itself and, on
+    # a fresh machine, built the images inside podman (docker.io/tdh/...,
+    # other IDs) instead of loading Docker's.
+    local -x DOCKER_HOST=unix:///var/run/docker.sock
+    local image want todo=()
     if ! docker image inspect "${IMAGES[@]}" >/dev/null 2>&1; then
         # (callers that run tests hold /tmp/tdh-functional.lock already)
         bash "$here/build-images.sh" >&2
     fi
     for image in "${IMAGES[@]}"; do
         want=$(docker image inspect -f '{{.Id}}' "$image") || die "no Docker image $image"
-        have=$(podman_ image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
-        [ "sha256:$have" = "$want" ] || todo+=("$image")
+        [ "$(compat_image_id "$image")" = "$want" ] || todo+=("$image")
     done
     [ ${#todo[@]} -eq 0 ] && return 0
     log "loading ${todo[*]} from Docker"
     docker save "${todo[@]}" | podman_ load -q >&2
+    for image in "${todo[@]}"; do
+        want=$(docker image inspect -f '{{.Id}}' "$image")
+        [ "$(compat_image_id "$image")" = "$want" ] \
+            || die "podman resolves $image to another image than Docker's $want (podman images: see $DIR)"
+    done
 }
 
 [ "$(id -u)" = 0 ] || die "must run as root"

@@ -75,3 +75,27 @@ def test_waits_for_the_health_check(docker_api, deployment, hook_env,
     else:
         assert rc != 0
         assert 'health check failed' in answer['deploy_stderr']
+
+
+@pytest.mark.skipif(helpers.ENGINE != 'podman',
+                    reason='on Docker the test images are Docker\'s own')
+def test_podman_runs_the_test_images_docker_built(docker_api):
+    """tools/podman-engine.sh loads Docker's test images into podman: the
+    name the hook sends (``tdh/busybox:latest``) resolves, through podman's
+    Docker-compatible API, to the image with Docker's ID, named
+    ``localhost/…`` as ``podman load`` names it (podman.rst).
+
+    The tox env exports ``DOCKER_HOST`` = podman's socket; a script that
+    let its ``docker`` calls follow it compared podman with itself and, on
+    a fresh machine, built the images inside podman (``docker.io/tdh/…``,
+    other IDs), which then shadowed the loaded ones for the compatible
+    API's short-name lookup."""
+    import docker
+    dockerd = docker.APIClient(base_url='unix:///var/run/docker.sock',
+                               version='1.41', timeout=60)
+    for image in (helpers.BUSYBOX, helpers.BUSYBOX_OTHER,
+                  helpers.FAKE_PUPPET, helpers.PUPPET):
+        want = dockerd.inspect_image(image)['Id']
+        got = docker_api.inspect_image(image)
+        assert got['Id'] == want, (image, got['RepoTags'])
+        assert f'localhost/{image}' in got['RepoTags'], got['RepoTags']
