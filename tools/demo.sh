@@ -9,9 +9,15 @@
 #   tools/demo.sh --delete   the same document with deploy_action DELETE
 #                            (new derived config id, as Heat sends it):
 #                            removes the demo containers and host files
+#   tools/demo.sh --podman [--delete]
+#                            the same on podman: the private engine of
+#                            tools/podman-engine.sh (started if needed, left
+#                            running; the hook reaches it through DOCKER_HOST)
 #
 # Sets up what it needs, idempotently: Docker (tools/ensure-docker.sh), the
-# tdh/busybox test image, and the package in .venv (pip install -e .).
+# tdh/busybox test image, and the package in .venv (pip install -e .;
+# TDH_DEMO_HOOK names another tripleo-docker-hook).  The demo runs on one
+# engine at a time (the same names and port): delete it before switching.
 # Needs root (Docker, host paths under /var/lib/tdh-demo).
 set -euo pipefail
 
@@ -26,25 +32,41 @@ DEMO_DIR=/var/lib/tdh-demo
 PORT=8787   # must match nova_metadata's httpd -p in $DOC
 URL=http://127.0.0.1:$PORT/openstack/latest/meta_data.json
 OUT=$repo/.cache/demo
-HOOK=$repo/.venv/bin/tripleo-docker-hook
+HOOK=${TDH_DEMO_HOOK:-$repo/.venv/bin/tripleo-docker-hook}
+DOCKER_SOCK=unix:///var/run/docker.sock
 
 action=CREATE
-case ${1:-} in
-    '') ;;
-    --delete) action=DELETE ;;
-    -h|--help) usage; exit 0 ;;
-    *) bad_argument "$1" ;;
-esac
+engine=docker
+for arg in "$@"; do
+    case $arg in
+        --delete) action=DELETE ;;
+        --podman) engine=podman ;;
+        -h|--help) usage; exit 0 ;;
+        *) bad_argument "$arg" ;;
+    esac
+done
+flag=; [ $engine = podman ] && flag=' --podman'
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 [ -t 1 ] || say() { printf '\n== %s\n' "$*"; }
 
 say "Docker engine and test image"
-bash tools/ensure-docker.sh
-bash tools/build-images.sh --only busybox
+# Set-up talks to Docker whatever DOCKER_HOST says (the image comes from it).
+DOCKER_HOST=$DOCKER_SOCK bash tools/ensure-docker.sh
+DOCKER_HOST=$DOCKER_SOCK bash tools/build-images.sh --only busybox
+other=podman
+if [ $engine = podman ]; then
+    say "podman engine (tools/podman-engine.sh: its own socket and storage, Docker's images)"
+    DOCKER_HOST=$(DOCKER_HOST=$DOCKER_SOCK bash tools/podman-engine.sh start)
+    other=docker
+else
+    DOCKER_HOST=$DOCKER_SOCK
+fi
+# The hook (docker_url empty) and the docker CLI below follow DOCKER_HOST.
+export DOCKER_HOST
 
 # The hook as a node would have it: installed from this tree into a venv.
-if [ ! -x "$HOOK" ]; then
+if [ -z "${TDH_DEMO_HOOK:-}" ] && [ ! -x "$HOOK" ]; then
     say "Installing tripleo-docker-hook into .venv"
     if ! python3 -m venv .venv >/dev/null 2>&1; then
         # Debian ships ensurepip separately from python3.
@@ -73,6 +95,23 @@ else
 fi
 
 NAME=$(jq -r .name <<<"$doc")
+# Same container names and port on both engines: one demo at a time.
+if [ $other = docker ]; then
+    other_url=$DOCKER_SOCK
+else
+    other_url=$(bash tools/podman-engine.sh env | sed 's/^export DOCKER_HOST=//')
+fi
+if engine_answers "${other_url#unix://}" && [ -n "$(DOCKER_HOST=$other_url docker ps -aq \
+        --filter label=managed_by=tripleo-docker-hook --filter "label=deployment=$NAME")" ]; then
+    other_flag=; [ $other = podman ] && other_flag=' --podman'
+    die "the demo runs on $other: remove it first (tools/demo.sh$other_flag --delete)"
+fi
+if [ $action = CREATE ] && [ -z "$(docker ps -q --filter label=managed_by=tripleo-docker-hook \
+        --filter "label=deployment=$NAME" --filter name=nova_metadata)" ] \
+        && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    # podman's containers outlive its stopped service: a demo there still serves.
+    die "port $PORT is taken (a demo left on the other engine? tools/demo.sh$([ $other = podman ] && echo ' --podman') --delete)"
+fi
 say "Deployment document ($DOC, deploy_action=$action)"
 jq -c '{id, name, group, action: (.inputs[] | select(.name == "deploy_action") | .value),
         containers: (.config.docker_config | map_values(keys))}' <<<"$doc"
@@ -89,7 +128,7 @@ if [ $rc != 0 ]; then
 fi
 
 # The deployment filter hides other deployments' containers (test runs).
-say "docker ps --filter label=managed_by=tripleo-docker-hook --filter label=deployment=$NAME"
+say "docker ps ($engine: $DOCKER_HOST) --filter label=managed_by=tripleo-docker-hook --filter label=deployment=$NAME"
 docker ps --filter label=managed_by=tripleo-docker-hook --filter "label=deployment=$NAME" \
     --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Label "deployment"}}\t{{.Label "container_name"}}'
 
@@ -129,9 +168,9 @@ cat "$DEMO_DIR/nova/compute.heartbeat" 2>/dev/null || echo "(not written yet)"
 say "Clean up"
 cat <<EOF
 Run the same document with deploy_action DELETE (what Heat sends on stack
-delete):   tools/demo.sh --delete
-or by hand:
+delete):   tools/demo.sh$flag --delete
+or by hand (DOCKER_HOST=$DOCKER_HOST):
   jq '.id = "new-id" | (.inputs[] | select(.name == "deploy_action") | .value) = "DELETE"' \\
      $DOC | .venv/bin/tripleo-docker-hook
-Running tools/demo.sh again re-applies the same document (nothing changes).
+Running tools/demo.sh$flag again re-applies the same document (nothing changes).
 EOF
