@@ -99,3 +99,33 @@ def test_podman_runs_the_test_images_docker_built(docker_api):
         got = docker_api.inspect_image(image)
         assert got['Id'] == want, (image, got['RepoTags'])
         assert f'localhost/{image}' in got['RepoTags'], got['RepoTags']
+
+
+def test_log_tag_on_podmans_k8s_file_fails_and_rolls_back(
+        docker_api, deployment, hook_env):
+    """podman.rst, limits: podman's ``k8s-file`` log driver (its default
+    without systemd) has no tag, so a container with ``log_tag`` cannot
+    start there; the apply says so and a replace is rolled back (the old
+    container runs again).  The hook still never picks a driver."""
+    if docker_api.kind != 'podman':
+        pytest.skip('Docker logs a tag with every driver it ships')
+    info = docker_api._get(docker_api.base_url +
+                           '/v4.0.0/libpod/info').json()
+    if info['host']['logDriver'] != 'k8s-file':
+        pytest.skip(f"podman logs to {info['host']['logDriver']} here, "
+                    'which takes a tag')
+    a = f'{deployment}-a'
+    answer, rc = apply(deployment, config({a: spec()}), hook_env)
+    assert rc == 0, answer
+    before = snapshot(docker_api, deployment)
+    answer, rc = apply(deployment, config({a: spec(log_tag='x')}), hook_env)
+    assert rc != 0, answer
+    # podman's API says only "write child: broken pipe" (conmon's reason,
+    # "k8s-file doesn't support --log-tag", is in the service's log)
+    assert f'{a}: replacement failed (start {a}.tdh-new' in \
+        answer['deploy_stderr'], answer
+    assert 'rolled back' in answer['deploy_stderr'], answer
+    after = docker_api.inspect_container(a)
+    assert after['Id'] == before[a][0]
+    assert after['State']['Running'] is True
+    assert set(snapshot(docker_api, deployment)) == {a}
