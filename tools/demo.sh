@@ -147,9 +147,10 @@ fetch() {
 }
 
 say "GET $URL   (nova_metadata: busybox httpd on the host network)"
-# The container is started; give httpd a moment to bind the port.
+# The container is started; give httpd a moment to bind the port (up to
+# 20 s: a loaded machine, the test suite running it).
 ok=0
-for _ in $(seq 1 50); do
+for _ in $(seq 1 200); do
     if body=$(fetch "$URL" 2>/dev/null); then ok=1; break; fi
     sleep 0.1
 done
