@@ -856,7 +856,6 @@ class Engine:
             return -1 if code is None else int(code)
         return raw, resize, exit_code
 
-
     def attach_terminal(self, name_or_id: str):
         """Attach to a created (not yet started) container made with a
         terminal and open stdin (``docker run -it``).

@@ -35,6 +35,14 @@ def apply(deployment, cfg, env, action='CREATE'):
     return answer, rc
 
 
+def timed_delete(deployment, cfg, env, proxy):
+    """DELETE through the recording ``proxy``: ``(answer, rc, seconds)``."""
+    env = dict(env, DOCKER_HOST=f'unix://{proxy.path}')
+    started = time.monotonic()
+    answer, rc = apply(deployment, cfg, env, action='DELETE')
+    return answer, rc, time.monotonic() - started
+
+
 def add_conf(env, **options):
     with open(env['TRIPLEO_DOCKER_HOOK_CONFIG'], 'a') as f:
         f.write(''.join(f'{k} = {v}\n' for k, v in options.items()))
@@ -241,11 +249,8 @@ def test_grace_period_longer_than_the_client_timeout(docker_api, deployment,
     assert now[name]['State']['Running']
     assert took >= 15, 'the old container was not given its grace period'
 
-    env = dict(hook_env, DOCKER_HOST=f'unix://{proxy.path}')
-    started = time.monotonic()
-    answer, rc = apply(deployment, config({name: stubborn}), env,
-                       action='DELETE')
-    took = time.monotonic() - started
+    answer, rc, took = timed_delete(deployment, config({name: stubborn}),
+                                    hook_env, proxy)
     assert rc == 0, answer
     assert containers(docker_api, deployment) == {}
     assert took >= 15, 'the DELETE did not wait the grace period'
@@ -276,11 +281,8 @@ def test_delete_of_an_unlabelled_container_reads_its_grace(
         c.image, list(c.command), name=name, labels=labels,
         host_config=host, stop_timeout=13)
     docker_api.start(created['Id'])
-    env = dict(hook_env, DOCKER_HOST=f'unix://{proxy.path}')
-    started = time.monotonic()
-    answer, rc = apply(deployment, config({name: data}), env,
-                       action='DELETE')
-    took = time.monotonic() - started
+    answer, rc, took = timed_delete(deployment, config({name: data}),
+                                    hook_env, proxy)
     assert rc == 0, answer
     assert f'removed {name}' in answer['deploy_stdout']
     assert containers(docker_api, deployment) == {}
