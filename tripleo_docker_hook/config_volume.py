@@ -29,7 +29,7 @@ import os
 import posixpath
 import re
 import stat
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tripleo_docker_hook import atomicfile
 from tripleo_docker_hook import confighash
@@ -49,6 +49,8 @@ class Rendered:
     output: str
     started: float
     finished: float
+    #: the hiera lookups of the run (:class:`lookup_trace.Trace`), if traced
+    lookups: Any = None
 
 
 def volume_path(config_data_dir: str, volume: str) -> str:

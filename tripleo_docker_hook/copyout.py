@@ -288,3 +288,27 @@ def extract(chunks: Iterable[bytes], source_dir: str, staging: str,
         ex.close()
         os.close(root_fd)
     return stats
+
+
+def read_file(chunks: Iterable[bytes], max_bytes: int) -> Optional[bytes]:
+    """The content of the one regular file an archive of a file holds
+    (the Engine's archive API for a file path), or None when the stream
+    holds anything else, is not a tar stream, or the file is larger than
+    ``max_bytes``: read from an untrusted container, so bounded and
+    never written anywhere."""
+    import tarfile
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(_IterReader(chunks)),
+                          mode='r|') as tar:
+            member = tar.next()
+            if member is None or not member.isreg() or \
+                    member.size > max_bytes:
+                return None
+            f = tar.extractfile(member)
+            data = f.read(max_bytes + 1) if f is not None else None
+            if data is None or len(data) > max_bytes or \
+                    tar.next() is not None:
+                return None
+            return data
+    except (tarfile.TarError, OSError, EOFError):
+        return None

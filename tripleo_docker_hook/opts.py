@@ -129,6 +129,16 @@ puppet_opts = [
                      'published config is intact. The deployment input '
                      'force_render (or ctl apply --force-render) renders '
                      'anyway; false always renders.'),
+    cfg.BoolOpt('trace_lookups', default=True,
+                help='With render_cache: load a tracer into each config '
+                     'run (RUBYOPT) that records the hiera keys it looks '
+                     'up, so that a hieradata change renders only the '
+                     'volumes that read a changed key. Anything the tracer '
+                     'cannot account for (file() or loadyaml() of a '
+                     'hieradata file, a subprocess, a backend other than '
+                     'yaml_data/json_data, globs) makes that volume depend '
+                     'on the whole hieradata tree. false: every hieradata '
+                     'change renders every volume.'),
     cfg.StrOpt('image_modulepath',
                default='/etc/puppet/modules:/etc/puppet/code/modules:'
                        '/usr/share/puppet/modules:'

@@ -33,6 +33,7 @@ from tripleo_docker_hook import config_volume
 from tripleo_docker_hook import confighash
 from tripleo_docker_hook import copyout
 from tripleo_docker_hook import errors
+from tripleo_docker_hook import lookup_trace
 from tripleo_docker_hook import model
 from tripleo_docker_hook import safefs
 
@@ -84,9 +85,16 @@ def container_spec(entry: model.PuppetConfig, conf, manifest: str
         mounts.append(model.Mount(target=p.modules_dir, source=p.modules_dir,
                                   read_only=True))
         modulepath.insert(0, p.modules_dir)
+    environment = [('NAME', entry.config_volume)]
     if p.hieradata_dir and os.path.isdir(p.hieradata_dir):
         mounts.append(model.Mount(target=p.hieradata_dir,
                                   source=p.hieradata_dir, read_only=True))
+        if tracing(conf):
+            mounts.append(model.Mount(
+                target=lookup_trace.SCRIPT_TARGET, read_only=True,
+                source=lookup_trace.script_path(conf.state_dir)))
+            environment.extend(lookup_trace.environment(
+                posixpath.normpath(p.hieradata_dir)))
     hiera = None
     if p.hiera_config and os.path.isfile(p.hiera_config):
         mounts.append(model.Mount(target=p.hiera_config,
@@ -98,9 +106,17 @@ def container_spec(entry: model.PuppetConfig, conf, manifest: str
         kind=model.Kind.TASK, entrypoint=('puppet',),
         command=tuple(command(entry, p.tags, ':'.join(modulepath), hiera)),
         user='root', mounts=tuple(mounts), privileged=entry.privileged,
-        environment=(('NAME', entry.config_volume),),
+        environment=tuple(environment),
         # An image HEALTHCHECK has no business in a config run (LP#1713185).
         healthcheck=model.HealthCheck(test=('NONE',)))
+
+
+def tracing(conf) -> bool:
+    """Whether config runs report their hiera lookups
+    (:mod:`lookup_trace`): only for the render cache, which uses them."""
+    p = conf.puppet
+    return bool(getattr(p, 'render_cache', True) and
+                getattr(p, 'trace_lookups', True))
 
 
 def labels(volume: str) -> dict:
@@ -173,6 +189,9 @@ def render(entry: model.PuppetConfig, conf, engine
         if not entry.step_config.endswith('\n'):
             f.write('\n')
     spec = container_spec(entry, conf, manifest)
+    traced = any(m.target == lookup_trace.SCRIPT_TARGET for m in spec.mounts)
+    if traced:
+        lookup_trace.ensure_script(conf.state_dir)
     name = f'tripleo-config-{run_id}-{volume}'[:128]  # id survives the cut
     output = ''
     started = time.time()
@@ -192,7 +211,8 @@ def render(entry: model.PuppetConfig, conf, engine
                                '(4 or 6: resources failed; 1: the '
                                'catalog did not compile)', output)
         info = engine.inspect(name)
-        excluded = list(DOCKER_NETWORK_FILES) + [
+        lookups = _lookups(engine, name, conf) if traced else None
+        excluded = list(DOCKER_NETWORK_FILES) + [lookup_trace.OUTPUT] + [
             m.get('Destination', '') for m in info.get('Mounts') or ()
             if m.get('Destination')] + [m.target for m in spec.mounts]
         stats = copyout.Stats()
@@ -214,7 +234,7 @@ def render(entry: model.PuppetConfig, conf, engine
         digest = confighash.tree_hash(staging, conf.puppet.hash_exclude)
         return config_volume.Rendered(
             volume=volume, staging=staging, hash=digest, output=output,
-            started=started, finished=finished)
+            started=started, finished=finished, lookups=lookups)
     except BaseException as exc:
         safefs.quiet_rmtree(staging)
         if isinstance(exc, (PuppetFailed, KeyboardInterrupt, SystemExit)):
@@ -261,6 +281,25 @@ def limits(conf) -> copyout.Limits:
         max_bytes=int(getattr(p, 'copy_out_max_mib', 1024)) << 20,
         max_entries=int(getattr(p, 'copy_out_max_entries', 200000)),
         max_depth=int(getattr(p, 'copy_out_max_depth', 64)))
+
+
+def _lookups(engine, name: str, conf) -> lookup_trace.Trace:
+    """The hiera lookups the run reported (an untrusted file: bounded,
+    checked, opaque on any doubt)."""
+    try:
+        stream = engine.archive(name, lookup_trace.OUTPUT)
+    except errors.HookError as exc:
+        return lookup_trace.opaque(f'lookup trace: {errors.first_line(exc)}')
+    if stream is None:
+        return lookup_trace.opaque('no lookup trace')
+    try:
+        raw = copyout.read_file(stream, lookup_trace.MAX_BYTES)
+    finally:
+        close = getattr(stream, 'close', None)
+        if close is not None:
+            close()
+    return lookup_trace.parse(raw, posixpath.normpath(
+        conf.puppet.hieradata_dir))
 
 
 def _logs(engine, name: str) -> str:

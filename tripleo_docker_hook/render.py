@@ -431,7 +431,7 @@ def render_all(desired: model.Deployment, conf, engine, report,
         # Published: a record now vouches for it (an undo after a failed
         # apply moves the publication, which the next check notices).
         for r in rendered:
-            cache.remember(decisions[r.volume])
+            cache.remember(decisions[r.volume], r)
         cache.save_trees()
     return hashes
 

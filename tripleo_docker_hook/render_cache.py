@@ -256,6 +256,9 @@ class Decision:
     parts: Dict[str, str]
     #: the published hash to use when skipped
     hash: Optional[str] = None
+    #: hieradata changed, but none of the keys the volume looks up: the
+    #: record is brought up to date so the next run does not compare again
+    refresh: bool = False
 
 
 class RenderCache:
@@ -338,8 +341,23 @@ class RenderCache:
             return Decision(volume, True, 'no record of a finished render',
                             parts)
         old = rec.get('parts') or {}
+        unread = ''
         for kind in KINDS:
             if old.get(kind) != parts.get(kind):
+                if kind == 'hieradata':
+                    changed_keys = self._changed_keys(volume, rec)
+                    if changed_keys == []:
+                        named = files.get(kind) or []
+                        unread = 'hieradata changed' + (
+                            f' ({", ".join(named[:NAMED])})' if named
+                            else '') + ', not the keys it looks up'
+                        continue
+                    if changed_keys:
+                        more = f' (+{len(changed_keys) - NAMED})' if len(
+                            changed_keys) > NAMED else ''
+                        return Decision(
+                            volume, True, 'hieradata changed: ' +
+                            ', '.join(changed_keys[:NAMED]) + more, parts)
                 named = files.get(kind) or []
                 detail = f': {", ".join(named[:NAMED])}' if named else ''
                 more = f' (+{len(named) - NAMED})' if len(named) > NAMED \
@@ -361,8 +379,83 @@ class RenderCache:
             detail = f': {", ".join(changed[:NAMED])}' if changed else ''
             return Decision(volume, True,
                             f'published config altered{detail}', parts)
+        if unread:
+            return Decision(volume, False, 'inputs unchanged, render '
+                            f'skipped ({unread})', parts, hash=published,
+                            refresh=True)
         return Decision(volume, False, 'inputs unchanged, render skipped',
                         parts, hash=published)
+
+    # per-key hieradata (lookup_trace)
+    def _keys_path(self, volume: str) -> str:
+        return self._record_path(volume)[:-len('.json')] + '.keys.json'
+
+    def _changed_keys(self, volume: str, rec: dict) -> Optional[List[str]]:
+        """``rel: key`` of every looked-up key whose value changed since
+        the volume's render ([] when none did), or None when the record
+        holds no usable lookup trace (the whole tree counts)."""
+        from tripleo_docker_hook import lookup_trace
+        root = os.path.normpath(self.conf.puppet.hieradata_dir or '')
+        keys = self._read_keys(volume, rec, root)
+        if keys is None:
+            return None
+        self._tree(root)
+        tree = self._trees.get(root)
+        if tree is None:
+            return None
+        changed = []
+        for rel, item in sorted(keys.items()):
+            now = tree.files.get(rel)
+            content = now[1] if now else 'absent'
+            if content == item['content']:
+                continue
+            fps = lookup_trace.fingerprints(
+                root, {rel: (item['format'], list(item['keys']))})[rel]
+            changed.extend(f'{rel}: {k}' for k, fp in item['keys'].items()
+                           if fps.get(k) != fp)
+        return changed
+
+    def _read_keys(self, volume: str, rec: dict, root: str
+                   ) -> Optional[Dict[str, Any]]:
+        want = rec.get('hiera_keys')
+        if not want or rec.get('hieradata_dir') != root:
+            return None
+        try:
+            with open(self._keys_path(volume), 'rb') as f:
+                raw = f.read()
+        except OSError:
+            return None
+        if hashlib.sha256(raw).hexdigest() != want:
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _key_record(self, trace, hieradata: Optional[str]
+                    ) -> Optional[Dict[str, Any]]:
+        """rel → {format, content, keys: key → fingerprint} of what a
+        finished render looked up, or None when the trace is opaque or the
+        tree changed while Puppet ran (then Puppet may have read values
+        the record would not hold)."""
+        from tripleo_docker_hook import lookup_trace
+        root = os.path.normpath(self.conf.puppet.hieradata_dir or '')
+        if trace is None or trace.opaque or not root or root == '.':
+            return None
+        tree = self._trees.get(root) or TreeCache(self.directory, root)
+        self._trees[root] = tree
+        digest, _ = tree.digest()
+        if digest != hieradata:
+            return None
+        fps = lookup_trace.fingerprints(root, trace.files)
+        out = {}
+        for rel, (fmt, _keys) in trace.files.items():
+            now = tree.files.get(rel)
+            out[rel] = {'format': fmt,
+                        'content': now[1] if now else 'absent',
+                        'keys': fps[rel]}
+        return out
 
     def forget(self, volume: str) -> None:
         """Before a render: a killed run must leave no record behind."""
@@ -371,8 +464,9 @@ class RenderCache:
         except FileNotFoundError:
             pass
 
-    def remember(self, decision: Decision) -> None:
-        """After the volume's new generation was published."""
+    def remember(self, decision: Decision, rendered=None) -> None:
+        """After the volume's new generation was published; ``rendered``
+        carries the run's lookup trace (:mod:`lookup_trace`)."""
         from tripleo_docker_hook import config_volume
         cdd = os.path.normpath(self.conf.config_data_dir)
         current = config_volume.current_dir(cdd, decision.volume)
@@ -387,10 +481,48 @@ class RenderCache:
             TreeCache(self.directory, old['published_dir']).forget()
         self._tree_results.pop(current, None)
         digest, _ = self._tree(current)
-        _write_json(self._record_path(decision.volume), {
-            'format': FORMAT, 'volume': decision.volume,
-            'parts': decision.parts, 'published_dir': current,
-            'hash': published, 'published_digest': digest})
+        record = {'format': FORMAT, 'volume': decision.volume,
+                  'parts': decision.parts, 'published_dir': current,
+                  'hash': published, 'published_digest': digest}
+        keys = self._key_record(getattr(rendered, 'lookups', None),
+                                decision.parts.get('hieradata'))
+        if keys is not None:
+            record.update(self._write_keys(decision.volume, keys))
+        _write_json(self._record_path(decision.volume), record)
+
+    def _write_keys(self, volume: str, keys: Dict[str, Any]
+                    ) -> Dict[str, str]:
+        """Kept beside the record, read only when hieradata changed (a
+        controller volume looks up thousands of keys; a no-op run should
+        not parse them); the record names its digest."""
+        raw = json.dumps(keys, sort_keys=True,
+                         separators=(',', ':')).encode()
+        from tripleo_docker_hook import state
+        path = self._keys_path(volume)
+        state._makedirs(os.path.dirname(path))
+        atomicfile.write(path, raw)
+        return {'hiera_keys': hashlib.sha256(raw).hexdigest(),
+                'hieradata_dir': os.path.normpath(
+                    self.conf.puppet.hieradata_dir or '')}
+
+    def refresh(self, decision: Decision) -> None:
+        """A skip whose hieradata changed in keys the volume does not
+        read: the record takes the new tree digest and file contents, so
+        the next run skips without comparing keys again."""
+        path = self._record_path(decision.volume)
+        rec = _read_json(path)
+        keys = self._read_keys(decision.volume, rec or {}, os.path.normpath(
+            self.conf.puppet.hieradata_dir or ''))
+        tree = self._trees.get(os.path.normpath(
+            self.conf.puppet.hieradata_dir or ''))
+        if not isinstance(rec, dict) or keys is None or tree is None:
+            return
+        for rel, item in keys.items():
+            now = tree.files.get(rel)
+            item['content'] = now[1] if now else 'absent'
+        rec['parts'] = decision.parts
+        rec.update(self._write_keys(decision.volume, keys))
+        _write_json(path, rec)
 
     def save_trees(self) -> None:
         for tree in self._trees.values():
@@ -451,4 +583,6 @@ def split(entries, conf, engine, force: bool, report):
         else:
             skipped.append(d)
             report.info(f'{d.volume}: {d.reason}')
+            if d.refresh:
+                cache.refresh(d)
     return cache, render, skipped, decisions

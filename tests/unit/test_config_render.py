@@ -17,6 +17,7 @@ from tripleo_docker_hook import confighash
 from tripleo_docker_hook import copyout
 from tripleo_docker_hook import errors
 from tripleo_docker_hook import kolla
+from tripleo_docker_hook import lookup_trace
 from tripleo_docker_hook import model
 from tripleo_docker_hook import config_volume
 from tripleo_docker_hook import puppet
@@ -324,11 +325,31 @@ def test_config_container_spec(tmp_path):
         'apply', '--detailed-exitcodes', '--color=false', '--logdest',
         'console', '--modulepath', '/usr/share/puppet/modules', '--tags',
         'file,concat,keystone_config', puppet.MANIFEST_TARGET)
+    tracer = lookup_trace.script_path(str(tmp_path / 'state'))
     assert [(m.source, m.target, m.read_only) for m in spec.mounts] == [
         ('/s/m.pp', puppet.MANIFEST_TARGET, True),
         (str(tmp_path / 'hiera'), str(tmp_path / 'hiera'), True),
+        (tracer, lookup_trace.SCRIPT_TARGET, True),
         ('/etc/ceph', '/etc/ceph', True)]  # missing host dirs not mounted
+    assert dict(spec.environment) == {
+        'NAME': 'keystone', 'RUBYOPT': f'-r{lookup_trace.SCRIPT_TARGET}',
+        'TDH_LOOKUP_TRACE': lookup_trace.OUTPUT,
+        'TDH_HIERADATA': str(tmp_path / 'hiera')}
     assert spec.healthcheck == model.HealthCheck(test=('NONE',))
+
+
+@pytest.mark.parametrize('opts', [{'trace_lookups': False},
+                                  {'render_cache': False}])
+def test_config_container_without_lookup_tracing(tmp_path, opts):
+    """No tracer when the render cache, which uses it, or tracing is off
+    (an image whose Ruby objects to RUBYOPT)."""
+    (tmp_path / 'hiera').mkdir()
+    entry = model.PuppetConfig(config_volume='keystone',
+                               step_config='include x', config_image='i')
+    spec = puppet.container_spec(entry, _conf(tmp_path, **opts), '/s/m.pp')
+    assert [m.target for m in spec.mounts] == [
+        puppet.MANIFEST_TARGET, str(tmp_path / 'hiera')]
+    assert dict(spec.environment) == {'NAME': 'keystone'}
 
 
 # -- hashes into containers ------------------------------------------------

@@ -1,0 +1,163 @@
+"""Per-key hieradata against the real engine and real Puppet (issue 14).
+
+Puppet's own lookups decide which volumes a hieradata change renders: the
+hook loads a tracer into each config run and compares only the keys a
+volume looked up (:mod:`tripleo_docker_hook.lookup_trace`).  Four volumes
+read one hierarchy (a node file that does not exist yet, ``common.yaml``,
+``svc.json``): ``a`` one key, ``b`` a key whose value interpolates
+another, ``j`` a key of the JSON file, ``f`` the YAML file through
+``file()`` (which no lookup shows: it depends on the whole tree).  Config
+containers are counted from the engine's event stream.
+"""
+
+import os
+import socket
+import time
+
+from tests import helpers
+from tests.functional import test_render_cache as rc
+
+HIERA = """---
+version: 5
+defaults:
+  datadir: {datadir}
+  data_hash: yaml_data
+hierarchy:
+  - name: node
+    path: "nodes/%{{::hostname}}.yaml"
+  - name: common
+    path: common.yaml
+  - name: services
+    path: svc.json
+    data_hash: json_data
+"""
+
+COMMON = """tdh::a: a1
+tdh::b: "b-%{{hiera('tdh::c')}}"
+tdh::c: c1
+tdh::unused: {unused}
+"""
+
+
+def _lookup(volume, key):
+    return (f"file {{ '/etc/{volume}.conf':\n"
+            f"  content => \"${{lookup('{key}')}}\\n\" }}\n")
+
+
+MANIFESTS = {
+    'a': _lookup('a', 'tdh::a'),
+    'b': _lookup('b', 'tdh::b'),
+    'j': _lookup('j', 'tdh::j'),
+    'f': None,  # set in the test: it names the hieradata path
+}
+
+
+def _config(deployment, manifests):
+    return {'puppet_config': [
+        {'config_volume': f'{deployment}-{v}', 'config_image': helpers.PUPPET,
+         'step_config': manifests[v]} for v in sorted(manifests)]}
+
+
+def _run(docker_api, deployment, manifests, hook_env):
+    start = time.time()
+    doc = helpers.make_doc(deployment, _config(deployment, manifests))
+    answer, rc_, _ = helpers.run_hook(doc, env=hook_env)
+    assert rc_ == 0, answer
+    return answer['deploy_stdout'], rc._created(docker_api, deployment,
+                                                start, time.time())
+
+
+def _published(hook_env, deployment, volume):
+    return rc._published(hook_env, deployment, volume).strip()
+
+
+def test_a_hieradata_change_renders_only_the_volumes_that_read_it(
+        docker_api, deployment, hook_env, tmp_path):
+    conf = helpers.write_puppet_conf(tmp_path, hook_env,
+                                     COMMON.format(unused=1))
+    hieradata = tmp_path / 'hieradata'
+    (tmp_path / 'hiera.yaml').write_text(HIERA.format(datadir=hieradata))
+    (hieradata / 'svc.json').write_text('{"tdh::j": "j1", "other": 1}')
+    env = dict(hook_env, TRIPLEO_DOCKER_HOOK_CONFIG=str(conf))
+    common = hieradata / 'common.yaml'
+    manifests = dict(MANIFESTS, f=(
+        f"file {{ '/etc/f.conf': content => file('{common}') }}\n"))
+
+    def run():
+        return _run(docker_api, deployment, manifests, env)
+
+    def says(out, volume, text):
+        assert f'{deployment}-{volume}: {text}' in out, out
+
+    out, created = run()
+    assert created == ['a', 'b', 'f', 'j'], out
+    assert [_published(env, deployment, v) for v in 'abj'] == [
+        'a1', 'b-c1', 'j1']
+
+    # A key nobody looks up: only f (file() reads the whole file) renders;
+    # the others say why they did not.
+    common.write_text(COMMON.format(unused=2))
+    out, created = run()
+    assert created == ['f'], out
+    says(out, 'f', 'hieradata changed: common.yaml')
+    for v in 'abj':
+        says(out, v, 'inputs unchanged, render skipped (hieradata changed '
+             '(common.yaml), not the keys it looks up)')
+    # ... and the next run skips without comparing keys again.
+    out, created = run()
+    assert created == [], out
+    for v in 'abfj':
+        says(out, v, 'inputs unchanged, render skipped\n')
+
+    # A key read only through another key's interpolation: b (and f).
+    common.write_text(COMMON.format(unused=2).replace('c1', 'c2'))
+    out, created = run()
+    assert created == ['b', 'f'], out
+    says(out, 'b', 'hieradata changed: common.yaml: tdh::c')
+    assert _published(env, deployment, 'b') == 'b-c2'
+
+    # A key of the JSON file: j (and f: the whole tree counts for it).
+    (hieradata / 'svc.json').write_text('{"tdh::j": "j2", "other": 1}')
+    out, created = run()
+    assert created == ['f', 'j'], out
+    says(out, 'j', 'hieradata changed: svc.json: tdh::j')
+    assert _published(env, deployment, 'j') == 'j2'
+    # Another key of it, and formatting: nothing but f.
+    (hieradata / 'svc.json').write_text(
+        '{\n  "tdh::j": "j2",\n  "other": 2\n}\n')
+    out, created = run()
+    assert created == ['f'], out
+
+    # A hierarchy level that did not exist now overrides a's key: a file
+    # Puppet looked for and did not find counts too.
+    (hieradata / 'nodes').mkdir()
+    node = hieradata / 'nodes' / f'{socket.gethostname().split(".")[0]}.yaml'
+    node.write_text('tdh::a: a-node\n')
+    out, created = run()
+    assert created == ['a', 'f'], out
+    says(out, 'a', f'hieradata changed: nodes/{node.name}: tdh::a')
+    assert _published(env, deployment, 'a') == 'a-node'
+    # Deleting it is a change again.
+    os.unlink(node)
+    out, created = run()
+    assert created == ['a', 'f'], out
+    assert _published(env, deployment, 'a') == 'a1'
+
+
+def test_lookup_tracing_off_renders_every_reader(docker_api, deployment,
+                                                 hook_env, tmp_path):
+    """``[puppet] trace_lookups = false``: the whole tree counts again."""
+    conf = helpers.write_puppet_conf(tmp_path, hook_env,
+                                     COMMON.format(unused=1),
+                                     puppet__trace_lookups='false')
+    hieradata = tmp_path / 'hieradata'
+    (tmp_path / 'hiera.yaml').write_text(HIERA.format(datadir=hieradata))
+    (hieradata / 'svc.json').write_text('{"tdh::j": "j1"}')
+    env = dict(hook_env, TRIPLEO_DOCKER_HOOK_CONFIG=str(conf))
+    manifests = {'a': MANIFESTS['a'], 'j': MANIFESTS['j']}
+    out, created = _run(docker_api, deployment, manifests, env)
+    assert created == ['a', 'j'], out
+    (hieradata / 'common.yaml').write_text(COMMON.format(unused=2))
+    out, created = _run(docker_api, deployment, manifests, env)
+    assert created == ['a', 'j'], out
+    assert f'render {deployment}-j: hieradata changed: common.yaml' in out

@@ -1,0 +1,458 @@
+"""Which hiera keys a config run looked up, and in which data files.
+
+A TripleO node's hieradata is a few shared files (``service_configs.json``,
+``all_nodes.json``...) that every config volume reads; a render cache that
+counts the whole tree renders every volume when one key changes.  Puppet
+can tell which keys a run looked up: a small Ruby file loaded into ``puppet
+apply`` (``RUBYOPT=-r``, :data:`RUBY`) records every key each data-hash
+provider searched and in which file, found or not.  The hook then compares
+only those keys' values in those files.
+
+Sound or nothing: whatever the tracer cannot account for makes the trace
+*opaque*, and the hook falls back to the whole tree for that volume:
+
+* a read, probe or listing of the hieradata tree by anything but hiera's
+  own ``yaml_data``/``json_data`` and path resolution (``file()``,
+  ``loadyaml()``, ``find_file()``, a custom function);
+* a subprocess started by the run other than Facter's (``generate()``, an
+  ``exec``: the tracer cannot see what it reads);
+* a lookup through another backend (``lookup_key``, ``data_dig``,
+  hiera 3 backends, a data-hash function other than ``yaml_data`` or
+  ``json_data``), or a hierarchy level with ``glob(s)``, ``uri(s)`` or
+  ``mapped_paths`` (files that appear later would not be in the trace);
+* no trace at all (the image's Puppet ignores ``RUBYOPT``, the run did
+  not write it), a malformed or oversized one.
+
+The trace comes out of an untrusted container; it can only make the
+volume that image renders depend on fewer keys, and that volume's content
+is the image's anyway.  Values are compared as parsed *nodes* (tag, style
+and text of every scalar, recursively), never as Python values, so a text
+Ruby reads differently always counts as a change.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import posixpath
+import stat
+from typing import Dict, List, Optional, Sequence, Tuple
+
+#: Where the tracer and its output live in the config container.
+SCRIPT_TARGET = '/var/lib/tripleo-docker-hook/lookup-trace.rb'
+OUTPUT = '/var/lib/tripleo-docker-hook/lookups.json'
+#: Bounds of a trace read from the container.
+MAX_BYTES = 16 << 20
+MAX_LOOKUPS = 100_000
+FORMAT = 1
+#: data_hash functions whose files this module can read, by format.
+UNDERSTOOD = {'yaml_data': 'yaml', 'json_data': 'json'}
+PROVIDERS = ('Puppet::Pops::Lookup::DataHashFunctionProvider',
+             'Puppet::Pops::Lookup::V3DataHashFunctionProvider')
+#: A key not in a file, or in a file that does not exist: the same to
+#: hiera (it goes on to the next level either way).
+NO_KEY = 'no-key'
+
+RUBY = r'''
+# Loaded into `puppet apply` by tripleo-docker-hook (RUBYOPT=-r) to learn
+# which hiera keys a config run looks up, and in which data files, so a
+# later change of other keys need not render this volume again.  Anything
+# it cannot account for is reported as "opaque"; the hook then treats the
+# whole hieradata tree as read.  Output: JSON at $TDH_LOOKUP_TRACE.
+if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
+   ENV['TDH_HIERADATA']
+  module TDHLookupTrace
+    OUT = ENV.delete('TDH_LOOKUP_TRACE')
+    ROOT = File.expand_path(ENV.delete('TDH_HIERADATA'))
+    ENV.delete('RUBYOPT')
+    # Reads by these files are hiera's own (data files, path probes).
+    HIERA_CODE = ['/puppet/functions/yaml_data.rb',
+                  '/puppet/functions/json_data.rb',
+                  '/puppet/pops/lookup/location_resolver.rb',
+                  '/puppet/pops/lookup/hiera_config.rb'].freeze
+    MAX = 100_000
+    @lookups = []
+    @opaque = []
+    @depth = 0
+
+    class << self
+      attr_reader :lookups, :opaque
+
+      def lookup(root_key, location, provider)
+        path = location && location.location
+        if @lookups.size >= MAX
+          opaque!('too many lookups')
+          return
+        end
+        @lookups << [root_key.to_s, path && path.to_s,
+                     provider.function_name.to_s, provider.class.name]
+      end
+
+      def opaque!(why)
+        @opaque << why.to_s[0, 300] if @opaque.size < 20
+      end
+
+      def under?(path)
+        path = path.to_path if path.respond_to?(:to_path)
+        return false unless path.is_a?(String)
+        full = File.expand_path(path) rescue (return false)
+        full == ROOT || full.start_with?(ROOT + '/') ||
+          ROOT.start_with?(full == '/' ? '/' : full + '/')
+      end
+
+      def hiera_caller?
+        caller_locations.any? do |l|
+          p = l.path.to_s
+          HIERA_CODE.any? { |c| p.end_with?(c) }
+        end
+      end
+
+      # A path the run touched: under the hieradata tree and not by hiera.
+      def touch(what, path)
+        return if @depth > 0
+        @depth += 1
+        begin
+          opaque!("#{what} #{path}") if under?(path) && !hiera_caller?
+        ensure
+          @depth -= 1
+        end
+      end
+
+      def glob(what, pattern)
+        Array(pattern).each do |pat|
+          pat = pat.to_path if pat.respond_to?(:to_path)
+          next unless pat.is_a?(String)
+          prefix = pat[/\A[^*?\[{]*/]
+          touch(what, prefix.empty? ? '.' : prefix)
+        end
+      end
+
+      def spawn!(what, args)
+        # Facter's own commands (uname, lsblk...) read no hieradata.
+        return if caller_locations.any? { |l| l.path.to_s.include?('/facter/') }
+        opaque!("#{what} #{args.flatten.first(3).map(&:to_s).join(' ')}")
+      end
+
+      def write
+        require 'json'
+        File.write(OUT, JSON.generate('format' => 1, 'root' => ROOT,
+                                      'lookups' => @lookups.uniq,
+                                      'opaque' => @opaque))
+      rescue StandardError => e
+        warn "tripleo-docker-hook: lookup trace not written: #{e}"
+      end
+    end
+
+    PATH_METHODS = {
+      File.singleton_class => %i[open new read readlines foreach binread
+                                 exist? file? directory? readable? size
+                                 size? zero? empty? stat lstat realpath
+                                 readlink mtime ftype symlink?],
+      IO.singleton_class => %i[read readlines foreach binread sysopen],
+      Dir.singleton_class => %i[entries children each_child foreach open new
+                                exist? empty?],
+      FileTest.singleton_class => %i[exist? file? directory? readable? size
+                                     size? zero? empty? symlink?],
+    }.freeze
+    PATH_METHODS.each do |klass, names|
+      hook = Module.new do
+        names.each do |name|
+          next unless klass.method_defined?(name) ||
+                      klass.private_method_defined?(name)
+          define_method(name) do |*args, **kw, &blk|
+            TDHLookupTrace.touch(name, args[0]) unless args.empty?
+            super(*args, **kw, &blk)
+          end
+        end
+      end
+      klass.prepend(hook)
+    end
+    Dir.singleton_class.prepend(Module.new do
+      %i[glob []].each do |name|
+        define_method(name) do |*args, **kw, &blk|
+          base = kw[:base]
+          TDHLookupTrace.glob(name, base ? File.join(base.to_s, args[0].to_s)
+                                         : args[0])
+          super(*args, **kw, &blk)
+        end
+      end
+    end)
+    File::Stat.prepend(Module.new do
+      def initialize(path, *rest)
+        TDHLookupTrace.touch(:stat, path)
+        super
+      end
+    end)
+    SPAWN = Module.new do
+      %i[system spawn exec ` fork].each do |name|
+        define_method(name) do |*args, **kw, &blk|
+          TDHLookupTrace.spawn!(name, args)
+          super(*args, **kw, &blk)
+        end
+      end
+    end
+    Kernel.prepend(SPAWN)
+    Process.singleton_class.prepend(SPAWN)
+    Kernel.singleton_class.prepend(SPAWN)
+    IO.singleton_class.prepend(Module.new do
+      def popen(*args, **kw, &blk)
+        TDHLookupTrace.spawn!(:popen, args)
+        super(*args, **kw, &blk)
+      end
+    end)
+    Kernel.prepend(Module.new do
+      def open(*args, **kw, &blk)
+        TDHLookupTrace.touch(:open, args[0]) unless args.empty?
+        super(*args, **kw, &blk)
+      end
+    end)
+
+    require 'puppet'
+    L = Puppet::Pops::Lookup
+    L::DataHashFunctionProvider.prepend(Module.new do
+      private def invoke_with_location(lookup_invocation, location, root_key,
+                                       *rest)
+        TDHLookupTrace.lookup(root_key, location, self)
+        super
+      end
+    end)
+    [L::LookupKeyFunctionProvider, L::DataDigFunctionProvider].each do |k|
+      k.prepend(Module.new do
+        def unchecked_key_lookup(key, lookup_invocation, merge)
+          TDHLookupTrace.opaque!(
+            "#{self.class.name.split('::').last} #{function_name}")
+          super
+        end
+      end)
+    end
+    L::LocationResolver.prepend(Module.new do
+      %i[expand_globs expand_uris expand_mapped_paths].each do |name|
+        define_method(name) do |*args|
+          TDHLookupTrace.opaque!("hiera #{name.to_s.sub('expand_', '')}")
+          super(*args)
+        end
+      end
+    end)
+    at_exit { TDHLookupTrace.write }
+  end
+end
+'''
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    """What one config run read of the hieradata tree.
+
+    ``files`` maps a path relative to the hieradata directory to
+    ``(format, root keys)``; ``opaque`` is why the trace cannot be used
+    ('' when it can).
+    """
+
+    files: Dict[str, Tuple[str, Tuple[str, ...]]]
+    opaque: str = ''
+
+
+def opaque(why: str) -> Trace:
+    return Trace({}, why)
+
+
+def environment(hieradata_dir: str) -> Tuple[Tuple[str, str], ...]:
+    """The config container's environment that loads the tracer."""
+    return (('RUBYOPT', f'-r{SCRIPT_TARGET}'),
+            ('TDH_LOOKUP_TRACE', OUTPUT),
+            ('TDH_HIERADATA', hieradata_dir))
+
+
+def script_path(state_dir: str) -> str:
+    """Host path of the tracer: named by its content, so the config
+    container's spec (part of the render cache's inputs) is stable."""
+    digest = hashlib.sha256(RUBY.encode()).hexdigest()[:16]
+    return os.path.join(state_dir, 'puppet', f'lookup-trace-{digest}.rb')
+
+
+def ensure_script(state_dir: str) -> str:
+    """Write the tracer if it is not there yet (atomically); its path."""
+    path = script_path(state_dir)
+    try:
+        with open(path, 'rb') as f:
+            if f.read() == RUBY.encode():
+                return path
+    except OSError:
+        pass
+    from tripleo_docker_hook import atomicfile
+    atomicfile.write(path, RUBY.encode(), mode=0o644)
+    return path
+
+
+def parse(raw: Optional[bytes], hieradata_dir: str) -> Trace:
+    """The trace a config run wrote, checked: any doubt is opaque."""
+    if raw is None:
+        return opaque('no lookup trace')
+    try:
+        data = json.loads(raw.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError):
+        return opaque('lookup trace is not JSON')
+    root = posixpath.normpath(hieradata_dir)
+    if not isinstance(data, dict) or data.get('format') != FORMAT or \
+            data.get('root') != root:
+        return opaque('lookup trace of another format or directory')
+    why = data.get('opaque')
+    lookups = data.get('lookups')
+    if not isinstance(why, list) or not isinstance(lookups, list) or \
+            len(lookups) > MAX_LOOKUPS:
+        return opaque('malformed lookup trace')
+    if why:
+        return opaque(str(why[0])[:200])
+    files: Dict[str, Tuple[str, set]] = {}
+    for item in lookups:
+        if not (isinstance(item, list) and len(item) == 4 and
+                isinstance(item[0], str) and
+                all(isinstance(x, str) for x in item[2:]) and
+                (item[1] is None or isinstance(item[1], str))):
+            return opaque('malformed lookup trace')
+        key, path, function, provider = item
+        fmt = UNDERSTOOD.get(function)
+        if fmt is None or provider not in PROVIDERS or path is None:
+            return opaque(f'lookup through {function or provider}')
+        path = posixpath.normpath(path)
+        if not path.startswith(root + '/'):
+            continue  # module or image data: covered by other inputs
+        rel = path[len(root) + 1:]
+        old = files.setdefault(rel, (fmt, set()))
+        if old[0] != fmt:
+            return opaque(f'{rel} read as both yaml and json')
+        old[1].add(key)
+    return Trace({rel: (fmt, tuple(sorted(keys)))
+                  for rel, (fmt, keys) in sorted(files.items())})
+
+
+# -- values ------------------------------------------------------------------
+def fingerprints(hieradata_dir: str,
+                 files: Dict[str, Tuple[str, Sequence[str]]]
+                 ) -> Dict[str, Dict[str, str]]:
+    """rel path → root key → fingerprint of that key's value now.
+
+    A fingerprint is ``no-key`` (no such key or no such file) or a digest of the value's
+    node (32 hex digits).  A file this module cannot split into keys the
+    way Puppet does (not a mapping, does not parse, a top-level YAML
+    merge key, not a regular file) gives every key the digest of the
+    whole file.
+    """
+    return {rel: _file_fingerprints(os.path.join(hieradata_dir, rel), fmt,
+                                    keys)
+            for rel, (fmt, keys) in files.items()}
+
+
+def _file_fingerprints(path: str, fmt: str, keys: Sequence[str]
+                       ) -> Dict[str, str]:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return {k: NO_KEY for k in keys}
+    except OSError as exc:
+        return {k: f'unreadable:{exc.errno}' for k in keys}
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as exc:
+        return {k: f'unreadable:{exc.errno}' for k in keys}
+    whole = 'file:' + hashlib.sha256(data).hexdigest()[:32]
+    if not stat.S_ISREG(st.st_mode):
+        whole += ':link:' + _readlink(path)
+        return {k: whole for k in keys}
+    split = _json_values(data, keys) if fmt == 'json' else \
+        _yaml_values(data, keys)
+    if split is None:
+        return {k: whole for k in keys}
+    return split
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return '?'
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode('utf-8', 'surrogateescape')
+                          ).hexdigest()[:32]
+
+
+def _json_values(data: bytes, keys: Sequence[str]
+                 ) -> Optional[Dict[str, str]]:
+    try:
+        pairs = json.loads(data.decode('utf-8'), object_pairs_hook=list)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(pairs, list) or (pairs and not all(
+            isinstance(p, tuple) for p in pairs)):
+        return None  # a top-level array or scalar
+    out = {}
+    for k in keys:
+        # every occurrence: duplicate keys count, whichever Ruby keeps
+        found = [v for name, v in pairs if name == k]
+        out[k] = _sha(json.dumps(found, sort_keys=False)) if found \
+            else NO_KEY
+    return out
+
+
+def _yaml_values(data: bytes, keys: Sequence[str]
+                 ) -> Optional[Dict[str, str]]:
+    import yaml
+    loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+    try:
+        node = yaml.compose(data, Loader=loader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None  # Puppet fails on it too, or reads it another way
+    if node is None:
+        return {k: NO_KEY for k in keys}
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    pairs = node.value
+    if any(k.tag == 'tag:yaml.org,2002:merge' for k, _ in pairs):
+        return None  # keys from an anchor: not split
+    memo: Dict[int, str] = {}
+    out = {}
+    try:
+        for k in keys:
+            found = [_node_digest(kn, memo) + _node_digest(vn, memo)
+                     for kn, vn in pairs if _key_matches(kn, k)]
+            out[k] = _sha('\n'.join(found)) if found else NO_KEY
+    except RecursionError:
+        return None
+    return out
+
+
+def _key_matches(node, key: str) -> bool:
+    """Whether Puppet may read ``key`` from this key node: a string, or a
+    Ruby symbol (``:key``, ``:"key"``), which ``yaml_data`` turns into a
+    string.  Matching too much only makes a change count more often."""
+    import yaml
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    text = node.value
+    return text == key or (text.startswith(':') and
+                           text[1:].strip('"\'') == key)
+
+
+def _node_digest(node, memo: Dict[int, str]) -> str:
+    """Digest of a node: tag, style and text of every scalar, the order of
+    sequences and mappings; each node once (aliases cost nothing more, a
+    recursive alias is marked, not followed)."""
+    import yaml
+    done = memo.get(id(node))
+    if done is not None:
+        return done
+    memo[id(node)] = 'cycle'
+    if isinstance(node, yaml.ScalarNode):
+        text = f's\0{node.tag}\0{node.style or ""}\0{node.value}'
+    elif isinstance(node, yaml.SequenceNode):
+        text = f'q\0{node.tag}\0' + ','.join(
+            _node_digest(n, memo) for n in node.value)
+    else:
+        text = f'm\0{node.tag}\0' + ','.join(
+            _node_digest(k, memo) + ':' + _node_digest(v, memo)
+            for k, v in node.value)
+    memo[id(node)] = digest = _sha(text)
+    return digest
