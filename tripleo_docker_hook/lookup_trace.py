@@ -36,7 +36,7 @@ import json
 import os
 import posixpath
 import stat
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 #: Where the tracer and its output live in the config container.
 SCRIPT_TARGET = '/var/lib/tripleo-docker-hook/lookup-trace.rb'
@@ -129,7 +129,8 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
 
       def spawn!(what, args)
         # Facter's own commands (uname, lsblk...) read no hieradata.
-        return if caller_locations.any? { |l| l.path.to_s.include?('/facter/') }
+        facter = caller_locations.any? { |l| l.path.to_s.include?('/facter/') }
+        return if facter
         opaque!("#{what} #{args.flatten.first(3).map(&:to_s).join(' ')}")
       end
 
@@ -332,11 +333,11 @@ def fingerprints(hieradata_dir: str,
                  ) -> Dict[str, Dict[str, str]]:
     """rel path → root key → fingerprint of that key's value now.
 
-    A fingerprint is ``no-key`` (no such key or no such file) or a digest of the value's
-    node (32 hex digits).  A file this module cannot split into keys the
-    way Puppet does (not a mapping, does not parse, a top-level YAML
-    merge key, not a regular file) gives every key the digest of the
-    whole file.
+    A fingerprint is ``no-key`` (no such key or no such file) or a
+    digest of the value's node (32 hex digits).  A file this module
+    cannot split into keys the way Puppet does (not a mapping, does not
+    parse, a top-level YAML merge key, not a regular file) gives every
+    key the digest of the whole file.
     """
     return {rel: _file_fingerprints(os.path.join(hieradata_dir, rel), fmt,
                                     keys)
