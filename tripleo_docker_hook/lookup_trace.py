@@ -291,7 +291,9 @@ def parse(raw: Optional[bytes], hieradata_dir: str) -> Trace:
         return opaque('no lookup trace')
     try:
         data = json.loads(raw.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: arrays nested deeper than the interpreter's
+        # recursion limit (the trace is untrusted input)
         return opaque('lookup trace is not JSON')
     root = posixpath.normpath(hieradata_dir)
     if not isinstance(data, dict) or data.get('format') != FORMAT or \
@@ -314,7 +316,7 @@ def parse(raw: Optional[bytes], hieradata_dir: str) -> Trace:
         key, path, function, provider = item
         fmt = UNDERSTOOD.get(function)
         if fmt is None or provider not in PROVIDERS or path is None:
-            return opaque(f'lookup through {function or provider}')
+            return opaque(f'lookup through {(function or provider)[:100]}')
         path = posixpath.normpath(path)
         if not path.startswith(root + '/'):
             continue  # module or image data: covered by other inputs
@@ -383,12 +385,16 @@ def _sha(text: str) -> str:
 def _json_values(data: bytes, keys: Sequence[str]
                  ) -> Optional[Dict[str, str]]:
     try:
-        pairs = json.loads(data.decode('utf-8'), object_pairs_hook=list)
+        # Every object becomes {'': [[key, value]...]}: duplicates kept,
+        # and no array can digest like an object (``[["a", 1]]`` is not
+        # ``{"a": 1}`` to Ruby, nor ``[]`` the same as ``{}``).
+        top = json.loads(data.decode('utf-8'),
+                         object_pairs_hook=lambda p: {'': p})
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    if not isinstance(pairs, list) or (pairs and not all(
-            isinstance(p, tuple) for p in pairs)):
-        return None  # a top-level array or scalar
+    if not isinstance(top, dict):
+        return None  # a top-level array or scalar: Puppet refuses it
+    pairs = top['']
     out = {}
     for k in keys:
         # every occurrence: duplicate keys count, whichever Ruby keeps
@@ -411,8 +417,12 @@ def _yaml_values(data: bytes, keys: Sequence[str]
     if not isinstance(node, yaml.MappingNode):
         return None
     pairs = node.value
-    if any(k.tag == 'tag:yaml.org,2002:merge' for k, _ in pairs):
-        return None  # keys from an anchor: not split
+    if any(k.tag == 'tag:yaml.org,2002:merge' or (
+            isinstance(k, yaml.ScalarNode) and k.value == '<<')
+           for k, _ in pairs):
+        # keys from an anchor: not split.  Ruby's Psych merges a quoted
+        # '<<' too (PyYAML only a plain one).
+        return None
     memo: Dict[int, str] = {}
     out = {}
     try:
@@ -432,6 +442,8 @@ def _key_matches(node, key: str) -> bool:
     import yaml
     if not isinstance(node, yaml.ScalarNode):
         return False
+    if node.tag == 'tag:yaml.org,2002:binary':
+        return True  # Ruby decodes it: any key may be behind it
     text = node.value
     return text == key or (text.startswith(':') and
                            text[1:].strip('"\'') == key)
