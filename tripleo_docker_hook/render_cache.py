@@ -407,7 +407,12 @@ class RenderCache:
         for rel, item in sorted(keys.items()):
             now = tree.files.get(rel)
             content = now[1] if now else 'absent'
-            if content == item['content']:
+            if content == item['content'] and not content.startswith(
+                    ('absent', 'link:', 'unreadable:')):
+                # The same regular file.  A path through a symlink (a
+                # linked file or directory: the walk does not follow
+                # links, so such a path is 'absent' from it) is compared
+                # by its keys' values, read through the link.
                 continue
             fps = lookup_trace.fingerprints(
                 root, {rel: (item['format'], list(item['keys']))})[rel]

@@ -4,6 +4,8 @@ The image lookup is a stand-in (a dict); the real engine and real Puppet
 prove the skip and each re-render in tests/functional/test_render_cache.py.
 """
 
+import hashlib
+import json
 import os
 import types
 
@@ -11,6 +13,7 @@ import pytest
 
 from tripleo_docker_hook import model
 from tripleo_docker_hook import config_volume
+from tripleo_docker_hook import lookup_trace
 from tripleo_docker_hook import render_cache
 from tripleo_docker_hook import confighash
 
@@ -203,7 +206,6 @@ def test_facts_read_files_through_host_root(tmp_path):
 
 def test_ctl_apply_force_render_sets_the_input(tmp_path, monkeypatch):
     """``ctl apply --force-render`` = the deployment input force_render."""
-    import json
     from tripleo_docker_hook import cli, deploy
     seen = []
     monkeypatch.setattr(deploy, 'run',
@@ -236,3 +238,344 @@ def test_records_live_in_private_directories(tmp_path):
     render_cache._write_json(str(path), {'a': 1})
     for directory in (path.parent, path.parent.parent):
         assert (directory.stat().st_mode & 0o777) == 0o700, directory
+
+
+# -- per-key hieradata (lookup_trace) ----------------------------------------
+# The trace is built here as parse() would return it; the tracer inside
+# real Puppet is proven by tests/functional/test_render_keys.py.
+
+SVC = 'service_configs.json'
+
+
+class Report:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, line):
+        self.lines.append(line)
+
+
+def traced(files, why=''):
+    """What a config run reports: rel → (format, keys)."""
+    return types.SimpleNamespace(lookups=lookup_trace.Trace(
+        {rel: (fmt, tuple(keys)) for rel, (fmt, keys) in files.items()},
+        why))
+
+
+def cycle(conf, entry, images, lookups=None, between=None):
+    """One run as render_all does it (split: decide, refresh a skip;
+    render, remember); ``between`` runs after decide, before remember
+    (Puppet is running)."""
+    cache, render, skipped, decisions = render_cache.split(
+        [entry], conf, images, False, Report())
+    d = decisions[entry.config_volume]
+    if render:
+        cache.forget(entry.config_volume)
+        if between:
+            between()
+        publish(conf, entry.config_volume, {'etc/k.conf': 'x\n'})
+        cache.remember(d, lookups)
+    cache.save_trees()
+    return d
+
+
+def record(conf, volume='keystone'):
+    cache = render_cache.RenderCache(conf, Images())
+    with open(cache._record_path(volume)) as f:
+        rec = json.load(f)
+    keys_path = cache._keys_path(volume)
+    keys = None
+    if os.path.exists(keys_path):
+        with open(keys_path) as f:
+            keys = json.load(f)
+    return rec, keys, keys_path
+
+
+A_ONLY = {SVC: ('json', ['a'])}
+
+
+@pytest.fixture
+def keyed(setup):
+    """A volume rendered once, its trace: key 'a' of service_configs.json."""
+    tmp, conf, entry = setup
+    images = Images()
+    first = cycle(conf, entry, images, traced(A_ONLY))
+    assert first.render
+    return tmp, conf, entry, images
+
+
+def test_clean_trace_writes_the_keys_beside_the_record(keyed):
+    tmp, conf, _, _ = keyed
+    rec, keys, keys_path = record(conf)
+    with open(keys_path, 'rb') as f:
+        assert rec['hiera_keys'] == hashlib.sha256(f.read()).hexdigest()
+    assert rec['hieradata_dir'] == str(tmp / 'hiera')
+    with open(tmp / 'hiera' / SVC, 'rb') as f:
+        content = hashlib.sha256(f.read()).hexdigest()
+    fp = lookup_trace.fingerprints(str(tmp / 'hiera'), A_ONLY)[SVC]['a']
+    assert keys == {SVC: {'format': 'json', 'content': content,
+                          'keys': {'a': fp}}}
+
+
+def test_unread_key_change_skips_and_refreshes_the_record(keyed,
+                                                          monkeypatch):
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 2}\n')
+    d = cycle(conf, entry, images)
+    assert not d.render
+    assert d.reason == ('inputs unchanged, render skipped (hieradata changed '
+                        f'({SVC}), not the keys it looks up)')
+    assert d.refresh
+    assert d.hash == config_volume.read_hash(conf.config_data_dir, 'keystone')
+    rec, keys, _ = record(conf)
+    assert rec['parts']['hieradata'] == d.parts['hieradata']
+    # the next run skips without reading any key (a no-op run parses no
+    # hieradata)
+    monkeypatch.setattr(lookup_trace, 'fingerprints', _no_parsing)
+    monkeypatch.setattr(render_cache.RenderCache, '_read_keys', _no_parsing)
+    again = cycle(conf, entry, images)
+    assert not again.render and not again.refresh
+    assert again.reason == 'inputs unchanged, render skipped'
+
+
+def _no_parsing(*args, **kwargs):
+    raise AssertionError('hieradata keys read on an unchanged tree')
+
+
+def test_refresh_keeps_the_keys_usable(keyed):
+    """After a refresh the record still holds the keys: a later change of
+    the looked-up key renders, of another key skips."""
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 2}\n')
+    assert cycle(conf, entry, images).refresh
+    write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 3}\n')
+    d = cycle(conf, entry, images)
+    assert not d.render and d.refresh
+    write(str(tmp / 'hiera' / SVC), '{"a": 2, "b": 3}\n')
+    d = cycle(conf, entry, images, traced(A_ONLY))
+    assert d.render and d.reason == f'hieradata changed: {SVC}: a'
+
+
+def test_other_file_change_skips_and_names_it(keyed):
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    write(str(tmp / 'hiera/new.yaml'), 'x: 1\n')
+    d = cycle(conf, entry, images)
+    assert not d.render
+    assert d.reason == ('inputs unchanged, render skipped (hieradata changed '
+                        '(new.yaml, other.json), not the keys it looks up)')
+
+
+def test_looked_up_key_change_renders_and_names_the_key(keyed):
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera' / SVC), '{"a": 2}\n')
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    d = cycle(conf, entry, images, traced(A_ONLY))
+    assert d.render and not d.refresh
+    assert d.reason == f'hieradata changed: {SVC}: a'
+    # the new record holds the new value: unchanged now
+    assert not cycle(conf, entry, images).render
+
+
+def test_more_than_three_changed_keys_are_counted(setup):
+    tmp, conf, entry = setup
+    images = Images()
+    names = ['k1', 'k2', 'k3', 'k4', 'k5']
+    write(str(tmp / 'hiera' / SVC), '{"k1": 1, "k2": 1, "k3": 1, "k4": 1, '
+          '"k5": 1, "z": 1}\n')
+    cycle(conf, entry, images, traced({SVC: ('json', names)}))
+    write(str(tmp / 'hiera' / SVC), '{"k1": 2, "k2": 2, "k3": 2, "k4": 2, '
+          '"k5": 2, "z": 1}\n')
+    d = cycle(conf, entry, images)
+    assert d.reason == (f'hieradata changed: {SVC}: k1, {SVC}: k2, '
+                        f'{SVC}: k3 (+2)')
+
+
+def test_exactly_three_changed_keys_have_no_count(setup):
+    tmp, conf, entry = setup
+    images = Images()
+    write(str(tmp / 'hiera' / SVC), '{"k1": 1, "k2": 1, "k3": 1}\n')
+    cycle(conf, entry, images, traced({SVC: ('json', ['k1', 'k2', 'k3'])}))
+    write(str(tmp / 'hiera' / SVC), '{"k1": 2, "k2": 2, "k3": 2}\n')
+    assert cycle(conf, entry, images).reason == (
+        f'hieradata changed: {SVC}: k1, {SVC}: k2, {SVC}: k3')
+
+
+def test_a_missing_file_that_appears_with_the_key_renders(setup):
+    """The node level of the hierarchy did not exist at the render."""
+    tmp, conf, entry = setup
+    images = Images()
+    lookups = traced({'nodes/n1.yaml': ('yaml', ['a']), SVC: ('json', ['a'])})
+    cycle(conf, entry, images, lookups)
+    write(str(tmp / 'hiera/nodes/n1.yaml'), 'other: 1\n')
+    assert not cycle(conf, entry, images).render
+    write(str(tmp / 'hiera/nodes/n1.yaml'), 'other: 1\na: 5\n')
+    d = cycle(conf, entry, images, lookups)
+    assert d.render and d.reason == 'hieradata changed: nodes/n1.yaml: a'
+    os.unlink(tmp / 'hiera/nodes/n1.yaml')
+    d = cycle(conf, entry, images, lookups)
+    assert d.reason == 'hieradata changed: nodes/n1.yaml: a'
+
+
+def test_symlinked_file_change_behind_the_link_renders(setup):
+    """The tree walk does not follow links: a data file that is a link
+    keeps its walk content when its target changes."""
+    tmp, conf, entry = setup
+    images = Images()
+    write(str(tmp / 'hiera/real.json'), '{"a": 1, "b": 1}\n')
+    os.symlink('real.json', tmp / 'hiera/common.json')
+    lookups = traced({'common.json': ('json', ['a'])})
+    cycle(conf, entry, images, lookups)
+    write(str(tmp / 'hiera/real.json'), '{"a": 2, "b": 1}\n')
+    d = cycle(conf, entry, images, lookups)
+    assert d.render and d.reason == 'hieradata changed: common.json: a'
+
+
+def test_file_under_a_symlinked_directory_is_compared_by_key(setup):
+    """``nodes -> real-nodes``: the trace names ``nodes/n1.json``, which
+    the walk never lists."""
+    tmp, conf, entry = setup
+    images = Images()
+    write(str(tmp / 'hiera/real-nodes/n1.json'), '{"a": 1, "b": 1}\n')
+    os.symlink('real-nodes', tmp / 'hiera/nodes')
+    lookups = traced({'nodes/n1.json': ('json', ['a'])})
+    cycle(conf, entry, images, lookups)
+    write(str(tmp / 'hiera/real-nodes/n1.json'), '{"a": 1, "b": 2}\n')
+    d = cycle(conf, entry, images)
+    assert not d.render and d.refresh  # another key
+    write(str(tmp / 'hiera/real-nodes/n1.json'), '{"a": 2, "b": 2}\n')
+    d = cycle(conf, entry, images, lookups)
+    assert d.render and d.reason == 'hieradata changed: nodes/n1.json: a'
+
+
+def _drop_keys_file(conf):
+    os.unlink(record(conf)[2])
+
+
+def _tamper_keys_file(conf):
+    with open(record(conf)[2], 'a') as f:
+        f.write(' ')
+
+
+def _keys_of_another_tree(conf):
+    cache = render_cache.RenderCache(conf, Images())
+    rec, _, _ = record(conf)
+    rec['hieradata_dir'] = '/etc/puppet/hieradata'
+    with open(cache._record_path('keystone'), 'w') as f:
+        json.dump(rec, f)
+
+
+def _no_keys_in_record(conf):
+    cache = render_cache.RenderCache(conf, Images())
+    rec, _, _ = record(conf)
+    del rec['hiera_keys']
+    with open(cache._record_path('keystone'), 'w') as f:
+        json.dump(rec, f)
+
+
+@pytest.mark.parametrize('spoil', [_drop_keys_file, _tamper_keys_file,
+                                   _keys_of_another_tree, _no_keys_in_record],
+                         ids=['missing', 'digest', 'hieradata_dir',
+                              'no hiera_keys'])
+def test_unusable_keys_fall_back_to_the_whole_tree(keyed, spoil):
+    tmp, conf, entry, images = keyed
+    spoil(conf)
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    d = cycle(conf, entry, images)
+    assert d.render and d.reason == 'hieradata changed: other.json'
+
+
+def test_another_hieradata_dir_in_conf_renders(keyed):
+    tmp, conf, entry, images = keyed
+    (tmp / 'hiera2').mkdir()
+    for name in (SVC, 'other.json'):
+        (tmp / 'hiera2' / name).write_bytes((tmp / 'hiera' / name
+                                             ).read_bytes())
+    conf.puppet.hieradata_dir = str(tmp / 'hiera2')
+    d = cycle(conf, entry, images)
+    assert d.render and d.reason == 'puppet changed'  # its mount moved
+    # and even if the container spec did not show it, the keys of
+    # another tree are not used
+    cache = render_cache.RenderCache(conf, images)
+    rec, _, _ = record(conf)
+    rec['hieradata_dir'] = str(tmp / 'hiera')
+    assert cache._changed_keys('keystone', rec) is None
+
+
+def test_opaque_trace_writes_no_keys(setup):
+    tmp, conf, entry = setup
+    images = Images()
+    cycle(conf, entry, images, traced(A_ONLY, why='file /etc/x'))
+    rec, keys, _ = record(conf)
+    assert 'hiera_keys' not in rec and keys is None
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    assert cycle(conf, entry, images).reason == 'hieradata changed: ' \
+        'other.json'
+
+
+@pytest.mark.parametrize('lookups', [None, types.SimpleNamespace(),
+                                     types.SimpleNamespace(lookups=None)],
+                         ids=['no run', 'untraced run', 'no trace'])
+def test_no_trace_writes_no_keys(setup, lookups):
+    _, conf, entry = setup
+    cycle(conf, entry, Images(), lookups)
+    rec, keys, _ = record(conf)
+    assert 'hiera_keys' not in rec and keys is None
+
+
+def test_tree_changed_while_puppet_ran_writes_no_keys(setup):
+    """Puppet may have read the old or the new value: the record cannot
+    vouch for either."""
+    tmp, conf, entry = setup
+    d = cycle(conf, entry, Images(), traced(A_ONLY), between=lambda: write(
+        str(tmp / 'hiera/other.json'), '{"during": 1}\n'))
+    assert d.render
+    rec, keys, _ = record(conf)
+    assert 'hiera_keys' not in rec and keys is None
+    # and the next run sees the change against the record's digest (the
+    # file is not named: remember's walk already saw it)
+    d = cycle(conf, entry, Images())
+    assert d.render and d.reason.startswith('hieradata changed'), d.reason
+
+
+def test_a_stale_keys_file_is_replaced_or_ignored(keyed):
+    """A later render with an opaque trace leaves the old keys file, but
+    the new record does not name it."""
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera' / SVC), '{"a": 2}\n')
+    cycle(conf, entry, images, traced(A_ONLY, why='generate /bin/cat'))
+    rec, keys, _ = record(conf)
+    assert 'hiera_keys' not in rec
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    assert cycle(conf, entry, images).reason == 'hieradata changed: ' \
+        'other.json'
+
+
+def test_unread_hieradata_does_not_hide_a_later_kind(keyed):
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    write(str(tmp / 'modules/m/manifests/init.pp'), 'class m { }\n')
+    d = cycle(conf, entry, images, traced(A_ONLY))
+    assert d.render and d.reason.startswith('modules changed'), d.reason
+
+
+def test_unread_hieradata_does_not_hide_a_tampered_tree(keyed):
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    current = config_volume.current_dir(conf.config_data_dir, 'keystone')
+    write(os.path.join(current, 'etc/k.conf'), 'tampered\n')
+    d = cycle(conf, entry, images, traced(A_ONLY))
+    assert d.render and d.reason.startswith('published config altered')
+
+
+def test_forced_render_records_keys(keyed):
+    tmp, conf, entry, images = keyed
+    cache = render_cache.RenderCache(conf, images)
+    d = cache.decide(entry, force=True)
+    assert d.render and d.reason == 'render forced'
+    cache.forget('keystone')
+    publish(conf, 'keystone', {'etc/k.conf': 'y\n'})
+    cache.remember(d, traced({SVC: ('json', ['a', 'b'])}))
+    _, keys, _ = record(conf)
+    assert sorted(keys[SVC]['keys']) == ['a', 'b']
+    assert keys[SVC]['keys']['b'] == lookup_trace.NO_KEY
