@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import stat
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -52,6 +53,14 @@ PROVIDERS = ('Puppet::Pops::Lookup::DataHashFunctionProvider',
 #: A key not in a file, or in a file that does not exist: the same to
 #: hiera (it goes on to the next level either way).
 NO_KEY = 'no-key'
+#: Ruby's JSON parser refuses deeper nesting (``max_nesting``).
+JSON_MAX_NESTING = 100
+#: A plain scalar Psych reads as a Date or Time, classes Puppet's
+#: ``safe_load`` refuses (the file then fails to load); a superset of
+#: Psych's own patterns (any line of a folded scalar, as Ruby's ``^``/``$``).
+_RUBY_DATE = re.compile(r'^-?[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt]|\s)',
+                        re.M | re.A)
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 RUBY = r'''
 # Loaded into `puppet apply` by tripleo-docker-hook (RUBYOPT=-r) to learn
@@ -385,15 +394,19 @@ def _sha(text: str) -> str:
 def _json_values(data: bytes, keys: Sequence[str]
                  ) -> Optional[Dict[str, str]]:
     try:
+        text = data.decode('utf-8')
         # Every object becomes {'': [[key, value]...]}: duplicates kept,
         # and no array can digest like an object (``[["a", 1]]`` is not
-        # ``{"a": 1}`` to Ruby, nor ``[]`` the same as ``{}``).
-        top = json.loads(data.decode('utf-8'),
-                         object_pairs_hook=lambda p: {'': p})
+        # ``{"a": 1}`` to Ruby, nor ``[]`` the same as ``{}``).  NaN and
+        # Infinity, which Ruby refuses, fail here too.
+        top = json.loads(text, object_pairs_hook=lambda p: {'': p},
+                         parse_constant=_refuse)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    if not isinstance(top, dict):
-        return None  # a top-level array or scalar: Puppet refuses it
+    if not isinstance(top, dict) or _ruby_refuses_json(text):
+        # a top-level array or scalar, or what Ruby's parser refuses: a
+        # change of any key may fail the lookup
+        return None
     pairs = top['']
     out = {}
     for k in keys:
@@ -423,6 +436,8 @@ def _yaml_values(data: bytes, keys: Sequence[str]
         # keys from an anchor: not split.  Ruby's Psych merges a quoted
         # '<<' too (PyYAML only a plain one).
         return None
+    if _ruby_refuses_yaml(node):
+        return None  # Puppet may fail on the file: every change counts
     memo: Dict[int, str] = {}
     out = {}
     try:
@@ -433,6 +448,62 @@ def _yaml_values(data: bytes, keys: Sequence[str]
     except RecursionError:
         return None
     return out
+
+
+def _refuse(name: str):
+    raise ValueError(name)
+
+
+def _ruby_refuses_json(text: str) -> bool:
+    """Whether Ruby's JSON parser may refuse what Python's read: nesting
+    deeper than ``max_nesting``, or a ``\\uD800``-``\\uDFFF`` escape (Ruby
+    refuses a lone surrogate; a pair is flagged too, which only counts
+    more changes)."""
+    if re.search(r'\\u[dD][89a-fA-F]', text):
+        return True
+    depth = 0
+    for c in re.sub(r'[^][{}]', '', _JSON_STRING.sub('', text)):
+        depth += 1 if c in '[{' else -1
+        if depth > JSON_MAX_NESTING:
+            return True
+    return False
+
+
+def _ruby_refuses_yaml(root) -> bool:
+    """Whether Puppet's ``safe_load`` may refuse a file PyYAML composes:
+    a plain scalar Psych reads as a Date or Time, or any explicit tag
+    (``!!set``, ``!ruby/object``, ``!!float abc``, ``!!str {}``... a tag
+    this module does not model; a harmless one only counts more
+    changes).  Each node once (aliases), no recursion."""
+    import yaml
+    resolve = yaml.resolver.Resolver().resolve  # what an untagged one is
+    str_tag = 'tag:yaml.org,2002:str'
+    seen = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.style:  # quoted or block: a string unless tagged
+                if node.tag != str_tag:
+                    return True
+            elif node.tag != resolve(yaml.ScalarNode, node.value,
+                                     (True, False)) or \
+                    _RUBY_DATE.search(node.value):
+                return True
+        elif isinstance(node, yaml.SequenceNode):
+            if node.tag != 'tag:yaml.org,2002:seq':
+                return True
+            stack.extend(node.value)
+        else:
+            if node.tag != 'tag:yaml.org,2002:map':
+                return True
+            for k, v in node.value:
+                stack.append(k)
+                stack.append(v)
+    return False
 
 
 def _key_matches(node, key: str) -> bool:

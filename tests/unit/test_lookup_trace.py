@@ -397,6 +397,43 @@ def test_yaml_what_does_not_split_gives_the_whole_file(tmp_path, text):
         got['tdh::a']
 
 
+@pytest.mark.parametrize('other', [
+    'other: 2001-01-01',
+    'other: 2001-1-1',
+    'other: 2001-01-01 10:00:00',
+    'other: 2001-01-01T10:00:00Z',
+    'other: -2001-01-01 10:00:00',
+    'other: [x, 2001-01-01]',
+    '2001-01-01: x',
+    'other: first line\n\n  2001-01-01',
+    'other: !!timestamp 2001-01-01',
+    'other: !!set {x}',
+    'other: !ruby/object:Foo {}',
+    'other: !!float abc',
+    'other: !!str {x: 1}',
+    'other: !custom x',
+], ids=repr)
+def test_yaml_another_key_ruby_refuses_counts(tmp_path, other):
+    """Puppet's safe_load refuses the whole file (Date, Time, a class it
+    does not permit, a tag whose value does not parse; checked against
+    the image's Puppet 7 / Psych 4): a skip would hide a failing render,
+    so every key of the file gets the whole-file digest."""
+    before = fps(tmp_path, BASE)['tdh::a']
+    got = fps(tmp_path, BASE + other + '\n', ('tdh::a', 'tdh::b'))
+    assert is_whole(got['tdh::a']) and got['tdh::a'] != before
+    assert got['tdh::a'] == got['tdh::b']
+
+
+@pytest.mark.parametrize('other', [
+    'other: "2001-01-01"', "other: '2001-01-01 10:00:00'",
+    'other: |\n  2001-01-01', 'other: 2001-01-01x', 'other: 12:30:00',
+    'other: !!str x', 'other: !!int 1', 'other: x2001-01-01',
+], ids=repr)
+def test_yaml_what_ruby_reads_keeps_the_keys_apart(tmp_path, other):
+    before = fps(tmp_path, BASE)['tdh::a']
+    assert fps(tmp_path, BASE + other + '\n')['tdh::a'] == before
+
+
 def test_yaml_duplicate_keys_count_every_occurrence(tmp_path):
     text = 'tdh::a: 1\ntdh::b: x\ntdh::a: 2\n'
     got = fps(tmp_path, text)['tdh::a']
@@ -522,6 +559,33 @@ def test_json_duplicate_keys_count_every_occurrence(tmp_path):
 def test_json_what_does_not_split_gives_the_whole_file(tmp_path, text):
     got = jfps(tmp_path, text, ('tdh::j', 'other'))
     assert is_whole(got['tdh::j']) and got['tdh::j'] == got['other']
+
+
+@pytest.mark.parametrize('other', [
+    'NaN', 'Infinity', '-Infinity', '"\\ud800"', '"\\udfff x"',
+    '[' * 100 + ']' * 100,
+    '{"x": ' * 100 + '1' + '}' * 100,
+], ids=['NaN', 'Infinity', '-Infinity', 'lone surrogate', 'low surrogate',
+        'nesting 101', 'objects 101'])
+def test_json_another_key_ruby_refuses_counts(tmp_path, other):
+    """Ruby's JSON refuses NaN, Infinity, a lone surrogate and nesting
+    deeper than 100 (checked against the image's Puppet): the whole
+    file."""
+    before = jfps(tmp_path, JBASE)['tdh::j']
+    got = jfps(tmp_path, JBASE[:-1] + f', "z": {other}}}', ('tdh::j', 'z'))
+    assert is_whole(got['tdh::j']) and got['tdh::j'] != before
+    assert got['tdh::j'] == got['z']
+
+
+@pytest.mark.parametrize('other', [
+    '[' * 99 + ']' * 99, '{"x": ' * 99 + '1' + '}' * 99,
+    '"[[[[\\"' + '[' * 200 + '"', '1e400', '"\\u00e9"',
+], ids=['nesting 100', 'objects 100', 'brackets in a string', 'huge float',
+        'escape'])
+def test_json_what_ruby_reads_keeps_the_keys_apart(tmp_path, other):
+    before = jfps(tmp_path, JBASE)['tdh::j']
+    got = jfps(tmp_path, JBASE[:-1] + f', "z": {other}}}', ('tdh::j', 'z'))
+    assert got['tdh::j'] == before and is_value(got['z'])
 
 
 def test_json_empty_object_is_no_key_and_differs_from_an_array(tmp_path):
