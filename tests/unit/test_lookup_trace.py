@@ -364,12 +364,10 @@ def test_yaml_deep_nesting_gives_the_whole_file(tmp_path):
 
 def test_yaml_nesting_deeper_than_the_digest_can_go(tmp_path, monkeypatch):
     """Composed, but the digest recursion fails: the whole file."""
-    import sys
     text = 'tdh::a: ' + '[' * 300 + ']' * 300 + '\n'
     assert is_value(fps(tmp_path, text)['tdh::a'])
     monkeypatch.setattr(lt, '_node_digest', _raise_recursion)
     assert is_whole(fps(tmp_path, text)['tdh::a'])
-    assert sys.getrecursionlimit() > 300
 
 
 def _raise_recursion(node, memo):
@@ -593,16 +591,6 @@ def test_json_empty_object_is_no_key_and_differs_from_an_array(tmp_path):
     lookup fails), so it must not look unchanged."""
     assert jfps(tmp_path, '{}') == {'tdh::j': lt.NO_KEY}
     assert jfps(tmp_path, '[]')['tdh::j'] != lt.NO_KEY
-
-
-def test_unreadable_file_is_not_silent(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip('root reads a mode 000 file')
-    path = tmp_path / 'common.yaml'
-    path.write_text(BASE)
-    path.chmod(0)
-    got = lt.fingerprints(str(tmp_path), {'common.yaml': ('yaml', ['k'])})
-    assert got['common.yaml']['k'].startswith('unreadable:')
 
 
 # -- copyout.read_file -------------------------------------------------------
