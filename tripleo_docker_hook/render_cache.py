@@ -363,8 +363,12 @@ class RenderCache:
                 more = f' (+{len(named) - NAMED})' if len(named) > NAMED \
                     else ''
                 label = kind.replace('_', ' ')
-                return Decision(volume, True,
-                                f'{label} changed{detail}{more}', parts)
+                why = rec.get('hiera_untraced') if kind == 'hieradata' \
+                    else None
+                untraced = f' (keys not traced: {str(why)[:200]})' if why \
+                    else ''
+                return Decision(volume, True, f'{label} changed{detail}'
+                                f'{more}{untraced}', parts)
         cdd = os.path.normpath(self.conf.config_data_dir)
         current = config_volume.current_dir(cdd, volume)
         published = config_volume.read_hash(cdd, volume,
@@ -489,10 +493,15 @@ class RenderCache:
         record = {'format': FORMAT, 'volume': decision.volume,
                   'parts': decision.parts, 'published_dir': current,
                   'hash': published, 'published_digest': digest}
-        keys = self._key_record(getattr(rendered, 'lookups', None),
-                                decision.parts.get('hieradata'))
+        trace = getattr(rendered, 'lookups', None)
+        keys = self._key_record(trace, decision.parts.get('hieradata'))
         if keys is not None:
             record.update(self._write_keys(decision.volume, keys))
+        elif trace is not None:
+            # Why a hieradata change will render this volume whatever key
+            # changed (said in the next render's reason).
+            record['hiera_untraced'] = (
+                trace.opaque or 'hieradata changed while puppet ran')[:200]
         _write_json(self._record_path(decision.volume), record)
 
     def _write_keys(self, volume: str, keys: Dict[str, Any]

@@ -510,7 +510,7 @@ def test_opaque_trace_writes_no_keys(setup):
     assert 'hiera_keys' not in rec and keys is None
     write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
     assert cycle(conf, entry, images).reason == 'hieradata changed: ' \
-        'other.json'
+        'other.json (keys not traced: file /etc/x)'
 
 
 @pytest.mark.parametrize('lookups', [None, types.SimpleNamespace(),
@@ -548,7 +548,7 @@ def test_a_stale_keys_file_is_replaced_or_ignored(keyed):
     assert 'hiera_keys' not in rec
     write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
     assert cycle(conf, entry, images).reason == 'hieradata changed: ' \
-        'other.json'
+        'other.json (keys not traced: generate /bin/cat)'
 
 
 def test_unread_hieradata_does_not_hide_a_later_kind(keyed):
