@@ -73,19 +73,26 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
   module TDHLookupTrace
     OUT = ENV.delete('TDH_LOOKUP_TRACE')
     ROOT = File.expand_path(ENV.delete('TDH_HIERADATA'))
+    ROOT_NAME = File.basename(ROOT)
     ENV.delete('RUBYOPT')
-    # Reads by these files are hiera's own (data files, path probes).
-    HIERA_CODE = ['/puppet/functions/yaml_data.rb',
-                  '/puppet/functions/json_data.rb',
-                  '/puppet/pops/lookup/location_resolver.rb',
-                  '/puppet/pops/lookup/hiera_config.rb'].freeze
+    # Reads by these files of Puppet's own lib dir are hiera's (data
+    # files, path probes); set once puppet is loaded.
+    HIERA_CODE = ['puppet/functions/yaml_data.rb',
+                  'puppet/functions/json_data.rb',
+                  'puppet/pops/lookup/location_resolver.rb',
+                  'puppet/pops/lookup/hiera_config.rb'].freeze
+    # Programs that read hieradata without naming it.
+    HIERA_READERS = %w[puppet hiera facter ruby irb erb].freeze
     MAX = 100_000
     @lookups = []
     @opaque = []
-    @depth = 0
+    @hiera_files = []
+    @facter_lib = nil
+    @real = {}
 
     class << self
       attr_reader :lookups, :opaque
+      attr_accessor :hiera_files, :facter_lib
 
       def lookup(root_key, location, provider)
         path = location && location.location
@@ -93,54 +100,105 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
           opaque!('too many lookups')
           return
         end
-        @lookups << [root_key.to_s, path && path.to_s,
-                     provider.function_name.to_s, provider.class.name]
+        row = [root_key.to_s, path && path.to_s,
+               provider.function_name.to_s, provider.class.name]
+        @lookups << row
+        # A data file reached through a symlink: its target counts too.
+        real = path && quiet { realpath(File.expand_path(path.to_s)) }
+        @lookups << [row[0], real, row[2], row[3]] if real &&
+                                                     real != row[1]
       end
 
       def opaque!(why)
-        @opaque << why.to_s[0, 300] if @opaque.size < 20
+        why = why.to_s[0, 300]
+        @opaque << why if @opaque.size < 20 && !@opaque.include?(why)
       end
 
-      def under?(path)
-        path = path.to_path if path.respond_to?(:to_path)
-        return false unless path.is_a?(String)
-        full = File.expand_path(path) rescue (return false)
+      def realpath(full)
+        return @real[full] if @real.key?(full)
+        @real.clear if @real.size > 50_000
+        @real[full] = begin
+          File.realpath(full)
+        rescue StandardError
+          # missing: its directory's real path and its name
+          dir = File.dirname(full)
+          up = dir == full ? nil : realpath(dir)
+          up && File.join(up, File.basename(full))
+        end
+      end
+
+      def within?(full)
         full == ROOT || full.start_with?(ROOT + '/') ||
           ROOT.start_with?(full == '/' ? '/' : full + '/')
       end
 
+      # ``deep``: also through symlinks (a module's data dir linked to
+      # the tree, /proc/self/root...): costly, so only for reads.
+      def under?(path, deep = false)
+        path = path.to_path if path.respond_to?(:to_path)
+        return false unless path.is_a?(String)
+        full = File.expand_path(path) rescue (return false)
+        return true if within?(full)
+        return false unless deep
+        real = realpath(full)
+        !real.nil? && real != full && within?(real)
+      end
+
       def hiera_caller?
-        caller_locations.any? do |l|
-          p = l.path.to_s
-          HIERA_CODE.any? { |c| p.end_with?(c) }
+        caller_locations.any? { |l| @hiera_files.include?(l.path.to_s) }
+      end
+
+      # The tracer's own file calls are not the run's.
+      def quiet
+        return if Thread.current[:tdh_lookup_trace]
+        Thread.current[:tdh_lookup_trace] = true
+        begin
+          yield
+        ensure
+          Thread.current[:tdh_lookup_trace] = nil
         end
       end
 
       # A path the run touched: under the hieradata tree and not by hiera.
       def touch(what, path)
-        return if @depth > 0
-        @depth += 1
-        begin
-          opaque!("#{what} #{path}") if under?(path) && !hiera_caller?
-        ensure
-          @depth -= 1
+        quiet do
+          if under?(path, READS.include?(what)) && !hiera_caller?
+            opaque!("#{what} #{path}")
+          end
         end
       end
 
-      def glob(what, pattern)
+      def glob(what, pattern, base = nil)
+        touch(what, base) if base
         Array(pattern).each do |pat|
           pat = pat.to_path if pat.respond_to?(:to_path)
           next unless pat.is_a?(String)
-          prefix = pat[/\A[^*?\[{]*/]
+          pat = File.join(base.to_s, pat) if base && !pat.start_with?('/')
+          # The directory part before the first special character.
+          prefix = pat[/\A[^*?\[{\\]*/]
+          prefix = prefix.include?('/') ? prefix[0..prefix.rindex('/')] : ''
           touch(what, prefix.empty? ? '.' : prefix)
         end
       end
 
       def spawn!(what, args)
-        # Facter's own commands (uname, lsblk...) read no hieradata.
-        facter = caller_locations.any? { |l| l.path.to_s.include?('/facter/') }
-        return if facter
-        opaque!("#{what} #{args.flatten.first(3).map(&:to_s).join(' ')}")
+        words = args.flatten.reject { |a| a.is_a?(Hash) }.map(&:to_s)
+        text = words.join(' ')
+        program = File.basename(words.first.to_s.split(' ').first.to_s)
+        # Facter's own commands (uname, lsblk...) and custom facts' read
+        # no hieradata: unless they name it, run a hiera reader, or are
+        # an executable external fact.
+        facter = @facter_lib && caller_locations.any? do |l|
+          l.path.to_s.start_with?(@facter_lib)
+        end
+        if facter && !text.include?(ROOT_NAME) &&
+           !HIERA_READERS.include?(program) &&
+           caller_locations.none? do |l|
+             l.path.to_s.end_with?('/custom_facts/util/parser.rb')
+           end
+          return
+        end
+        opaque!("#{what} #{text[0, 200]}")
       end
 
       def write
@@ -153,38 +211,74 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
       end
     end
 
-    PATH_METHODS = {
-      File.singleton_class => %i[open new read readlines foreach binread
-                                 exist? file? directory? readable? size
-                                 size? zero? empty? stat lstat realpath
-                                 readlink mtime ftype symlink?],
-      IO.singleton_class => %i[read readlines foreach binread sysopen],
-      Dir.singleton_class => %i[entries children each_child foreach open new
-                                exist? empty?],
-      FileTest.singleton_class => %i[exist? file? directory? readable? size
-                                     size? zero? empty? symlink?],
-    }.freeze
-    PATH_METHODS.each do |klass, names|
-      hook = Module.new do
+    # Every class method of these that takes a path, but pure ones;
+    # arguments that are paths, by position (default: the first).
+    PURE = %i[absolute_path absolute_path? basename dirname expand_path
+              extname join path split fnmatch fnmatch? umask pipe select
+              try_convert popen glob [] getwd pwd home new open
+              for_fd].freeze
+    # Reads and listings (not mere probes): checked through symlinks too.
+    READS = %i[open read readlines foreach binread copy_stream sysopen
+               entries children each_child glob [] fd reopen].freeze
+    PATHS = {identical?: 0..1, link: 0..1, rename: 0..1, symlink: 0..1,
+             copy_stream: 0..1, chmod: 1.., lchmod: 1.., chown: 2..,
+             lchown: 2.., utime: 2.., lutime: 2..}.freeze
+    PIPES = %i[read readlines foreach binread write binwrite].freeze
+    [File, IO, Dir, FileTest].each do |klass|
+      names = klass.singleton_methods(false) - PURE
+      klass.singleton_class.prepend(Module.new do
         names.each do |name|
-          next unless klass.method_defined?(name) ||
-                      klass.private_method_defined?(name)
+          where = PATHS.fetch(name, 0..0)
           define_method(name) do |*args, **kw, &blk|
-            TDHLookupTrace.touch(name, args[0]) unless args.empty?
+            if self == IO && PIPES.include?(name) &&
+               args[0].is_a?(String) && args[0].start_with?('|')
+              TDHLookupTrace.spawn!(name, [args[0][1..]])
+            end
+            Array(args[where]).each { |a| TDHLookupTrace.touch(name, a) }
             super(*args, **kw, &blk)
           end
         end
-      end
-      klass.prepend(hook)
+      end)
     end
     Dir.singleton_class.prepend(Module.new do
       %i[glob []].each do |name|
         define_method(name) do |*args, **kw, &blk|
-          base = kw[:base]
-          TDHLookupTrace.glob(name, base ? File.join(base.to_s, args[0].to_s)
-                                         : args[0])
+          TDHLookupTrace.glob(name, args[0], kw[:base])
           super(*args, **kw, &blk)
         end
+      end
+
+      def open(*args, **kw, &blk)
+        TDHLookupTrace.touch(:entries, args[0])
+        super
+      end
+    end)
+    Dir.prepend(Module.new do
+      def initialize(path, *rest, **kw)
+        TDHLookupTrace.touch(:entries, path)
+        super
+      end
+    end)
+    # However a File is opened (Kernel#open, open-uri, Pathname...).
+    File.prepend(Module.new do
+      def initialize(path, *rest, **kw, &blk)
+        TDHLookupTrace.touch(:open, path) unless path.is_a?(Integer)
+        super
+      end
+    end)
+    IO.prepend(Module.new do
+      # A descriptor from anywhere (IO.sysopen, syscall): what it is.
+      def initialize(fd, *rest, **kw, &blk)
+        if fd.is_a?(Integer)
+          target = File.readlink("/proc/self/fd/#{fd}") rescue nil
+          TDHLookupTrace.touch(:fd, target) if target&.start_with?('/')
+        end
+        super
+      end
+
+      def reopen(*args, **kw)
+        TDHLookupTrace.touch(:reopen, args[0]) if args[0].is_a?(String)
+        super
       end
     end)
     File::Stat.prepend(Module.new do
@@ -193,31 +287,53 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
         super
       end
     end)
-    SPAWN = Module.new do
-      %i[system spawn exec ` fork].each do |name|
-        define_method(name) do |*args, **kw, &blk|
-          TDHLookupTrace.spawn!(name, args)
-          super(*args, **kw, &blk)
+    # Kernel's are private instance methods (public ones would make every
+    # object respond_to?(:open), which open-uri and others test) and
+    # public module functions.
+    def self.spawning(private)
+      names = %i[system spawn exec ` fork syscall]
+      Module.new do
+        names.each do |name|
+          define_method(name) do |*args, **kw, &blk|
+            TDHLookupTrace.spawn!(name, args)
+            super(*args, **kw, &blk)
+          end
         end
+        private(*names) if private
       end
     end
-    Kernel.prepend(SPAWN)
-    Process.singleton_class.prepend(SPAWN)
-    Kernel.singleton_class.prepend(SPAWN)
+
+    def self.opening(private)
+      Module.new do
+        define_method(:open) do |*args, **kw, &blk|
+          a = args[0]
+          a = a.to_path if a.respond_to?(:to_path)
+          if a.is_a?(String) && a.start_with?('|')
+            TDHLookupTrace.spawn!(:open, [a[1..]])
+          elsif !args.empty?
+            TDHLookupTrace.touch(:open, a)
+          end
+          super(*args, **kw, &blk)
+        end
+        private(:open) if private
+      end
+    end
+    Kernel.prepend(spawning(true), opening(true))
+    Process.singleton_class.prepend(spawning(false))
+    Kernel.singleton_class.prepend(spawning(false), opening(false))
     IO.singleton_class.prepend(Module.new do
       def popen(*args, **kw, &blk)
         TDHLookupTrace.spawn!(:popen, args)
         super(*args, **kw, &blk)
       end
     end)
-    Kernel.prepend(Module.new do
-      def open(*args, **kw, &blk)
-        TDHLookupTrace.touch(:open, args[0]) unless args.empty?
-        super(*args, **kw, &blk)
-      end
-    end)
 
     require 'puppet'
+    lib = $LOADED_FEATURES.find { |f| f.end_with?('/puppet.rb') }
+    self.hiera_files = HIERA_CODE.map { |c| File.join(File.dirname(lib), c) }
+    require 'facter' rescue nil
+    facter = $LOADED_FEATURES.find { |f| f.end_with?('/facter.rb') }
+    self.facter_lib = File.join(File.dirname(facter), 'facter/') if facter
     L = Puppet::Pops::Lookup
     L::DataHashFunctionProvider.prepend(Module.new do
       private def invoke_with_location(lookup_invocation, location, root_key,
