@@ -77,10 +77,10 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
     ENV.delete('RUBYOPT')
     # Reads by these files of Puppet's own lib dir are hiera's (data
     # files, path probes); set once puppet is loaded.
-    HIERA_CODE = ['puppet/functions/yaml_data.rb',
-                  'puppet/functions/json_data.rb',
-                  'puppet/pops/lookup/location_resolver.rb',
-                  'puppet/pops/lookup/hiera_config.rb'].freeze
+    HIERA_CODE = ['/puppet/functions/yaml_data.rb',
+                  '/puppet/functions/json_data.rb',
+                  '/puppet/pops/lookup/location_resolver.rb',
+                  '/puppet/pops/lookup/hiera_config.rb'].freeze
     # Programs that read hieradata without naming it.
     HIERA_READERS = %w[puppet hiera facter ruby irb erb].freeze
     MAX = 100_000
@@ -330,7 +330,7 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
 
     require 'puppet'
     lib = $LOADED_FEATURES.find { |f| f.end_with?('/puppet.rb') }
-    self.hiera_files = HIERA_CODE.map { |c| File.join(File.dirname(lib), c) }
+    self.hiera_files = HIERA_CODE.map { |c| File.dirname(lib) + c }
     require 'facter' rescue nil
     facter = $LOADED_FEATURES.find { |f| f.end_with?('/facter.rb') }
     self.facter_lib = File.join(File.dirname(facter), 'facter/') if facter
@@ -442,9 +442,18 @@ def parse(raw: Optional[bytes], hieradata_dir: str) -> Trace:
         fmt = UNDERSTOOD.get(function)
         if fmt is None or provider not in PROVIDERS or path is None:
             return opaque(f'lookup through {(function or provider)[:100]}')
-        path = posixpath.normpath(path)
+        if path.startswith('/proc/'):
+            # /proc/self/root/...: the tree under another name
+            return opaque(f'lookup in {path[:100]}')
+        raw_path = path
+        # '//x' is '/x' to the kernel (posixpath keeps a leading '//')
+        path = posixpath.normpath('/' + path.lstrip('/'))
         if not path.startswith(root + '/'):
             continue  # module or image data: covered by other inputs
+        if '..' in raw_path.split('/'):
+            # 'nodes/../x.yaml' is no file while nodes/ does not exist:
+            # what Puppet found is not what normpath says
+            return opaque(f'lookup in {raw_path[:100]}')
         rel = path[len(root) + 1:]
         old = files.setdefault(rel, (fmt, set()))
         if old[0] != fmt:

@@ -137,11 +137,16 @@ class TreeCache:
 
 def _walk(root: str):
     """(relative path, lstat) of ``root`` and everything below it, sorted;
-    nothing if it is missing.  Symlinks are not followed."""
+    nothing if it is missing.  Symlinks below ``root`` are not followed;
+    ``root`` itself is (a hieradata_dir or hiera.yaml that is a link: its
+    text alone would never change with the files Puppet reads)."""
     try:
-        st = os.lstat(root)
+        st = os.stat(root)
     except OSError:
-        return
+        try:
+            st = os.lstat(root)  # a dangling link
+        except OSError:
+            return
     yield '', st
     if not stat.S_ISDIR(st.st_mode):
         return

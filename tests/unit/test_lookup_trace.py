@@ -40,7 +40,8 @@ def test_parse_groups_keys_by_file_relative_sorted_and_unique():
         item('tdh::a', 'common.yaml'),
         item('tdh::a', 'common.yaml'),  # looked up twice
         item('tdh::j', 'svc.json', 'json_data', V3),
-        item('tdh::a', 'nodes/../nodes/n1.yaml'),  # normalised
+        item('tdh::a', 'nodes/./n1.yaml'),  # normalised
+        item('tdh::a', '/nodes//n1.yaml'),
         # module data (outside the tree): covered by the modules input
         item('m::x', 'x.yaml', root='/etc/puppet/modules/m/data'),
         item('tdh::z', 'x.yaml', root=ROOT + '-other'),  # a sibling tree
