@@ -161,3 +161,100 @@ def test_lookup_tracing_off_renders_every_reader(docker_api, deployment,
     out, created = _run(docker_api, deployment, manifests, env)
     assert created == ['a', 'j'], out
     assert f'render {deployment}-j: hieradata changed: common.yaml' in out
+
+
+def _template(volume, ruby):
+    """A config file whose content is what ``ruby`` returns in a template
+    (single-quoted in Puppet: no interpolation)."""
+    code = f'<%= {ruby} %>'.replace('\\', '\\\\').replace("'", "\\'")
+    return (f"file {{ '/etc/{volume}.conf':\n"
+            f"  content => inline_template('{code}') }}\n")
+
+
+def test_what_hiera_does_not_show_still_renders(docker_api, deployment,
+                                                hook_env, tmp_path):
+    """Holes an adversarial review found in the tracer, each one a volume
+    whose output depends on hieradata that the trace did not show, so a
+    change of it was skipped:
+
+    * ``p``: a subprocess through a ``'|cmd'`` read (``IO.read``), which
+      Ruby starts without ``Process.spawn``;
+    * ``o``: ``Kernel.open(path)`` (only ``open(path)`` was hooked);
+    * ``g``: a glob whose fixed prefix ends inside a name
+      (``.../hierad*/*.yaml``: the prefix was not under the tree);
+    * ``f``: a custom fact (in ``modules_dir``) that runs ``cat`` on a
+      hieradata file: every subprocess under Facter was trusted;
+    * ``m``: module data whose ``data`` directory is a symlink into the
+      tree: the data file's path was outside it, so its key was not
+      compared (this one stays per-key: it renders only for its key).
+
+    ``k`` looks up one key and opens a file with open-uri: it still
+    skips what it does not read (stdlib's ``root_home`` fact runs
+    ``getent``, a harmless Facter subprocess), and ``URI.open`` of a path
+    works under the tracer (it failed: the tracer made every object
+    answer ``respond_to?(:open)``).
+    """
+    conf = helpers.write_puppet_conf(tmp_path, hook_env,
+                                     COMMON.format(unused=1))
+    hieradata = tmp_path / 'hieradata'
+    (tmp_path / 'hiera.yaml').write_text(HIERA.format(datadir=hieradata))
+    (hieradata / 'svc.json').write_text('{"tdh::j": "j1"}')
+    (hieradata / 'tdhm.yaml').write_text('tdhm::x: m1\n')
+    common = hieradata / 'common.yaml'
+    modules = tmp_path / 'modules'
+    fact = modules / 'tdhf' / 'lib' / 'facter'
+    fact.mkdir(parents=True)
+    (fact / 'tdh_hd.rb').write_text(
+        "Facter.add(:tdh_hd) do\n"
+        f"  confine {{ ENV['NAME'] == '{deployment}-f' }}\n"
+        f"  setcode 'cat {common}'\n"
+        "end\n")
+    module = modules / 'tdhm'
+    (module / 'manifests').mkdir(parents=True)
+    (module / 'manifests' / 'init.pp').write_text(
+        "class tdhm($x) {\n"
+        "  file { '/etc/m.conf': content => \"${x}\\n\" }\n}\n")
+    (module / 'hiera.yaml').write_text(
+        'version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\n'
+        'hierarchy: [{name: m, path: tdhm.yaml}]\n')
+    os.symlink(hieradata, module / 'data')
+    env = dict(hook_env, TRIPLEO_DOCKER_HOOK_CONFIG=str(conf))
+    manifests = {
+        'k': ("$u = inline_template(\"<%= require 'open-uri'; "
+              "URI.open('/etc/os-release').read.empty? %>\")\n"
+              "file { '/etc/k.conf': content => \"${lookup('tdh::a')} "
+              "${u}\\n\" }\n"),
+        'p': _template('p', f"IO.read('|cat {common}')"),
+        'o': _template('o', f"Kernel.open('{common}').read"),
+        'g': _template('g', f"Dir.glob('{tmp_path}/hierad*/*.yaml')"
+                            ".sort.join(',')"),
+        'f': "file { '/etc/f.conf': content => \"${facts['tdh_hd']}\" }\n",
+        'm': 'include tdhm\n',
+    }
+
+    def run():
+        return _run(docker_api, deployment, manifests, env)
+
+    out, created = run()
+    assert created == ['f', 'g', 'k', 'm', 'o', 'p'], out
+    assert _published(env, deployment, 'k') == 'a1 false'
+    assert 'tdh::unused: 1' in _published(env, deployment, 'f')
+    assert _published(env, deployment, 'm') == 'm1'
+
+    # A key nobody looks up, and a new file: every volume that read the
+    # tree outside hiera renders; k and m do not.
+    common.write_text(COMMON.format(unused=2))
+    (hieradata / 'extra.yaml').write_text('other: 1\n')
+    out, created = run()
+    assert created == ['f', 'g', 'o', 'p'], out
+    assert 'tdh::unused: 2' in _published(env, deployment, 'f')
+    assert 'tdh::unused: 2' in _published(env, deployment, 'p')
+    assert 'extra.yaml' in _published(env, deployment, 'g')
+
+    # The module's key, changed in the file its data directory links to.
+    (hieradata / 'tdhm.yaml').write_text('tdhm::x: m2\n')
+    out, created = run()
+    assert sorted(set(created) - {'f', 'g', 'o', 'p'}) == ['m'], out
+    assert f'render {deployment}-m: hieradata changed: tdhm.yaml: ' \
+        'tdhm::x' in out, out
+    assert _published(env, deployment, 'm') == 'm2'
