@@ -127,21 +127,24 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
         end
       end
 
-      def within?(full)
+      # The tree, or (for a glob, which may reach into it) its ancestors.
+      # A probe or listing of /etc/puppet depends on no hieradata: Puppet
+      # and Facter probe /etc and /etc/puppet in every run.
+      def within?(full, ancestors = false)
         full == ROOT || full.start_with?(ROOT + '/') ||
-          ROOT.start_with?(full == '/' ? '/' : full + '/')
+          (ancestors && ROOT.start_with?(full == '/' ? '/' : full + '/'))
       end
 
       # ``deep``: also through symlinks (a module's data dir linked to
       # the tree, /proc/self/root...): costly, so only for reads.
-      def under?(path, deep = false)
+      def under?(path, deep = false, ancestors = false)
         path = path.to_path if path.respond_to?(:to_path)
         return false unless path.is_a?(String)
         full = File.expand_path(path) rescue (return false)
-        return true if within?(full)
+        return true if within?(full, ancestors)
         return false unless deep
         real = realpath(full)
-        !real.nil? && real != full && within?(real)
+        !real.nil? && real != full && within?(real, ancestors)
       end
 
       def hiera_caller?
@@ -162,7 +165,8 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
       # A path the run touched: under the hieradata tree and not by hiera.
       def touch(what, path)
         quiet do
-          if under?(path, READS.include?(what)) && !hiera_caller?
+          if under?(path, READS.include?(what), GLOBS.include?(what)) &&
+             !hiera_caller?
             opaque!("#{what} #{path}")
           end
         end
@@ -220,6 +224,7 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
     # Reads and listings (not mere probes): checked through symlinks too.
     READS = %i[open read readlines foreach binread copy_stream sysopen
                entries children each_child glob [] fd reopen].freeze
+    GLOBS = %i[glob []].freeze
     PATHS = {identical?: 0..1, link: 0..1, rename: 0..1, symlink: 0..1,
              copy_stream: 0..1, chmod: 1.., lchmod: 1.., chown: 2..,
              lchown: 2.., utime: 2.., lutime: 2..}.freeze

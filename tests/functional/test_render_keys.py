@@ -11,8 +11,12 @@ containers are counted from the engine's event stream.
 """
 
 import os
+import pathlib
+import shutil
 import socket
 import time
+
+import pytest
 
 from tests import helpers
 from tests.functional import test_render_cache as rc
@@ -258,3 +262,56 @@ def test_what_hiera_does_not_show_still_renders(docker_api, deployment,
     assert f'render {deployment}-m: hieradata changed: tdhm.yaml: ' \
         'tdhm::x' in out, out
     assert _published(env, deployment, 'm') == 'm2'
+
+
+@pytest.fixture
+def etc_puppet_hieradata(deployment):
+    """A hieradata dir under /etc/puppet on the host, as on a real node
+    (created for the test, removed after it, /etc/puppet too if the test
+    made it)."""
+    made = []
+    for path in ('/etc/puppet', f'/etc/puppet/{deployment}'):
+        if not os.path.isdir(path):
+            os.mkdir(path, 0o755)
+            made.append(path)
+    root = pathlib.Path(f'/etc/puppet/{deployment}/hieradata')
+    root.mkdir()
+    try:
+        yield root
+    finally:
+        shutil.rmtree(f'/etc/puppet/{deployment}')
+        if '/etc/puppet' in made:
+            try:
+                os.rmdir('/etc/puppet')
+            except OSError:
+                pass
+
+
+def test_a_node_path_under_etc_puppet_is_traced(
+        docker_api, deployment, hook_env, tmp_path, etc_puppet_hieradata):
+    """Puppet and Facter probe /etc and /etc/puppet in every run: the
+    tracer counted those probes of the tree's ancestors as reads of the
+    tree, so with TripleO's /etc/puppet/hieradata every trace was opaque
+    and every hieradata change rendered every volume."""
+    hieradata = etc_puppet_hieradata
+    (tmp_path / 'modules').mkdir()
+    (tmp_path / 'hiera.yaml').write_text(HIERA.format(datadir=hieradata))
+    conf = helpers.write_conf(
+        tmp_path / 'hook.conf', state_dir=hook_env['TDH_STATE_DIR'],
+        config_data_dir=hook_env['TDH_CONFIG_DATA_DIR'],
+        kolla_config_dir=hook_env['TDH_KOLLA_CONFIG_DIR'],
+        puppet__modules_dir=tmp_path / 'modules',
+        puppet__hieradata_dir=hieradata,
+        puppet__hiera_config=tmp_path / 'hiera.yaml')
+    common = hieradata / 'common.yaml'
+    common.write_text(COMMON.format(unused=1))
+    env = dict(hook_env, TRIPLEO_DOCKER_HOOK_CONFIG=str(conf))
+    manifests = {'a': MANIFESTS['a']}
+    out, created = _run(docker_api, deployment, manifests, env)
+    assert created == ['a'], out
+    assert _published(env, deployment, 'a') == 'a1'
+    common.write_text(COMMON.format(unused=2))
+    out, created = _run(docker_api, deployment, manifests, env)
+    assert created == [], out
+    assert f'{deployment}-a: inputs unchanged, render skipped (hieradata ' \
+        'changed (common.yaml), not the keys it looks up)' in out, out
