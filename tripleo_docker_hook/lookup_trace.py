@@ -92,7 +92,7 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
 
     class << self
       attr_reader :lookups, :opaque
-      attr_accessor :hiera_files, :facter_lib
+      attr_accessor :hiera_files
 
       def lookup(root_key, location, provider)
         path = location && location.location
@@ -192,6 +192,9 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
         # Facter's own commands (uname, lsblk...) and custom facts' read
         # no hieradata: unless they name it, run a hiera reader, or are
         # an executable external fact.
+        @facter_lib ||= $LOADED_FEATURES.find do |f|
+          f.end_with?('/facter.rb')
+        end&.sub(/\.rb\z/, '/')
         facter = @facter_lib && caller_locations.any? do |l|
           l.path.to_s.start_with?(@facter_lib)
         end
@@ -336,9 +339,6 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
     require 'puppet'
     lib = $LOADED_FEATURES.find { |f| f.end_with?('/puppet.rb') }
     self.hiera_files = HIERA_CODE.map { |c| File.dirname(lib) + c }
-    require 'facter' rescue nil
-    facter = $LOADED_FEATURES.find { |f| f.end_with?('/facter.rb') }
-    self.facter_lib = File.join(File.dirname(facter), 'facter/') if facter
     L = Puppet::Pops::Lookup
     L::DataHashFunctionProvider.prepend(Module.new do
       private def invoke_with_location(lookup_invocation, location, root_key,
