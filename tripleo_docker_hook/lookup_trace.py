@@ -114,16 +114,22 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
         @opaque << why if @opaque.size < 20 && !@opaque.include?(why)
       end
 
+      # The real path of an absolute path (nil: unknown): its directory's,
+      # kept per directory, and its own name unless that is a symlink.
       def realpath(full)
         return @real[full] if @real.key?(full)
         @real.clear if @real.size > 50_000
         @real[full] = begin
-          File.realpath(full)
-        rescue StandardError
-          # missing: its directory's real path and its name
           dir = File.dirname(full)
-          up = dir == full ? nil : realpath(dir)
-          up && File.join(up, File.basename(full))
+          if dir == full
+            full
+          else
+            up = realpath(dir)
+            own = up && File.join(up, File.basename(full))
+            own && File.symlink?(own) ? File.realpath(own) : own
+          end
+        rescue StandardError
+          nil
         end
       end
 
