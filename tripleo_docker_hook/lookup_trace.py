@@ -211,7 +211,9 @@ if $PROGRAM_NAME.end_with?('puppet') && ENV['TDH_LOOKUP_TRACE'] &&
            end
           return
         end
-        opaque!("#{what} #{text[0, 200]}")
+        # The program's name only: its arguments may hold a secret, and
+        # the reason reaches deploy_stdout.
+        opaque!("#{what} #{program[0, 100]}")
       end
 
       def write

@@ -103,7 +103,10 @@ def test_a_hieradata_change_renders_only_the_volumes_that_read_it(
     common.write_text(COMMON.format(unused=2))
     out, created = run()
     assert created == ['f'], out
-    says(out, 'f', 'hieradata changed: common.yaml')
+    # f says why it depends on the whole tree: Puppet's file() read it.
+    says(out, 'f', 'hieradata changed: common.yaml (keys not traced: ')
+    assert str(common) in out.split(f'render {deployment}-f: ')[1].split(
+        '\n')[0], out
     for v in 'abj':
         says(out, v, 'inputs unchanged, render skipped (hieradata changed '
              '(common.yaml), not the keys it looks up)')
@@ -253,6 +256,11 @@ def test_what_hiera_does_not_show_still_renders(docker_api, deployment,
     assert created == ['f', 'g', 'o', 'p'], out
     assert 'tdh::unused: 2' in _published(env, deployment, 'f')
     assert 'tdh::unused: 2' in _published(env, deployment, 'p')
+    # p says which program it ran, never its arguments (they may hold a
+    # secret; the reason reaches deploy_stdout).
+    line = out.split(f'render {deployment}-p: ')[1].split('\n')[0]
+    assert '(keys not traced: ' in line and ' cat)' in line, line
+    assert str(common) not in line, line
     assert 'extra.yaml' in _published(env, deployment, 'g')
 
     # The module's key, changed in the file its data directory links to.
