@@ -53,6 +53,7 @@ import stat
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tripleo_docker_hook import atomicfile
+from tripleo_docker_hook import lookup_trace
 from tripleo_docker_hook import model
 
 FORMAT = 1
@@ -264,6 +265,9 @@ class Decision:
     #: hieradata changed, but none of the keys the volume looks up: the
     #: record is brought up to date so the next run does not compare again
     refresh: bool = False
+    #: with ``refresh``: the volume's key record with the contents whose
+    #: keys were compared (see :func:`key_changes`)
+    keys: Optional[Dict[str, Any]] = None
 
 
 class RenderCache:
@@ -278,6 +282,8 @@ class RenderCache:
         self._tree_results: Dict[str, Tuple[str, List[str]]] = {}
         self._images: Dict[str, Optional[str]] = {}
         self._facts: Optional[str] = None
+        #: data files parsed once per content for the whole run
+        self._values = lookup_trace.Values()
 
     # inputs
     def _tree(self, root: str) -> Tuple[str, List[str]]:
@@ -350,7 +356,7 @@ class RenderCache:
         for kind in KINDS:
             if old.get(kind) != parts.get(kind):
                 if kind == 'hieradata':
-                    changed_keys = self._changed_keys(volume, rec)
+                    changed_keys, keys = self._changed_keys(volume, rec)
                     if changed_keys == []:
                         named = files.get(kind) or []
                         unread = 'hieradata changed' + (
@@ -391,7 +397,7 @@ class RenderCache:
         if unread:
             return Decision(volume, False, 'inputs unchanged, render '
                             f'skipped ({unread})', parts, hash=published,
-                            refresh=True)
+                            refresh=keys is not None, keys=keys)
         return Decision(volume, False, 'inputs unchanged, render skipped',
                         parts, hash=published)
 
@@ -399,35 +405,27 @@ class RenderCache:
     def _keys_path(self, volume: str) -> str:
         return self._record_path(volume)[:-len('.json')] + '.keys.json'
 
-    def _changed_keys(self, volume: str, rec: dict) -> Optional[List[str]]:
-        """``rel: key`` of every looked-up key whose value changed since
-        the volume's render ([] when none did), or None when the record
-        holds no usable lookup trace (the whole tree counts)."""
-        from tripleo_docker_hook import lookup_trace
+    def _changed_keys(self, volume: str, rec: dict
+                      ) -> Tuple[Optional[List[str]],
+                                 Optional[Dict[str, Any]]]:
+        """(``rel: key`` of every looked-up key whose value changed since
+        the volume's render, [] when none did, None when the record holds
+        no usable lookup trace (the whole tree counts); the key record a
+        refresh may write, or None)."""
         root = os.path.normpath(self.conf.puppet.hieradata_dir or '')
         keys = self._read_keys(volume, rec, root)
         if keys is None:
-            return None
+            return None, None
         self._tree(root)
         tree = self._trees.get(root)
         if tree is None:
-            return None
-        changed = []
-        for rel, item in sorted(keys.items()):
-            now = tree.files.get(rel)
-            content = now[1] if now else 'absent'
-            if content == item['content'] and not content.startswith(
-                    ('absent', 'link:', 'unreadable:')):
-                # The same regular file.  A path through a symlink (a
-                # linked file or directory: the walk does not follow
-                # links, so such a path is 'absent' from it) is compared
-                # by its keys' values, read through the link.
-                continue
-            fps = lookup_trace.fingerprints(
-                root, {rel: (item['format'], list(item['keys']))})[rel]
-            changed.extend(f'{rel}: {k}' for k, fp in item['keys'].items()
-                           if fps.get(k) != fp)
-        return changed
+            return None, None
+        walk = _contents(tree, keys)
+        now = {rel: self._values.read(root, rel, item['format'],
+                                      list(item['keys']))
+               for rel, item in keys.items()
+               if _compare(item['content'], walk[rel])}
+        return key_changes(keys, walk, now)
 
     def _read_keys(self, volume: str, rec: dict, root: str
                    ) -> Optional[Dict[str, Any]]:
@@ -452,24 +450,27 @@ class RenderCache:
         """rel → {format, content, keys: key → fingerprint} of what a
         finished render looked up, or None when the trace is opaque or the
         tree changed while Puppet ran (then Puppet may have read values
-        the record would not hold)."""
-        from tripleo_docker_hook import lookup_trace
+        the record would not hold).  The files are read before the tree
+        is walked again, and a file the walk saw with other bytes than
+        were fingerprinted gives None: a record's content always names
+        the bytes its fingerprints come from."""
         root = os.path.normpath(self.conf.puppet.hieradata_dir or '')
         if trace is None or trace.opaque or not root or root == '.':
             return None
+        now = {rel: self._values.read(root, rel, fmt, keys)
+               for rel, (fmt, keys) in trace.files.items()}
         tree = self._trees.get(root) or TreeCache(self.directory, root)
         self._trees[root] = tree
         digest, _ = tree.digest()
         if digest != hieradata:
             return None
-        fps = lookup_trace.fingerprints(root, trace.files)
-        out = {}
-        for rel, (fmt, _keys) in trace.files.items():
-            now = tree.files.get(rel)
-            out[rel] = {'format': fmt,
-                        'content': now[1] if now else 'absent',
-                        'keys': fps[rel]}
-        return out
+        walk = _contents(tree, trace.files)
+        if any(not _same_bytes(walk[rel], values.content)
+               for rel, values in now.items()):
+            return None
+        return {rel: {'format': fmt, 'content': walk[rel],
+                      'keys': now[rel].keys}
+                for rel, (fmt, _keys) in trace.files.items()}
 
     def forget(self, volume: str) -> None:
         """Before a render: a killed run must leave no record behind."""
@@ -527,25 +528,79 @@ class RenderCache:
     def refresh(self, decision: Decision) -> None:
         """A skip whose hieradata changed in keys the volume does not
         read: the record takes the new tree digest and file contents, so
-        the next run skips without comparing keys again."""
+        the next run skips without comparing keys again.  Killed between
+        the keys file and the record, the record names the old keys
+        file's digest: the keys are unusable and the volume renders."""
         path = self._record_path(decision.volume)
         rec = _read_json(path)
-        keys = self._read_keys(decision.volume, rec or {}, os.path.normpath(
-            self.conf.puppet.hieradata_dir or ''))
-        tree = self._trees.get(os.path.normpath(
-            self.conf.puppet.hieradata_dir or ''))
-        if not isinstance(rec, dict) or keys is None or tree is None:
+        if not isinstance(rec, dict) or decision.keys is None:
             return
-        for rel, item in keys.items():
-            now = tree.files.get(rel)
-            item['content'] = now[1] if now else 'absent'
         rec['parts'] = decision.parts
-        rec.update(self._write_keys(decision.volume, keys))
+        rec.update(self._write_keys(decision.volume, decision.keys))
         _write_json(path, rec)
 
     def save_trees(self) -> None:
         for tree in self._trees.values():
             tree.save()
+
+
+# -- per-key comparison (pure) -----------------------------------------------
+#: Tree-walk contents that say nothing about the bytes behind a path (a
+#: link, or a path the walk does not list: under a linked directory, or
+#: missing): the keys are compared whatever the recorded content.
+UNSAFE_CONTENT = ('absent', 'link:', 'unreadable:')
+#: Characters of a key (from the untrusted trace) named in a reason.
+KEY_NAMED = 100
+
+
+def _contents(tree: TreeCache, rels) -> Dict[str, str]:
+    """rel → the content the last walk of ``tree`` saw ('absent' when it
+    did not list it)."""
+    return {rel: tree.files[rel][1] if rel in tree.files else 'absent'
+            for rel in rels}
+
+
+def _compare(recorded: str, walk: str) -> bool:
+    """Whether a file's keys must be read again."""
+    return recorded != walk or walk.startswith(UNSAFE_CONTENT)
+
+
+def _same_bytes(walk: str, read: str) -> bool:
+    """Whether the walk and the fingerprints saw the same bytes (only
+    a regular file's walk content can vouch for its keys later)."""
+    return walk.startswith(UNSAFE_CONTENT) or walk == read
+
+
+def key_changes(recorded: Dict[str, Any], walk: Dict[str, str],
+                now: Dict[str, lookup_trace.FileValues]
+                ) -> Tuple[List[str], Optional[Dict[str, Any]]]:
+    """(``rel: key`` of each looked-up key whose fingerprint changed, in
+    order; the record brought up to date, or None when a file was
+    rewritten between the walk and the read).
+
+    ``recorded`` is a volume's key record (rel → {format, content,
+    keys}), ``walk`` the tree walk's content of each of its files, and
+    ``now`` the files read again (:func:`_compare`).  The refreshed record
+    takes the walk's content only where the bytes fingerprinted are the
+    walk's: otherwise a later walk seeing that content would vouch for
+    keys nobody compared.
+    """
+    changed: List[str] = []
+    refreshed: Optional[Dict[str, Any]] = {}
+    for rel, item in sorted(recorded.items()):
+        values = now.get(rel)
+        if values is None:
+            if refreshed is not None:
+                refreshed[rel] = item
+            continue
+        changed.extend(f'{rel[:KEY_NAMED]}: {key[:KEY_NAMED]}'
+                       for key, fp in item['keys'].items()
+                       if values.keys.get(key) != fp)
+        if refreshed is not None and _same_bytes(walk[rel], values.content):
+            refreshed[rel] = dict(item, content=walk[rel])
+        else:
+            refreshed = None
+    return changed, refreshed
 
 
 def _on_host(path: str, host_root: str) -> str:

@@ -7,6 +7,7 @@ Pure code: the tracer inside real Puppet is proven by
 checked against the Puppet 7 / Psych 4 of the test image.
 """
 
+import hashlib
 import io
 import json
 import os
@@ -735,3 +736,46 @@ def test_tracer_and_parser_agree_on_the_format():
     assert all(p.startswith('Puppet::Pops::Lookup::') for p in lt.PROVIDERS)
     for function in lt.UNDERSTOOD:
         assert f'/puppet/functions/{function}.rb' in lt.RUBY
+
+
+# -- review: one parse per content, bounded reads ----------------------------
+def test_values_parse_each_content_once(tmp_path, monkeypatch):
+    """Every volume of a run reads the same data files: each content is
+    parsed once, whatever keys each volume asks for; new bytes are parsed
+    again."""
+    parsed = []
+    real = lt._yaml_values
+    monkeypatch.setattr(lt, '_yaml_values',
+                        lambda data: parsed.append(data) or real(data))
+    path = tmp_path / 'common.yaml'
+    path.write_text('a: 1\nb: [2]\n:c: 3\n')
+    values = lt.Values()
+    first = values.read(str(tmp_path), 'common.yaml', 'yaml', ['a', 'x'])
+    second = values.read(str(tmp_path), 'common.yaml', 'yaml', ['b', 'c'])
+    assert len(parsed) == 1
+    assert first.content == second.content == hashlib.sha256(
+        path.read_bytes()).hexdigest()
+    assert first.keys['x'] == lt.NO_KEY and second.keys['c'] != lt.NO_KEY
+    # the same answers as a fresh read of each key set
+    assert first.keys == lt.fingerprints(
+        str(tmp_path), {'common.yaml': ('yaml', ['a', 'x'])})['common.yaml']
+    parsed.clear()
+    path.write_text('a: 2\n')
+    again = values.read(str(tmp_path), 'common.yaml', 'yaml', ['a'])
+    assert len(parsed) == 1 and again.keys['a'] != first.keys['a']
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'link to a fifo', 'link to a dir'])
+def test_what_is_no_regular_file_is_never_read(tmp_path, kind):
+    """A FIFO (or a link to one) in the hieradata tree named by a trace:
+    open() without O_NONBLOCK waited for a writer forever."""
+    os.mkfifo(tmp_path / 'pipe')
+    (tmp_path / 'dir').mkdir()
+    rel = 'pipe'
+    if kind != 'fifo':
+        rel = 'common.yaml'
+        os.symlink('pipe' if kind == 'link to a fifo' else 'dir',
+                   tmp_path / rel)
+    got = lt.Values().read(str(tmp_path), rel, 'yaml', ['k'])
+    assert got.keys['k'] not in (lt.NO_KEY, '') and not is_value(
+        got.keys['k'])

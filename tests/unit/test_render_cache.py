@@ -4,6 +4,7 @@ The image lookup is a stand-in (a dict); the real engine and real Puppet
 prove the skip and each re-render in tests/functional/test_render_cache.py.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -499,7 +500,7 @@ def test_another_hieradata_dir_in_conf_renders(keyed):
     cache = render_cache.RenderCache(conf, images)
     rec, _, _ = record(conf)
     rec['hieradata_dir'] = str(tmp / 'hiera')
-    assert cache._changed_keys('keystone', rec) is None
+    assert cache._changed_keys('keystone', rec) == (None, None)
 
 
 def test_opaque_trace_writes_no_keys(setup):
@@ -579,3 +580,130 @@ def test_forced_render_records_keys(keyed):
     _, keys, _ = record(conf)
     assert sorted(keys[SVC]['keys']) == ['a', 'b']
     assert keys[SVC]['keys']['b'] == lookup_trace.NO_KEY
+
+
+# -- review: races between the tree walk and the read of a file -------------
+def _rewrite_while_read(monkeypatch, path, during, after=None):
+    """The next read of a data file for its keys sees ``during``; the file
+    is ``after`` once the read is done (another writer of hieradata)."""
+    real = lookup_trace.Values.read
+    done = []
+
+    def read(self, *args, **kwargs):
+        if done:
+            return real(self, *args, **kwargs)
+        done.append(1)
+        write(path, during)
+        try:
+            return real(self, *args, **kwargs)
+        finally:
+            if after is not None:
+                write(path, after)
+    monkeypatch.setattr(lookup_trace.Values, 'read', read)
+
+
+def test_refresh_records_only_bytes_whose_keys_were_compared(keyed,
+                                                             monkeypatch):
+    """The walk saw ``a`` changed, the read (a moment later) saw it back:
+    a skip, but the record must not take the walk's content, whose ``a``
+    nobody compared, or that content coming back would be skipped."""
+    tmp, conf, entry, images = keyed
+    svc = str(tmp / 'hiera' / SVC)
+    changed = '{"a": 2, "b": 1}\n'
+    write(svc, changed)
+    _rewrite_while_read(monkeypatch, svc, '{"a": 1, "b": 22222}\n')
+    d = cycle(conf, entry, images)
+    assert not d.render and not d.refresh
+    monkeypatch.undo()
+    write(svc, changed)
+    d = cycle(conf, entry, images, traced(A_ONLY))
+    assert d.render and d.reason == f'hieradata changed: {SVC}: a'
+
+
+def test_remember_keeps_no_keys_read_from_other_bytes_than_walked(
+        setup, monkeypatch):
+    """At remember the file is read, then the tree walked: a file the read
+    saw with other bytes than the walk (rewritten and back) records no
+    keys, else its content would vouch for values Puppet did not read."""
+    tmp, conf, entry = setup
+    images = Images()
+    svc = str(tmp / 'hiera' / SVC)
+    puppet_read = '{"a": 1}\n'
+    later = '{"a": 5, "b": 1}\n'
+    _rewrite_while_read(monkeypatch, svc, later, after=puppet_read)
+    assert cycle(conf, entry, images, traced(A_ONLY)).render
+    rec, keys, _ = record(conf)
+    assert keys is None and 'hiera_keys' not in rec
+    assert rec['hiera_untraced'] == 'hieradata changed while puppet ran'
+    monkeypatch.undo()
+    write(svc, later)
+    assert cycle(conf, entry, images, traced(A_ONLY)).render
+
+
+def test_a_shared_data_file_is_parsed_once_per_run(setup, monkeypatch):
+    """40 volumes read one MB-sized service_configs.json: one parse per
+    content per run, not one per volume (decide and remember alike)."""
+    tmp, conf, entry = setup
+    images = Images()
+    entries = [entry, dataclasses.replace(entry, config_volume='nova')]
+    parsed = []
+    real = lookup_trace._json_values
+    monkeypatch.setattr(lookup_trace, '_json_values',
+                        lambda data: parsed.append(data) or real(data))
+
+    def run(lookups=None):
+        cache, render, _, decisions = render_cache.split(
+            entries, conf, images, False, Report())
+        for e in render:
+            cache.forget(e.config_volume)
+            publish(conf, e.config_volume, {'etc/k.conf': 'x\n'})
+            cache.remember(decisions[e.config_volume], lookups)
+        cache.save_trees()
+        return decisions
+
+    run(traced(A_ONLY))
+    assert len(parsed) == 1
+    parsed.clear()
+    write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 2}\n')
+    decisions = run()
+    assert [d.refresh for d in decisions.values()] == [True, True]
+    assert len(parsed) == 1
+
+
+def test_a_long_key_from_the_trace_is_bounded_in_the_reason(setup):
+    """The trace is the image's: a key of megabytes must not reach
+    deploy_stdout whole."""
+    tmp, conf, entry = setup
+    images = Images()
+    key = 'k' * 5000
+    write(str(tmp / 'hiera' / SVC), json.dumps({key: 1}))
+    cycle(conf, entry, images, traced({SVC: ('json', [key])}))
+    write(str(tmp / 'hiera' / SVC), json.dumps({key: 22}))
+    d = cycle(conf, entry, images)
+    assert d.render
+    assert d.reason == (f'hieradata changed: {SVC}: '
+                        f'{"k" * render_cache.KEY_NAMED}')
+
+
+def test_key_changes_is_pure_and_names_changes_in_order():
+    values = lookup_trace.FileValues
+    recorded = {'b.json': {'format': 'json', 'content': 'c1',
+                           'keys': {'x': 'f1', 'y': 'f2'}},
+                'a.json': {'format': 'json', 'content': 'c2',
+                           'keys': {'z': 'f3'}}}
+    walk = {'b.json': 'c9', 'a.json': 'c8'}
+    changed, refreshed = render_cache.key_changes(recorded, walk, {
+        'b.json': values('c9', {'x': 'f1', 'y': 'new'}),
+        'a.json': values('c8', {'z': 'f4'})})
+    assert changed == ['a.json: z', 'b.json: y']
+    assert refreshed['a.json']['content'] == 'c8'
+    # a file read with other bytes than the walk saw: no refresh
+    changed, refreshed = render_cache.key_changes(recorded, walk, {
+        'b.json': values('other', {'x': 'f1', 'y': 'f2'})})
+    assert changed == [] and refreshed is None
+    # a link or unlisted path: the walk vouches for nothing, keys kept
+    _, refreshed = render_cache.key_changes(
+        recorded, {'b.json': 'absent', 'a.json': 'c2'},
+        {'b.json': values('c7', {'x': 'f1', 'y': 'f2'})})
+    assert refreshed == dict(recorded, **{'b.json': dict(
+        recorded['b.json'], content='absent')})
