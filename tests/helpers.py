@@ -1,5 +1,6 @@
 """Helpers shared by the tests: deployment documents and the hook process."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,32 @@ SLEEP_FOREVER = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"]
 
 def unique(prefix: str = 'tdh-test') -> str:
     return f'{prefix}-{uuid.uuid4().hex[:8]}'
+
+
+@contextlib.contextmanager
+def new_dir(path: str, parents=()):
+    """A directory that did not exist (FileExistsError if it does), with
+    each of ``parents`` that is missing; afterwards ``path`` and all below
+    it are removed, and each parent made here if it is empty again:
+    nothing that was there before is touched (``/etc/puppet`` on a host
+    that has one)."""
+    made = []
+    try:
+        for parent in parents:
+            if not os.path.isdir(parent):
+                os.mkdir(parent, 0o755)
+                made.append(parent)
+        os.mkdir(path, 0o755)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path)
+    finally:
+        for parent in reversed(made):
+            try:
+                os.rmdir(parent)
+            except OSError:
+                pass  # something else was put there meanwhile
 
 
 def hook_command():

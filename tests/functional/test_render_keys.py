@@ -12,7 +12,6 @@ containers are counted from the engine's event stream.
 
 import os
 import pathlib
-import shutil
 import socket
 import time
 
@@ -289,23 +288,12 @@ def test_what_hiera_does_not_show_still_renders(docker_api, deployment,
 def etc_puppet_hieradata(deployment):
     """A hieradata dir under /etc/puppet on the host, as on a real node
     (created for the test, removed after it, /etc/puppet too if the test
-    made it)."""
-    made = []
-    for path in ('/etc/puppet', f'/etc/puppet/{deployment}'):
-        if not os.path.isdir(path):
-            os.mkdir(path, 0o755)
-            made.append(path)
-    root = pathlib.Path(f'/etc/puppet/{deployment}/hieradata')
-    root.mkdir()
-    try:
+    made it; nothing that was there before)."""
+    with helpers.new_dir(f'/etc/puppet/{deployment}',
+                         parents=('/etc/puppet',)) as path:
+        root = pathlib.Path(path, 'hieradata')
+        root.mkdir()
         yield root
-    finally:
-        shutil.rmtree(f'/etc/puppet/{deployment}')
-        if '/etc/puppet' in made:
-            try:
-                os.rmdir('/etc/puppet')
-            except OSError:
-                pass
 
 
 @puppet_only
