@@ -452,6 +452,11 @@ def parse(raw: Optional[bytes], hieradata_dir: str) -> Trace:
                 (item[1] is None or isinstance(item[1], str))):
             return opaque('malformed lookup trace')
         key, path, function, provider = item
+        if not (_encodable(key) and (path is None or (
+                _encodable(path) and '\0' not in path))):
+            # a path no file can have: os.lstat raised ValueError out of
+            # the render cache, after the volume was published
+            return opaque('malformed lookup trace')
         fmt = UNDERSTOOD.get(function)
         if fmt is None or provider not in PROVIDERS or path is None:
             return opaque(f'lookup through {(function or provider)[:100]}')
@@ -474,6 +479,16 @@ def parse(raw: Optional[bytes], hieradata_dir: str) -> Trace:
         old[1].add(key)
     return Trace({rel: (fmt, tuple(sorted(keys)))
                   for rel, (fmt, keys) in sorted(files.items())})
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (JSON allows a lone surrogate
+    escape; no file name or hiera key from Ruby can hold one)."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- values ------------------------------------------------------------------
@@ -524,7 +539,7 @@ class Values:
             st = os.lstat(path)
         except FileNotFoundError:
             return FileValues('absent', {k: NO_KEY for k in keys})
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte
             return _unreadable(exc, keys)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -566,8 +581,8 @@ def fingerprints(hieradata_dir: str,
             for rel, (fmt, keys) in files.items()}
 
 
-def _unreadable(exc: OSError, keys: Sequence[str]) -> FileValues:
-    why = f'unreadable:{exc.errno}'
+def _unreadable(exc: Exception, keys: Sequence[str]) -> FileValues:
+    why = f'unreadable:{getattr(exc, "errno", None) or "invalid"}'
     return FileValues(why, {k: why for k in keys})
 
 

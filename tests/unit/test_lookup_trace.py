@@ -118,6 +118,13 @@ BAD = {
         'k', 'c.yaml', provider='Puppet::Pops::Lookup::LookupKeyFunction'
         'Provider')]), 'lookup through yaml_data'),
     'null path': (trace([item('k', None)]), 'lookup through yaml_data'),
+    # a path no file can have: os.lstat raised ValueError after publish
+    'NUL in a path': (trace([item('k', 'a\0b.yaml')]),
+                      'malformed lookup trace'),
+    'lone surrogate in a path': (trace([item('k', 'a\ud800.yaml')]),
+                                 'malformed lookup trace'),
+    'lone surrogate in a key': (trace([item('k\udfff', 'c.yaml')]),
+                                'malformed lookup trace'),
     'yaml and json': (trace([item('a', 'c.data'),
                              item('b', 'c.data', 'json_data')]),
                       'c.data read as both yaml and json'),
@@ -779,3 +786,12 @@ def test_what_is_no_regular_file_is_never_read(tmp_path, kind):
     got = lt.Values().read(str(tmp_path), rel, 'yaml', ['k'])
     assert got.keys['k'] not in (lt.NO_KEY, '') and not is_value(
         got.keys['k'])
+
+
+def test_a_hostile_trace_path_never_raises_out_of_the_render_cache(
+        tmp_path):
+    """Whatever path a trace names, reading its keys gives fingerprints
+    (the render cache reads them after the volume was published)."""
+    for rel in ('a\0b.yaml', 'a\ud800.yaml', 'x' * 5000):
+        got = lt.Values().read(str(tmp_path), rel, 'yaml', ['k'])
+        assert got.keys['k'] != ''
