@@ -29,12 +29,16 @@ import os
 import posixpath
 import re
 import stat
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Dict, Iterable, List, Optional,
+                    Sequence, Tuple)
 
 from tripleo_docker_hook import atomicfile
 from tripleo_docker_hook import confighash
 from tripleo_docker_hook import safefs
 from tripleo_docker_hook.kolla import _under as kolla_under
+
+if TYPE_CHECKING:
+    from tripleo_docker_hook import lookup_trace
 
 ALIAS_DIR = 'puppet-generated'
 
@@ -49,8 +53,8 @@ class Rendered:
     output: str
     started: float
     finished: float
-    #: the hiera lookups of the run (:class:`lookup_trace.Trace`), if traced
-    lookups: Any = None
+    #: the hiera lookups of the run, if traced
+    lookups: Optional['lookup_trace.Trace'] = None
 
 
 def volume_path(config_data_dir: str, volume: str) -> str:

@@ -392,6 +392,8 @@ class Trace:
 
 
 def opaque(why: str) -> Trace:
+    """A trace the render cache cannot use, and why (said in the next
+    hieradata render's reason)."""
     return Trace({}, why)
 
 

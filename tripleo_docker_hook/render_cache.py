@@ -403,6 +403,7 @@ class RenderCache:
 
     # per-key hieradata (lookup_trace)
     def _keys_path(self, volume: str) -> str:
+        """The volume's key record, beside its record."""
         return self._record_path(volume)[:-len('.json')] + '.keys.json'
 
     def _changed_keys(self, volume: str, rec: dict
@@ -429,6 +430,11 @@ class RenderCache:
 
     def _read_keys(self, volume: str, rec: dict, root: str
                    ) -> Optional[Dict[str, Any]]:
+        """The volume's key record if ``rec`` vouches for it: the record
+        names its sha256 (a keys file from another run, half-written or
+        edited is not used) and the same hieradata directory; else None
+        (the whole tree counts, as for a record from before per-key
+        hieradata)."""
         want = rec.get('hiera_keys')
         if not want or rec.get('hieradata_dir') != root:
             return None
@@ -445,8 +451,8 @@ class RenderCache:
             return None
         return data if isinstance(data, dict) else None
 
-    def _key_record(self, trace, hieradata: Optional[str]
-                    ) -> Optional[Dict[str, Any]]:
+    def _key_record(self, trace: Optional[lookup_trace.Trace],
+                    hieradata: Optional[str]) -> Optional[Dict[str, Any]]:
         """rel → {format, content, keys: key → fingerprint} of what a
         finished render looked up, or None when the trace is opaque or the
         tree changed while Puppet ran (then Puppet may have read values
@@ -540,6 +546,7 @@ class RenderCache:
         _write_json(path, rec)
 
     def save_trees(self) -> None:
+        """Persist the per-file digests of every tree walked this run."""
         for tree in self._trees.values():
             tree.save()
 
