@@ -702,3 +702,26 @@ def test_key_changes_is_pure_and_names_changes_in_order():
         {'b.json': values('c7', {'x': 'f1', 'y': 'f2'})})
     assert refreshed == dict(recorded, **{'b.json': dict(
         recorded['b.json'], content='absent')})
+
+
+def test_refresh_killed_between_keys_and_record_renders_next(keyed,
+                                                             monkeypatch):
+    """A refresh writes the keys file, then the record naming its digest:
+    killed in between, the old record does not vouch for the new keys
+    and the next hieradata change renders (never a skip on keys nobody
+    recorded)."""
+    tmp, conf, entry, images = keyed
+    write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 2}\n')
+
+    def killed(path, data):
+        raise KeyboardInterrupt('kill -9')
+    monkeypatch.setattr(render_cache, '_write_json', killed)
+    with pytest.raises(KeyboardInterrupt):
+        cycle(conf, entry, images)
+    monkeypatch.undo()
+    rec, _, keys_path = record(conf)
+    with open(keys_path, 'rb') as f:
+        assert rec['hiera_keys'] != hashlib.sha256(f.read()).hexdigest()
+    write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 333}\n')
+    d = cycle(conf, entry, images, traced(A_ONLY))
+    assert d.render and d.reason == f'hieradata changed: {SVC}'
