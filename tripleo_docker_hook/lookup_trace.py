@@ -572,17 +572,6 @@ class Values:
         return FileValues(digest, {k: by_key.get(k, default) for k in keys})
 
 
-def fingerprints(hieradata_dir: str,
-                 files: Dict[str, Tuple[str, Sequence[str]]],
-                 values: Optional[Values] = None
-                 ) -> Dict[str, Dict[str, str]]:
-    """rel path → root key → fingerprint of that key's value now
-    (:meth:`Values.read` of each file)."""
-    values = values or Values()
-    return {rel: values.read(hieradata_dir, rel, fmt, keys).keys
-            for rel, (fmt, keys) in files.items()}
-
-
 def _unreadable(exc: Exception, keys: Sequence[str]) -> FileValues:
     why = f'unreadable:{getattr(exc, "errno", None) or "invalid"}'
     return FileValues(why, {k: why for k in keys})

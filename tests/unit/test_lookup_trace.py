@@ -34,6 +34,12 @@ def item(key, rel, function='yaml_data', provider=DHF, root=ROOT):
             provider]
 
 
+def fingerprints(root, files):
+    """rel → key → fingerprint of each file read afresh (no memo)."""
+    return {rel: lt.Values().read(root, rel, fmt, keys).keys
+            for rel, (fmt, keys) in files.items()}
+
+
 # -- parse -------------------------------------------------------------------
 def test_parse_groups_keys_by_file_relative_sorted_and_unique():
     raw = trace([
@@ -188,7 +194,7 @@ def fps(tmp_path, text, keys=('tdh::a',), fmt='yaml', name='common.yaml'):
         path.write_bytes(text)
     else:
         path.write_text(text)
-    got = lt.fingerprints(str(tmp_path), {name: (fmt, list(keys))})
+    got = fingerprints(str(tmp_path), {name: (fmt, list(keys))})
     assert list(got) == [name]
     return got[name]
 
@@ -275,7 +281,7 @@ def test_yaml_block_and_flow_collections_are_the_same_value(tmp_path):
 def test_missing_key_and_missing_file_are_no_key(tmp_path, text):
     assert fps(tmp_path, text) == {'tdh::a': lt.NO_KEY}
     for fmt in ('yaml', 'json'):
-        assert lt.fingerprints(str(tmp_path), {'nodes/n1.yaml': (
+        assert fingerprints(str(tmp_path), {'nodes/n1.yaml': (
             fmt, ['tdh::a'])}) == {'nodes/n1.yaml': {'tdh::a': lt.NO_KEY}}
 
 
@@ -466,34 +472,34 @@ def test_symlink_gives_the_whole_file_and_the_link_text(tmp_path):
     (tmp_path / 'real2.yaml').write_text(BASE)
     os.symlink('real1.yaml', tmp_path / 'common.yaml')
     files = {'common.yaml': ('yaml', ['tdh::a', 'tdh::b'])}
-    got = lt.fingerprints(str(tmp_path), files)['common.yaml']
+    got = fingerprints(str(tmp_path), files)['common.yaml']
     assert got['tdh::a'] == got['tdh::b']
     assert got['tdh::a'].startswith('file:') and \
         got['tdh::a'].endswith(':link:real1.yaml')
     # same content through another link text: differs
     os.unlink(tmp_path / 'common.yaml')
     os.symlink('real2.yaml', tmp_path / 'common.yaml')
-    other = lt.fingerprints(str(tmp_path), files)['common.yaml']
+    other = fingerprints(str(tmp_path), files)['common.yaml']
     assert other['tdh::a'] != got['tdh::a']
     # the target's content changes (any key): differs
     (tmp_path / 'real2.yaml').write_text(BASE + 'x: 1\n')
-    assert lt.fingerprints(str(tmp_path), files)['common.yaml'][
+    assert fingerprints(str(tmp_path), files)['common.yaml'][
         'tdh::a'] != other['tdh::a']
 
 
 def test_dangling_symlink_and_directory_are_not_silent(tmp_path):
     os.symlink('nowhere.yaml', tmp_path / 'common.yaml')
-    got = lt.fingerprints(str(tmp_path), {'common.yaml': ('yaml', ['k'])})
+    got = fingerprints(str(tmp_path), {'common.yaml': ('yaml', ['k'])})
     assert got['common.yaml']['k'] not in (lt.NO_KEY, '')
     (tmp_path / 'dir.yaml').mkdir()
-    got = lt.fingerprints(str(tmp_path), {'dir.yaml': ('yaml', ['k'])})
+    got = fingerprints(str(tmp_path), {'dir.yaml': ('yaml', ['k'])})
     assert got['dir.yaml']['k'].startswith('unreadable:')
 
 
 def test_fingerprints_of_several_files_and_formats(tmp_path):
     (tmp_path / 'a.yaml').write_text('k: 1\n')
     (tmp_path / 'b.json').write_text('{"k": 1}')
-    got = lt.fingerprints(str(tmp_path), {'a.yaml': ('yaml', ['k']),
+    got = fingerprints(str(tmp_path), {'a.yaml': ('yaml', ['k']),
                                           'b.json': ('json', ['k', 'z'])})
     assert set(got) == {'a.yaml', 'b.json'}
     assert is_value(got['a.yaml']['k']) and is_value(got['b.json']['k'])
@@ -764,7 +770,7 @@ def test_values_parse_each_content_once(tmp_path, monkeypatch):
         path.read_bytes()).hexdigest()
     assert first.keys['x'] == lt.NO_KEY and second.keys['c'] != lt.NO_KEY
     # the same answers as a fresh read of each key set
-    assert first.keys == lt.fingerprints(
+    assert first.keys == fingerprints(
         str(tmp_path), {'common.yaml': ('yaml', ['a', 'x'])})['common.yaml']
     parsed.clear()
     path.write_text('a: 2\n')

@@ -316,7 +316,8 @@ def test_clean_trace_writes_the_keys_beside_the_record(keyed):
     assert rec['hieradata_dir'] == str(tmp / 'hiera')
     with open(tmp / 'hiera' / SVC, 'rb') as f:
         content = hashlib.sha256(f.read()).hexdigest()
-    fp = lookup_trace.fingerprints(str(tmp / 'hiera'), A_ONLY)[SVC]['a']
+    fp = lookup_trace.Values().read(str(tmp / 'hiera'), SVC, 'json',
+                                    ['a']).keys['a']
     assert keys == {SVC: {'format': 'json', 'content': content,
                           'keys': {'a': fp}}}
 
@@ -335,7 +336,7 @@ def test_unread_key_change_skips_and_refreshes_the_record(keyed,
     assert rec['parts']['hieradata'] == d.parts['hieradata']
     # the next run skips without reading any key (a no-op run parses no
     # hieradata)
-    monkeypatch.setattr(lookup_trace, 'fingerprints', _no_parsing)
+    monkeypatch.setattr(lookup_trace.Values, 'read', _no_parsing)
     monkeypatch.setattr(render_cache.RenderCache, '_read_keys', _no_parsing)
     again = cycle(conf, entry, images)
     assert not again.render and not again.refresh
