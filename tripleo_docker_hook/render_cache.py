@@ -447,9 +447,9 @@ class RenderCache:
             return None
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
-        return data if isinstance(data, dict) else None
+        return decode_keys(data)
 
     def _key_record(self, trace: Optional[lookup_trace.Trace],
                     hieradata: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -521,7 +521,7 @@ class RenderCache:
         """Kept beside the record, read only when hieradata changed (a
         controller volume looks up thousands of keys; a no-op run should
         not parse them); the record names its digest."""
-        raw = json.dumps(keys, sort_keys=True,
+        raw = json.dumps(encode_keys(keys), sort_keys=True,
                          separators=(',', ':')).encode()
         from tripleo_docker_hook import state
         path = self._keys_path(volume)
@@ -552,6 +552,54 @@ class RenderCache:
 
 
 # -- per-key comparison (pure) -----------------------------------------------
+KEYS_FORMAT = 2
+
+
+def encode_keys(keys: Dict[str, Any]) -> Dict[str, Any]:
+    """The key record as stored: each key name once, files listing
+    ``[index, fingerprint]``, or the bare index for ``no-key``.  A TripleO
+    volume searches ~3 000 keys in each of ~20 hierarchy levels, most of
+    which do not hold them: key names repeated per level made a 3.3 MB
+    file per volume, this layout 0.5 MB."""
+    names = sorted({k for item in keys.values() for k in item['keys']})
+    index = {k: i for i, k in enumerate(names)}
+    return {'v': KEYS_FORMAT, 'names': names, 'files': {
+        rel: {'format': item['format'], 'content': item['content'],
+              'keys': [index[k] if fp == lookup_trace.NO_KEY else
+                       [index[k], fp]
+                       for k, fp in sorted(item['keys'].items())]}
+        for rel, item in keys.items()}}
+
+
+def decode_keys(data: Any) -> Optional[Dict[str, Any]]:
+    """rel → {format, content, keys: key → fingerprint} from
+    :func:`encode_keys`' form, or None when it is not exactly that."""
+    if not isinstance(data, dict) or data.get('v') != KEYS_FORMAT:
+        return None
+    names, files = data.get('names'), data.get('files')
+    if not isinstance(names, list) or not isinstance(files, dict) or \
+            not all(isinstance(n, str) for n in names):
+        return None
+    out: Dict[str, Any] = {}
+    for rel, item in files.items():
+        if not isinstance(item, dict) or not isinstance(
+                item.get('keys'), list) or not isinstance(
+                item.get('format'), str) or not isinstance(
+                item.get('content'), str):
+            return None
+        keys = {}
+        for entry in item['keys']:
+            pair = entry if isinstance(entry, list) else \
+                [entry, lookup_trace.NO_KEY]
+            if not (len(pair) == 2 and type(pair[0]) is int and
+                    0 <= pair[0] < len(names) and isinstance(pair[1], str)):
+                return None
+            keys[names[pair[0]]] = pair[1]
+        out[rel] = {'format': item['format'], 'content': item['content'],
+                    'keys': keys}
+    return out
+
+
 #: Tree-walk contents that say nothing about the bytes behind a path (a
 #: link, or a path the walk does not list: under a linked directory, or
 #: missing): the keys are compared whatever the recorded content.

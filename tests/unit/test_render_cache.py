@@ -291,7 +291,8 @@ def record(conf, volume='keystone'):
     keys = None
     if os.path.exists(keys_path):
         with open(keys_path) as f:
-            keys = json.load(f)
+            keys = render_cache.decode_keys(json.load(f))
+        assert keys is not None
     return rec, keys, keys_path
 
 
@@ -726,3 +727,89 @@ def test_refresh_killed_between_keys_and_record_renders_next(keyed,
     write(str(tmp / 'hiera' / SVC), '{"a": 1, "b": 333}\n')
     d = cycle(conf, entry, images, traced(A_ONLY))
     assert d.render and d.reason == f'hieradata changed: {SVC}'
+
+
+# -- the stored key record ---------------------------------------------------
+def _controller_keys(levels=20, names=3000, found_every=7):
+    """A TripleO-sized key record: every key searched in every level, a
+    few levels holding some of them."""
+    keys = [f'tripleo::profile::base::service{i}::param' for i in
+            range(names)]
+    return {f'level{n:02d}.json': {
+        'format': 'json', 'content': 'absent' if n % 4 else 'a' * 64,
+        'keys': {k: (f'{i:032x}' if not n % 4 and not i % found_every
+                     else lookup_trace.NO_KEY)
+                 for i, k in enumerate(keys)}} for n in range(levels)}
+
+
+def test_key_record_round_trips_and_names_each_key_once():
+    keys = _controller_keys()
+    stored = render_cache.encode_keys(keys)
+    raw = json.dumps(stored, sort_keys=True, separators=(',', ':'))
+    assert render_cache.decode_keys(json.loads(raw)) == keys
+    plain = json.dumps(keys, sort_keys=True, separators=(',', ':'))
+    # each name once: several times smaller than names repeated per level
+    assert len(plain) > 6 * len(raw), (len(plain), len(raw))
+    assert stored['names'] == sorted(stored['names'])
+
+
+@pytest.mark.parametrize('bad', [
+    None, [], 'x', {}, {'v': 1, 'names': [], 'files': {}},
+    {'v': 2, 'names': 'a', 'files': {}},
+    {'v': 2, 'names': [1], 'files': {}},
+    {'v': 2, 'names': ['a'], 'files': []},
+    {'v': 2, 'names': ['a'], 'files': {'f': []}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c'}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 1, 'content': 'c',
+                                             'keys': []}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': None,
+                                             'keys': []}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [[1, 'x']]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [[-1, 'x']]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [[True, 'x']]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [[0, 1]]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [[0, False]]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [1]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': ['a']}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [0.0]}}},
+    {'v': 2, 'names': ['a'], 'files': {'f': {'format': 'json',
+                                             'content': 'c',
+                                             'keys': [[0, 'x', 1]]}}},
+])
+def test_a_key_record_not_exactly_as_written_is_not_used(bad):
+    assert render_cache.decode_keys(bad) is None
+
+
+def test_an_edited_keys_file_falls_back_to_the_whole_tree(keyed):
+    """Even with a matching digest in the record, a keys file of another
+    layout (the one before names were indexed) is not used."""
+    tmp, conf, entry, images = keyed
+    cache = render_cache.RenderCache(conf, images)
+    rec, keys, keys_path = record(conf)
+    raw = json.dumps(keys, sort_keys=True, separators=(',', ':')).encode()
+    with open(keys_path, 'wb') as f:
+        f.write(raw)
+    rec['hiera_keys'] = hashlib.sha256(raw).hexdigest()
+    with open(cache._record_path('keystone'), 'w') as f:
+        json.dump(rec, f)
+    write(str(tmp / 'hiera/other.json'), '{"x": 1}\n')
+    assert cycle(conf, entry, images).reason == 'hieradata changed: ' \
+        'other.json'
